@@ -1,0 +1,77 @@
+//! The `hark` command: argument parsing and glue. All the work lives in the
+//! library crates; this is the only place that prints.
+
+mod embed;
+mod model_cmd;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Exit code for an error (grep's convention: 0 found, 1 nothing found, 2 error).
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hark",
+    version,
+    about = "Find sounds in a sound library by describing them",
+    long_about = "Find sounds in a sound library by describing them.\n\n\
+        hark embeds sounds and texts with LAION's CLAP model (laion/clap-htsat-fused), \
+        running on the CPU.",
+    after_help = "Exit status: 0 success, 2 error.\n\
+        The model: --model DIR (a directory in the Hugging Face layout) or a hub id; \
+        by default laion/clap-htsat-fused from the Hugging Face cache (`hark model fetch` downloads it)."
+)]
+struct Cli {
+    /// The index directory.
+    #[arg(long, global = true, env = "HARK_INDEX", value_name = "DIR")]
+    index: Option<PathBuf>,
+
+    /// The model: a directory in the Hugging Face layout, or a hub id
+    /// (`owner/name[@revision]`). Default: laion/clap-htsat-fused.
+    #[arg(long, global = true, env = "HARK_MODEL", value_name = "DIR|HUB_ID")]
+    model: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print CLAP embeddings of sounds and texts, one JSON object per input per line
+    #[command(after_help = "Inputs are embedded in the order given. Each line is \
+            {\"audio\": PATH, \"embedding\": [...]} or {\"text\": TEXT, \"embedding\": [...]}.\n\
+            Exit status: 0 if every input was embedded; 2 if any failed (each failure is reported on stderr).")]
+    Embed(embed::Args),
+    /// Get the model, or show where it is
+    #[command(subcommand)]
+    Model(model_cmd::ModelCommand),
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let result = match &cli.command {
+        Command::Embed(args) => {
+            let sub = matches.subcommand_matches("embed").expect("embed matches");
+            embed::run(&cli, args, sub)
+        }
+        Command::Model(cmd) => model_cmd::run(&cli, cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if output::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            output::print_error(&e);
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

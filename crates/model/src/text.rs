@@ -1,0 +1,186 @@
+//! The text tower: RoBERTa, its pooler, and the projection.
+//!
+//! Mirrors `ClapTextModel` + `text_projection` of transformers'
+//! `modeling_clap.py`. candle-transformers' `xlm_roberta` computes the same
+//! encoder but wants config fields CLAP's `text_config` lacks and has no
+//! pooler, so the ~100 lines are written here, with q, k and v fused into one
+//! matmul and the attention scale folded into the query weights.
+
+use candle_core::{Device, IndexOp, Tensor};
+
+use crate::config::ClapTextConfig;
+use crate::error::{Error, Result};
+use crate::ops::{LayerNorm, Linear, Projection};
+use crate::weights::Vb;
+
+struct TextLayer {
+    qkv: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    out_norm: LayerNorm,
+    heads: usize,
+}
+
+impl TextLayer {
+    fn load(vb: &Vb, cfg: &ClapTextConfig) -> Result<Self> {
+        let d = cfg.hidden_size;
+        let sa = vb.pp("attention").pp("self");
+        let scale = 1.0 / ((d / cfg.num_attention_heads) as f64).sqrt();
+        let q = Linear::load(&sa.pp("query"), d, d, true)?;
+        let k = Linear::load(&sa.pp("key"), d, d, true)?;
+        let v = Linear::load(&sa.pp("value"), d, d, true)?;
+        let qkv = Linear::fuse_qkv(&q, &k, &v, scale)?;
+        let out = vb.pp("attention").pp("output");
+        Ok(Self {
+            qkv,
+            attn_out: Linear::load(&out.pp("dense"), d, d, true)?,
+            attn_norm: LayerNorm::load(&out.pp("LayerNorm"), d, cfg.layer_norm_eps)?,
+            fc1: Linear::load(
+                &vb.pp("intermediate").pp("dense"),
+                d,
+                cfg.intermediate_size,
+                true,
+            )?,
+            fc2: Linear::load(&vb.pp("output").pp("dense"), cfg.intermediate_size, d, true)?,
+            out_norm: LayerNorm::load(&vb.pp("output").pp("LayerNorm"), d, cfg.layer_norm_eps)?,
+            heads: cfg.num_attention_heads,
+        })
+    }
+
+    /// `x` (B, L, D); `mask` (B, 1, 1, L) additive, or None when nothing is padded.
+    fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let (b, l, d) = x.dims3()?;
+        let hd = d / self.heads;
+        let qkv = self
+            .qkv
+            .forward(x)?
+            .reshape((b, l, 3, self.heads, hd))?
+            .permute((2, 0, 3, 1, 4))?
+            .contiguous()?;
+        let (q, k, v) = (qkv.i(0)?, qkv.i(1)?, qkv.i(2)?);
+        let mut scores = q.matmul(&k.t()?)?;
+        if let Some(m) = mask {
+            scores = scores.broadcast_add(m)?;
+        }
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?;
+        let h = self
+            .attn_norm
+            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
+        let m = self.fc1.forward(&h)?.gelu_erf()?;
+        self.out_norm.forward(&(self.fc2.forward(&m)? + h)?)
+    }
+}
+
+/// The RoBERTa text tower with pooler and projection.
+pub struct TextTower {
+    word: Tensor,
+    position: Tensor,
+    token_type0: Tensor,
+    emb_norm: LayerNorm,
+    layers: Vec<TextLayer>,
+    pooler: Linear,
+    projection: Projection,
+    pad_id: u32,
+    max_positions: usize,
+}
+
+impl TextTower {
+    /// Loads `text_model.*` and `text_projection.*`.
+    pub fn load(root: &Vb, cfg: &ClapTextConfig) -> Result<Self> {
+        let tm = root.pp("text_model");
+        let emb = tm.pp("embeddings");
+        let d = cfg.hidden_size;
+        let token_type = emb
+            .pp("token_type_embeddings")
+            .get("weight", &[cfg.type_vocab_size, d])?;
+        Ok(Self {
+            word: emb
+                .pp("word_embeddings")
+                .get("weight", &[cfg.vocab_size, d])?,
+            position: emb
+                .pp("position_embeddings")
+                .get("weight", &[cfg.max_position_embeddings, d])?,
+            token_type0: token_type.i(0)?,
+            emb_norm: LayerNorm::load(&emb.pp("LayerNorm"), d, cfg.layer_norm_eps)?,
+            layers: (0..cfg.num_hidden_layers)
+                .map(|i| TextLayer::load(&tm.pp("encoder").pp("layer").pp(i), cfg))
+                .collect::<Result<_>>()?,
+            pooler: Linear::load(&tm.pp("pooler").pp("dense"), d, d, true)?,
+            projection: Projection::load(&root.pp("text_projection"), d, cfg.projection_dim)?,
+            pad_id: cfg.pad_token_id,
+            max_positions: cfg.max_position_embeddings,
+        })
+    }
+
+    /// Longest token sequence the position table allows.
+    pub fn max_tokens(&self) -> usize {
+        self.max_positions - self.pad_id as usize - 1
+    }
+
+    /// Embeds token id sequences (with their special tokens); sequences of
+    /// different lengths are padded here. Returns (B, dim) unit vectors.
+    pub fn forward(&self, ids: &[Vec<u32>]) -> Result<Tensor> {
+        let (pooled, _) = self.pooled(ids)?;
+        self.projection.forward(&pooled)
+    }
+
+    /// The pooler output (B, hidden) and the padded ids, for parity tests.
+    pub fn pooled(&self, ids: &[Vec<u32>]) -> Result<(Tensor, Vec<Vec<u32>>)> {
+        let b = ids.len();
+        let l = ids.iter().map(Vec::len).max().unwrap_or(0);
+        if b == 0 || l == 0 {
+            return Err(Error::Input("no tokens to embed".into()));
+        }
+        if l > self.max_tokens() {
+            return Err(Error::Input(format!(
+                "{l} tokens; the text tower takes at most {}",
+                self.max_tokens()
+            )));
+        }
+        let pad = self.pad_id;
+        let mut flat = Vec::with_capacity(b * l);
+        let mut positions = Vec::with_capacity(b * l);
+        let mut mask = Vec::with_capacity(b * l);
+        let mut padded = Vec::with_capacity(b);
+        for seq in ids {
+            let mut row = seq.clone();
+            row.resize(l, pad);
+            // RoBERTa positions count non-pad tokens from pad + 1; pads sit at `pad`.
+            let mut count = 0;
+            for &t in &row {
+                if t != pad {
+                    count += 1;
+                    positions.push(pad + count);
+                    mask.push(0f32);
+                } else {
+                    positions.push(pad);
+                    mask.push(f32::MIN);
+                }
+            }
+            flat.extend_from_slice(&row);
+            padded.push(row);
+        }
+        let dev = Device::Cpu;
+        let ids_t = Tensor::from_vec(flat, b * l, &dev)?;
+        let pos_t = Tensor::from_vec(positions, b * l, &dev)?;
+        let d = self.word.dim(1)?;
+        let x = (self.word.index_select(&ids_t, 0)? + self.position.index_select(&pos_t, 0)?)?
+            .broadcast_add(&self.token_type0)?
+            .reshape((b, l, d))?;
+        let mut x = self.emb_norm.forward(&x)?;
+        let mask = if mask.iter().any(|&m| m != 0.0) {
+            Some(Tensor::from_vec(mask, (b, 1, 1, l), &dev)?)
+        } else {
+            None
+        };
+        for layer in &self.layers {
+            x = layer.forward(&x, mask.as_ref())?;
+        }
+        let cls = x.i((.., 0, ..))?.contiguous()?;
+        let pooled = self.pooler.forward(&cls)?.tanh()?;
+        Ok((pooled, padded))
+    }
+}

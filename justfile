@@ -1,0 +1,29 @@
+# Developer recipes. `just --list` shows them.
+
+# Run every test (the command CI runs).
+test:
+    cargo test --workspace
+
+# Formatting and lints, as the before-stop hook checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Python environment for the fixture and reference scripts (transformers, torch).
+pyenv:
+    python3 -m venv target/pyenv
+    target/pyenv/bin/pip install -q torch transformers numpy soundfile soxr
+
+# Regenerate the small CLAP checkpoint, its goldens and the decoder fixtures (needs `just pyenv`).
+fixtures:
+    target/pyenv/bin/python scripts/make_test_model.py tiny
+    target/pyenv/bin/python assets/test/make_fixtures.py
+
+# The full-size random checkpoint for benchmarks (not committed; ~600 MB in target/).
+full-model:
+    test -f target/clap-full-random/model.safetensors || target/pyenv/bin/python scripts/make_test_model.py full
+
+# Model speed against transformers/PyTorch (2 threads), in one run.
+bench-model: full-model
+    target/pyenv/bin/python scripts/bench_reference.py target/clap-full-random --threads 2
+    cargo bench -p hark-model --bench clap -- target/clap-full-random
