@@ -85,13 +85,15 @@ fn audio_matmul_ms(clap: &Clap) -> f64 {
 }
 
 fn main() {
-    let dir = std::env::args()
+    let args: Vec<String> = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/clap-full-random")
-        });
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    // `profile-audio` / `profile-text` after the directory: loop one path, for perf.
+    let profile = args.get(1).cloned();
+    let dir = args.first().map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/clap-full-random")
+    });
     assert!(
         dir.join("config.json").is_file(),
         "no checkpoint at {}: run `python scripts/make_test_model.py full`",
@@ -105,6 +107,17 @@ fn main() {
     };
 
     // Cold paths: load (mmap) to the first text and the first audio embedding.
+    if let Some(what) = profile {
+        let clap = Clap::from_dir(&dir).expect("load");
+        let feats = clap.audio_features(&vec![0.1f32; 480_000]).unwrap();
+        for _ in 0..30 {
+            match what.as_str() {
+                "profile-audio" => drop(clap.audio_tower().unwrap().forward(&feats, 1).unwrap()),
+                _ => drop(clap.text_tower().unwrap().forward(&[text_ids(16)]).unwrap()),
+            }
+        }
+        return;
+    }
     let t = Instant::now();
     let clap = Clap::from_dir(&dir).expect("load");
     clap.text_tower().unwrap().forward(&[text_ids(8)]).unwrap();

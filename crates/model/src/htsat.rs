@@ -13,7 +13,7 @@ use candle_core::{Device, IndexOp, Tensor};
 
 use crate::config::ClapAudioConfig;
 use crate::error::{Error, Result};
-use crate::ops::{LayerNorm, Linear, Projection};
+use crate::ops::{gelu, softmax_with_bias, LayerNorm, Linear, Projection};
 use crate::weights::Vb;
 
 /// BatchNorm (eval mode) as a per-channel `x * scale + shift`.
@@ -55,7 +55,7 @@ fn conv1x1_bn(conv: &Vb, bn: &Vb, cin: usize, cout: usize) -> Result<Linear> {
     let shift = Tensor::new(bn.shift.as_slice(), &Device::Cpu)?;
     let w = w.broadcast_mul(&scale.unsqueeze(1)?)?;
     let b = ((b * &scale)? + shift)?;
-    Ok(Linear::from_parts(w, Some(b)))
+    Linear::from_parts(w, Some(b))
 }
 
 /// `ClapAudioAFFBlock`: fuses the global patch embedding with the local one.
@@ -129,8 +129,8 @@ impl PatchEmbed {
             None
         };
         Ok(Self {
-            proj: Linear::from_parts(proj_w, Some(proj_b)),
-            mel_conv: Linear::from_parts(mel_w, Some(mel_b)),
+            proj: Linear::from_parts(proj_w, Some(proj_b))?,
+            mel_conv: Linear::from_parts(mel_w, Some(mel_b))?,
             fusion: AffBlock::load(&vb.pp("fusion_model"), c, cfg.aff_block_r)?,
             norm,
             patch: p,
@@ -332,21 +332,17 @@ impl SwinBlock {
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
         let (q, k, v) = (qkv.i(0)?, qkv.i(1)?, qkv.i(2)?);
-        let scores = q.matmul(&k.t()?)?;
-        let scores = scores
-            .reshape((b, nw, self.heads, n, n))?
-            .broadcast_add(&self.bias.unsqueeze(0)?)?
-            .reshape((b * nw, self.heads, n, n))?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = softmax_with_bias(q.matmul(&k.t()?)?, &self.bias)?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, c))?;
-        let attn = self.out.forward(&ctx)?;
-        let attn = match &self.gather {
-            Some((_, inv)) => attn.index_select(inv, 1)?,
-            None => attn,
+        // Back to grid order before the output projection (it acts per token),
+        // so the residual can be added inside the product.
+        let ctx = match &self.gather {
+            Some((_, inv)) => ctx.index_select(inv, 1)?,
+            None => ctx,
         };
-        let x = (x + attn)?;
-        let m = self.fc1.forward(&self.norm2.forward(&x)?)?.gelu_erf()?;
-        Ok((x + self.fc2.forward(&m)?)?)
+        let x = self.out.forward_add(&ctx, x)?;
+        let m = gelu(self.fc1.forward(&self.norm2.forward(&x)?)?)?;
+        self.fc2.forward_add(&m, &x)
     }
 }
 

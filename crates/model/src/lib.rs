@@ -22,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod htsat;
 pub mod hub;
+pub mod kernels;
 pub mod mel;
 pub mod ops;
 pub mod text;

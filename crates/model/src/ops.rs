@@ -1,16 +1,120 @@
 //! Small layers shared by both towers: linear, LayerNorm.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, InplaceOp1, InplaceOp2, Layout, Shape, Tensor,
+};
 use rayon::prelude::*;
 
 use crate::error::Result;
+use crate::kernels;
 use crate::weights::Vb;
 
-/// `y = x W^T + b`, reading `W` straight from the checkpoint (no copy).
+/// `y = x Wᵀ + b` (optionally `+ residual`), with bias and residual written
+/// into the output before the product accumulates onto it (see [`kernels`]).
 #[derive(Debug, Clone)]
 pub struct Linear {
     weight: Tensor,
-    bias: Option<Tensor>,
+    bias: Option<Vec<f32>>,
+}
+
+fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
+    let CpuStorage::F32(data) = s else {
+        candle_core::bail!("{what}: f32 expected");
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("{what}: contiguous tensor expected");
+    };
+    Ok(&data[a..b])
+}
+
+/// The product as a candle op: inputs x (…, k) and w (n, k), and optionally a residual (…, n).
+struct LinearOp<'a> {
+    bias: Option<&'a [f32]>,
+}
+
+impl LinearOp<'_> {
+    fn run(
+        &self,
+        x: &[f32],
+        xl: &Layout,
+        w: &[f32],
+        wl: &Layout,
+        residual: Option<&[f32]>,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, k) = wl.shape().dims2()?;
+        let mut dims = xl.dims().to_vec();
+        if dims.last() != Some(&k) {
+            candle_core::bail!("linear: input {:?} does not end in {k}", dims);
+        }
+        let rows = x.len() / k;
+        let mut out = match residual {
+            Some(r) => r.to_vec(),
+            None => vec![0f32; rows * n],
+        };
+        if out.len() != rows * n {
+            candle_core::bail!(
+                "linear: residual has {} values, expected {}",
+                out.len(),
+                rows * n
+            );
+        }
+        if let Some(b) = self.bias {
+            for row in out.chunks_exact_mut(n) {
+                for (o, b) in row.iter_mut().zip(b) {
+                    *o += b;
+                }
+            }
+        }
+        kernels::matmul_acc(x, rows, k, w, n, &mut out);
+        let last = dims.len() - 1;
+        dims[last] = n;
+        Ok((CpuStorage::F32(out), Shape::from(dims)))
+    }
+}
+
+impl CustomOp2 for LinearOp<'_> {
+    fn name(&self) -> &'static str {
+        "hark-linear"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        self.run(
+            f32_slice(s1, l1, "linear input")?,
+            l1,
+            f32_slice(s2, l2, "linear weight")?,
+            l2,
+            None,
+        )
+    }
+}
+
+impl CustomOp3 for LinearOp<'_> {
+    fn name(&self) -> &'static str {
+        "hark-linear-residual"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let residual = f32_slice(s3, l3, "linear residual")?;
+        self.run(
+            f32_slice(s1, l1, "linear input")?,
+            l1,
+            f32_slice(s2, l2, "linear weight")?,
+            l2,
+            Some(residual),
+        )
+    }
 }
 
 impl Linear {
@@ -22,22 +126,15 @@ impl Linear {
         } else {
             None
         };
-        Ok(Self { weight, bias })
+        Self::from_parts(weight, bias)
     }
 
     /// A linear layer from tensors already loaded (fused or folded weights).
-    pub fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Self {
-        Self { weight, bias }
-    }
-
-    /// The (out, in) weight.
-    pub fn weight(&self) -> &Tensor {
-        &self.weight
-    }
-
-    /// The bias, if any.
-    pub fn bias(&self) -> Option<&Tensor> {
-        self.bias.as_ref()
+    pub fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
+        Ok(Self {
+            weight: weight.contiguous()?,
+            bias: bias.map(|b| b.to_vec1()).transpose()?,
+        })
     }
 
     /// Stacks query, key and value layers into one (one matmul instead of
@@ -49,7 +146,10 @@ impl Linear {
         )?;
         let bias = match (&q.bias, &k.bias, &v.bias) {
             (Some(qb), Some(kb), Some(vb)) => {
-                Some(Tensor::cat(&[(qb * q_scale)?, kb.clone(), vb.clone()], 0)?)
+                let mut b: Vec<f32> = qb.iter().map(|x| (*x as f64 * q_scale) as f32).collect();
+                b.extend_from_slice(kb);
+                b.extend_from_slice(vb);
+                Some(b)
             }
             _ => None,
         };
@@ -58,19 +158,82 @@ impl Linear {
 
     /// Applies the layer to the last dimension of `x`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let dims = x.dims().to_vec();
-        let in_dim = dims[dims.len() - 1];
-        let rows = x.elem_count() / in_dim;
-        let x2 = x.reshape((rows, in_dim))?;
-        let mut y = x2.matmul(&self.weight.t()?)?;
-        if let Some(b) = &self.bias {
-            y = y.broadcast_add(b)?;
-        }
-        let mut out_dims = dims;
-        let last = out_dims.len() - 1;
-        out_dims[last] = self.weight.dim(0)?;
-        Ok(y.reshape(out_dims)?)
+        let op = LinearOp {
+            bias: self.bias.as_deref(),
+        };
+        Ok(x.contiguous()?.apply_op2_no_bwd(&self.weight, &op)?)
     }
+
+    /// `residual + self(x)`, the residual written into the output first.
+    pub fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor> {
+        let op = LinearOp {
+            bias: self.bias.as_deref(),
+        };
+        Ok(x.contiguous()?
+            .apply_op3_no_bwd(&self.weight, &residual.contiguous()?, &op)?)
+    }
+}
+
+/// Exact (erf) GELU, in place on a fresh tensor.
+pub fn gelu(x: Tensor) -> Result<Tensor> {
+    struct Gelu;
+    impl InplaceOp1 for Gelu {
+        fn name(&self) -> &'static str {
+            "hark-gelu"
+        }
+        fn cpu_fwd(&self, s: &mut CpuStorage, l: &Layout) -> candle_core::Result<()> {
+            let CpuStorage::F32(data) = s else {
+                candle_core::bail!("gelu: f32 expected");
+            };
+            let Some((a, b)) = l.contiguous_offsets() else {
+                candle_core::bail!("gelu: contiguous tensor expected");
+            };
+            kernels::gelu(&mut data[a..b]);
+            Ok(())
+        }
+    }
+    let x = x.contiguous()?;
+    x.inplace_op1(&Gelu)?;
+    Ok(x)
+}
+
+/// Softmax over the last dimension after adding `bias`, in place; `scores`
+/// is a whole number of copies of `bias`'s shape (see [`kernels::softmax_with_bias`]).
+pub fn softmax_with_bias(scores: Tensor, bias: &Tensor) -> Result<Tensor> {
+    struct Softmax;
+    impl InplaceOp2 for Softmax {
+        fn name(&self) -> &'static str {
+            "hark-softmax-bias"
+        }
+        fn cpu_fwd(
+            &self,
+            s1: &mut CpuStorage,
+            l1: &Layout,
+            s2: &CpuStorage,
+            l2: &Layout,
+        ) -> candle_core::Result<()> {
+            let bias = f32_slice(s2, l2, "softmax bias")?;
+            let CpuStorage::F32(data) = s1 else {
+                candle_core::bail!("softmax: f32 expected");
+            };
+            let Some((a, b)) = l1.contiguous_offsets() else {
+                candle_core::bail!("softmax: contiguous tensor expected");
+            };
+            let row = *l1.dims().last().unwrap_or(&1);
+            if bias.is_empty() || (b - a) % bias.len() != 0 || bias.len() % row != 0 {
+                candle_core::bail!(
+                    "softmax: scores {:?} do not repeat bias {:?}",
+                    l1.dims(),
+                    l2.dims()
+                );
+            }
+            kernels::softmax_with_bias(&mut data[a..b], bias, row);
+            Ok(())
+        }
+    }
+    let scores = scores.contiguous()?;
+    scores.inplace_op2(&bias.contiguous()?, &Softmax)?;
+    Ok(scores)
 }
 
 /// LayerNorm over the last dimension.

@@ -10,7 +10,7 @@ use candle_core::{Device, IndexOp, Tensor};
 
 use crate::config::ClapTextConfig;
 use crate::error::{Error, Result};
-use crate::ops::{LayerNorm, Linear, Projection};
+use crate::ops::{gelu, softmax_with_bias, LayerNorm, Linear, Projection};
 use crate::weights::Vb;
 
 struct TextLayer {
@@ -49,7 +49,7 @@ impl TextLayer {
         })
     }
 
-    /// `x` (B, L, D); `mask` (B, 1, 1, L) additive, or None when nothing is padded.
+    /// `x` (B, L, D); `mask` (B, heads, L, L) additive, or None when nothing is padded.
     fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let (b, l, d) = x.dims3()?;
         let hd = d / self.heads;
@@ -60,17 +60,17 @@ impl TextLayer {
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
         let (q, k, v) = (qkv.i(0)?, qkv.i(1)?, qkv.i(2)?);
-        let mut scores = q.matmul(&k.t()?)?;
-        if let Some(m) = mask {
-            scores = scores.broadcast_add(m)?;
-        }
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let scores = q.matmul(&k.t()?)?;
+        let probs = match mask {
+            Some(m) => softmax_with_bias(scores, m)?,
+            None => candle_nn::ops::softmax_last_dim(&scores)?,
+        };
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?;
         let h = self
             .attn_norm
-            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let m = self.fc1.forward(&h)?.gelu_erf()?;
-        self.out_norm.forward(&(self.fc2.forward(&m)? + h)?)
+            .forward(&self.attn_out.forward_add(&ctx, x)?)?;
+        let m = gelu(self.fc1.forward(&h)?)?;
+        self.out_norm.forward(&self.fc2.forward_add(&m, &h)?)
     }
 }
 
@@ -171,8 +171,13 @@ impl TextTower {
             .broadcast_add(&self.token_type0)?
             .reshape((b, l, d))?;
         let mut x = self.emb_norm.forward(&x)?;
+        let heads = self.layers.first().map_or(1, |layer| layer.heads);
         let mask = if mask.iter().any(|&m| m != 0.0) {
-            Some(Tensor::from_vec(mask, (b, 1, 1, l), &dev)?)
+            Some(
+                Tensor::from_vec(mask, (b, 1, 1, l), &dev)?
+                    .broadcast_as((b, heads, l, l))?
+                    .contiguous()?,
+            )
         } else {
             None
         };
