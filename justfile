@@ -23,7 +23,6 @@ fixtures:
 full-model:
     test -f target/clap-full-random/model.safetensors || target/pyenv/bin/python scripts/make_test_model.py full
 
-# Model speed against transformers/PyTorch (2 threads), in one run.
+# Model speed against transformers/PyTorch (2 threads), alternated in one run; prints a Markdown table.
 bench-model: full-model
-    target/pyenv/bin/python scripts/bench_reference.py target/clap-full-random --threads 2
-    cargo bench -p hark-model --bench clap -- target/clap-full-random
+    target/pyenv/bin/python scripts/bench_model.py target/clap-full-random --rounds 3

@@ -86,8 +86,11 @@ pub fn run(cli: &Cli, args: &Args, matches: &ArgMatches) -> anyhow::Result<ExitC
                     text: (key == "text").then_some(value.as_str()),
                     embedding: &embedding,
                 };
-                serde_json::to_writer(&mut out, &line)?;
-                writeln!(out)?;
+                // One write_all per line: a closed stdout then surfaces as an
+                // io::Error (serde_json's error would hide it; see output::is_broken_pipe).
+                let mut bytes = serde_json::to_vec(&line)?;
+                bytes.push(b'\n');
+                out.write_all(&bytes)?;
             }
             Err(e) => {
                 if output::is_broken_pipe(&e) {

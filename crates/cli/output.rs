@@ -52,8 +52,11 @@ pub fn warn(message: &str) {
 
 /// Whether the error is a closed stdout (`hark … | head`), which is not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    // serde_json's error wraps an io::Error without exposing it as its source.
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .map(std::io::Error::kind)
+            .or_else(|| c.downcast_ref::<serde_json::Error>()?.io_error_kind())
+            == Some(std::io::ErrorKind::BrokenPipe)
     })
 }

@@ -12,7 +12,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
 use hark_model::Clap;
 
 fn median_ms(warmup: usize, runs: usize, mut f: impl FnMut()) -> f64 {
@@ -30,58 +29,72 @@ fn median_ms(warmup: usize, runs: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
-/// Time of the audio tower's matrix products alone, per clip: every matmul
-/// the tower performs, with its shapes and layouts, on random data.
-fn audio_matmul_ms(clap: &Clap) -> f64 {
+/// Where the audio tower's time goes, per clip: its linear layers (gemm) and
+/// its window attention, each timed alone on random data with the tower's
+/// shapes and the same kernels. The rest (LayerNorm, GELU, gathers, patch
+/// embedding, allocation) is the total minus these.
+fn audio_breakdown_ms(clap: &Clap) -> (f64, f64) {
+    use hark_model::kernels;
     let cfg = &clap.config().audio_config;
-    let dev = Device::Cpu;
-    let rand = |shape: &[usize]| Tensor::randn(0f32, 1.0, shape, &dev).unwrap();
-    // (rows, in, out) of x·Wᵀ, and (batch, m, k, n) of the attention products.
+    let rand = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 2654435761usize) % 1000) as f32 / 1000.0 - 0.5)
+            .collect()
+    };
+    // (rows, in, out) of every x·Wᵀ; (tokens, heads, head dim, bias windows) of every attention.
     let mut linears: Vec<(usize, usize, usize)> = Vec::new();
-    let mut batched: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut attentions: Vec<(usize, usize, usize, usize)> = Vec::new();
     let grid = cfg.spec_size / cfg.patch_size.pair().0;
     let c0 = cfg.patch_embeds_hidden_size;
     linears.push((grid * grid, 16, c0));
     linears.push((grid * (grid - 1), 48, c0));
-    let w = cfg.window_size;
     for (s, (&depth, &heads)) in cfg.depths.iter().zip(&cfg.num_attention_heads).enumerate() {
         let c = c0 << s;
         let res = grid >> s;
         let tokens = res * res;
-        let win = w.min(res);
-        let n = win * win;
-        let nw = tokens / n;
-        let hd = c / heads;
+        let win = cfg.window_size.min(res);
         let mlp = (cfg.mlp_ratio * c as f64) as usize;
-        for _ in 0..depth {
+        for i in 0..depth {
             linears.extend([
                 (tokens, c, 3 * c),
                 (tokens, c, c),
                 (tokens, c, mlp),
                 (tokens, mlp, c),
             ]);
-            batched.extend([(nw * heads, n, hd, n), (nw * heads, n, n, hd)]);
+            let shifted = i % 2 == 1 && res > cfg.window_size;
+            attentions.push((
+                tokens,
+                heads,
+                c / heads,
+                if shifted { tokens / (win * win) } else { 1 },
+            ));
         }
         if s + 1 < cfg.depths.len() {
             linears.push((tokens / 4, 4 * c, 2 * c));
         }
     }
-    let lin: Vec<(Tensor, Tensor)> = linears
+    let lin: Vec<_> = linears
         .iter()
-        .map(|&(r, i, o)| (rand(&[r, i]), rand(&[o, i])))
+        .map(|&(r, i, o)| (rand(r * i), rand(o * i), r, i, o))
         .collect();
-    let bat: Vec<(Tensor, Tensor)> = batched
+    let linear_ms = median_ms(2, 10, || {
+        for (x, w, r, i, o) in &lin {
+            let mut dst = vec![0f32; r * o];
+            kernels::matmul_acc(x, *r, *i, w, *o, &mut dst);
+        }
+    });
+    let n = cfg.window_size * cfg.window_size;
+    let att: Vec<_> = attentions
         .iter()
-        .map(|&(b, m, k, n)| (rand(&[b, m, k]), rand(&[b, k, n])))
+        .map(|&(t, h, hd, bw)| (rand(t * 3 * h * hd), rand(bw * h * n * n), t, h, hd))
         .collect();
-    median_ms(2, 10, || {
-        for (x, wt) in &lin {
-            x.matmul(&wt.t().unwrap()).unwrap();
+    let attention_ms = median_ms(2, 10, || {
+        for (qkv, bias, t, h, hd) in &att {
+            let mut out = vec![0f32; t * h * hd];
+            kernels::window_attention(qkv, bias, &mut out, n, *h, *hd);
         }
-        for (a, b) in &bat {
-            a.matmul(b).unwrap();
-        }
-    })
+    });
+    (linear_ms, attention_ms)
 }
 
 fn main() {
@@ -112,8 +125,10 @@ fn main() {
         let feats = clap.audio_features(&vec![0.1f32; 480_000]).unwrap();
         for _ in 0..30 {
             match what.as_str() {
-                "profile-audio" => drop(clap.audio_tower().unwrap().forward(&feats, 1).unwrap()),
-                _ => drop(clap.text_tower().unwrap().forward(&[text_ids(16)]).unwrap()),
+                "profile-audio" => drop(clap.embed_features(std::slice::from_ref(&feats)).unwrap()),
+                _ => drop(
+                    clap.install(|| clap.text_tower().unwrap().forward(&[text_ids(16)]).unwrap()),
+                ),
             }
         }
         return;
@@ -141,19 +156,19 @@ fn main() {
     let feats = clap.audio_features(&wave).unwrap();
     let tower = clap.audio_tower().unwrap();
     let audio = median_ms(2, 10, || {
-        tower.forward(&feats, 1).unwrap();
+        clap.install(|| tower.forward(&feats, 1).unwrap());
     });
     let feats4 = feats.repeat(4);
     let audio4 = median_ms(1, 5, || {
-        tower.forward(&feats4, 4).unwrap();
+        clap.install(|| tower.forward(&feats4, 4).unwrap());
     }) / 4.0;
-    let matmul = audio_matmul_ms(&clap);
+    let (linear_ms, attention_ms) = clap.install(|| audio_breakdown_ms(&clap));
     let text = clap.text_tower().unwrap();
     let t8 = median_ms(3, 20, || {
-        text.forward(&[text_ids(8)]).unwrap();
+        clap.install(|| text.forward(&[text_ids(8)]).unwrap());
     });
     let t16 = median_ms(3, 20, || {
-        text.forward(&[text_ids(16)]).unwrap();
+        clap.install(|| text.forward(&[text_ids(16)]).unwrap());
     });
     println!(
         "{}",
@@ -163,7 +178,9 @@ fn main() {
             "first_audio_ms_incl_tower_load": first_audio,
             "mel_10s_ms": mel,
             "audio_10s_ms": audio,
-            "audio_10s_matmul_only_ms": matmul,
+            "audio_10s_linear_layers_ms": linear_ms,
+            "audio_10s_window_attention_ms": attention_ms,
+            "audio_10s_rest_ms": audio - linear_ms - attention_ms,
             "audio_batch4_per_clip_ms": audio4,
             "text_8_tokens_ms": t8,
             "text_16_tokens_ms": t16,

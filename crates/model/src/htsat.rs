@@ -13,7 +13,7 @@ use candle_core::{Device, IndexOp, Tensor};
 
 use crate::config::ClapAudioConfig;
 use crate::error::{Error, Result};
-use crate::ops::{gelu, softmax_with_bias, LayerNorm, Linear, Projection};
+use crate::ops::{gelu, window_attention, LayerNorm, Linear, Projection};
 use crate::weights::Vb;
 
 /// BatchNorm (eval mode) as a per-channel `x * scale + shift`.
@@ -243,7 +243,6 @@ struct SwinBlock {
     bias: Tensor,
     gather: Option<(Tensor, Tensor)>,
     heads: usize,
-    window: usize,
 }
 
 impl SwinBlock {
@@ -310,30 +309,17 @@ impl SwinBlock {
             bias,
             gather,
             heads,
-            window,
         })
     }
 
     /// `x` is (B, res², C) in grid order.
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, l, c) = x.dims3()?;
-        let n = self.window * self.window;
-        let nw = l / n;
-        let hd = c / self.heads;
         let h = self.norm1.forward(x)?;
         let h = match &self.gather {
             Some((fwd, _)) => h.index_select(fwd, 1)?,
             None => h,
         };
-        let qkv = self
-            .qkv
-            .forward(&h)?
-            .reshape((b * nw, n, 3, self.heads, hd))?
-            .permute((2, 0, 3, 1, 4))?
-            .contiguous()?;
-        let (q, k, v) = (qkv.i(0)?, qkv.i(1)?, qkv.i(2)?);
-        let probs = softmax_with_bias(q.matmul(&k.t()?)?, &self.bias)?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, c))?;
+        let ctx = window_attention(&self.qkv.forward(&h)?, &self.bias, self.heads)?;
         // Back to grid order before the output projection (it acts per token),
         // so the residual can be added inside the product.
         let ctx = match &self.gather {

@@ -6,8 +6,8 @@
 //! prefilled, saving two passes over every activation), a matrix–vector style
 //! product for a handful of rows (the text tower reads ~500 MB of weights per
 //! query: its products are memory-bound, and gemm's packing of the weight
-//! makes them compute-shaped), GELU with a vectorisable erf, and a softmax
-//! that adds the attention bias as it goes. Each runs on rayon and is
+//! makes them compute-shaped), GELU with a vectorisable erf, and window
+//! attention straight from the fused q/k/v projection. Each runs on rayon and is
 //! compiled twice: for AVX2+FMA, chosen at run time, and for baseline x86-64.
 
 use rayon::prelude::*;
@@ -38,6 +38,7 @@ fn tile_scalar<const R: usize, const J: usize>(xs: [&[f32]; R], ws: [&[f32]; J])
 unsafe fn tile_avx2<const R: usize, const J: usize>(
     xs: [&[f32]; R],
     ws: [&[f32]; J],
+    next: Option<&[f32]>,
 ) -> [[f32; J]; R] {
     use std::arch::x86_64::*;
     let k = ws[0].len();
@@ -48,6 +49,16 @@ unsafe fn tile_avx2<const R: usize, const J: usize>(
     let mut acc = [[_mm256_setzero_ps(); J]; R];
     let mut off = 0;
     while off < body {
+        // The next weight rows, fetched while these compute: the product is
+        // bound by weight reads, and the hardware prefetcher alone lags.
+        if let Some(nx) = next {
+            if off % 16 == 0 {
+                for j in 0..J {
+                    let p = nx.as_ptr().wrapping_add(j * k + off) as *const i8;
+                    _mm_prefetch::<_MM_HINT_T0>(p);
+                }
+            }
+        }
         let mut wv = [_mm256_setzero_ps(); J];
         for j in 0..J {
             // SAFETY: off + 8 <= k, the length of every slice (asserted above).
@@ -82,12 +93,14 @@ unsafe fn tile_avx2<const R: usize, const J: usize>(
 fn tile<const FMA: bool, const R: usize, const J: usize>(
     xs: [&[f32]; R],
     ws: [&[f32]; J],
+    next: Option<&[f32]>,
 ) -> [[f32; J]; R] {
     #[cfg(target_arch = "x86_64")]
     if FMA {
         // SAFETY: FMA is only true on the path chosen after has_fma().
-        return unsafe { tile_avx2(xs, ws) };
+        return unsafe { tile_avx2(xs, ws, next) };
     }
+    let _ = next;
     tile_scalar(xs, ws)
 }
 
@@ -104,9 +117,14 @@ fn small_rows_block<const FMA: bool>(x: &[f32], rows: usize, k: usize, w: &[f32]
         let wr = |o: usize| &w[(j + o) * k..][..k];
         if j + 3 <= nj {
             let ws = [wr(0), wr(1), wr(2)];
+            let next = w.get((j + 3) * k..);
             let mut r = 0;
             while r + 4 <= rows {
-                let t = tile::<FMA, 4, 3>([xr(r), xr(r + 1), xr(r + 2), xr(r + 3)], ws);
+                let t = tile::<FMA, 4, 3>(
+                    [xr(r), xr(r + 1), xr(r + 2), xr(r + 3)],
+                    ws,
+                    if r == 0 { next } else { None },
+                );
                 for (dr, row) in t.iter().enumerate() {
                     for (dj, v) in row.iter().enumerate() {
                         put(r + dr, j + dj, *v);
@@ -115,7 +133,7 @@ fn small_rows_block<const FMA: bool>(x: &[f32], rows: usize, k: usize, w: &[f32]
                 r += 4;
             }
             while r < rows {
-                let t = tile::<FMA, 1, 3>([xr(r)], ws);
+                let t = tile::<FMA, 1, 3>([xr(r)], ws, if r == 0 { next } else { None });
                 for (dj, v) in t[0].iter().enumerate() {
                     put(r, j + dj, *v);
                 }
@@ -124,7 +142,7 @@ fn small_rows_block<const FMA: bool>(x: &[f32], rows: usize, k: usize, w: &[f32]
             j += 3;
         } else {
             for r in 0..rows {
-                put(r, j, tile::<FMA, 1, 1>([xr(r)], [wr(0)])[0][0]);
+                put(r, j, tile::<FMA, 1, 1>([xr(r)], [wr(0)], None)[0][0]);
             }
             j += 1;
         }
@@ -268,31 +286,286 @@ pub fn gelu(v: &mut [f32]) {
     });
 }
 
-/// Softmax over rows of `row` values, after adding `bias`: `scores` holds
-/// groups of `bias.len()` values, and group `g` adds `bias` whole (the
-/// attention bias repeats over the batch and, unshifted, over windows).
-pub fn softmax_with_bias(scores: &mut [f32], bias: &[f32], row: usize) {
-    let group = bias.len();
-    debug_assert_eq!(scores.len() % group, 0);
-    debug_assert_eq!(group % row, 0);
-    scores.par_chunks_mut(group).for_each(|g| {
-        for (s, b) in g.chunks_exact_mut(row).zip(bias.chunks_exact(row)) {
-            let mut max = f32::NEG_INFINITY;
-            for (x, bb) in s.iter_mut().zip(b) {
-                *x += bb;
-                max = max.max(*x);
-            }
-            let mut sum = 0f32;
-            for x in s.iter_mut() {
-                *x = (*x - max).exp();
-                sum += *x;
-            }
-            let inv = 1.0 / sum;
-            for x in s.iter_mut() {
-                *x *= inv;
+/// Scores, biased softmax and weighted values of one window, all heads.
+/// `N` > 0 fixes the window size at compile time (64 for HTSAT), which lets a
+/// score row live in registers; `N` = 0 takes it from `n`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn window_heads<const FMA: bool, const N: usize>(
+    qkv: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    n: usize,
+    heads: usize,
+    hd: usize,
+    kt: &mut Vec<f32>,
+    scores: &mut Vec<f32>,
+) {
+    let n = if N > 0 { N } else { n };
+    let c = heads * hd;
+    kt.resize(hd * n, 0.0);
+    scores.resize(n, 0.0);
+    let mut fixed = [0f32; 64];
+    let scores: &mut [f32] = if N > 0 && N <= 64 {
+        &mut fixed[..N]
+    } else {
+        &mut scores[..]
+    };
+    let fma = |a: f32, b: f32, acc: f32| if FMA { a.mul_add(b, acc) } else { acc + a * b };
+    for h in 0..heads {
+        // kᵀ of this head, so each score row is a run of axpys over contiguous memory.
+        for j in 0..n {
+            let k = &qkv[j * 3 * c + c + h * hd..][..hd];
+            for d in 0..hd {
+                kt[d * n + j] = k[d];
             }
         }
-    });
+        let hb = &bias[h * n * n..][..n * n];
+        for i in 0..n {
+            let q = &qkv[i * 3 * c + h * hd..][..hd];
+            scores.copy_from_slice(&hb[i * n..][..n]);
+            for (d, &qd) in q.iter().enumerate() {
+                for (s, &kv) in scores.iter_mut().zip(&kt[d * n..][..n]) {
+                    *s = fma(qd, kv, *s);
+                }
+            }
+            let max = scores.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let mut sum = 0f32;
+            for s in scores.iter_mut() {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            let inv = 1.0 / sum;
+            let o = &mut out[i * c + h * hd..][..hd];
+            o.fill(0.0);
+            for (j, &p) in scores.iter().enumerate() {
+                let v = &qkv[j * 3 * c + 2 * c + h * hd..][..hd];
+                for (od, &vd) in o.iter_mut().zip(v) {
+                    *od = fma(p, vd, *od);
+                }
+            }
+            for od in o.iter_mut() {
+                *od *= inv;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn window_heads_fma(
+    qkv: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    n: usize,
+    heads: usize,
+    hd: usize,
+    kt: &mut Vec<f32>,
+    scores: &mut Vec<f32>,
+) {
+    if n == 64 {
+        window_heads::<true, 64>(qkv, bias, out, n, heads, hd, kt, scores)
+    } else {
+        window_heads::<true, 0>(qkv, bias, out, n, heads, hd, kt, scores)
+    }
+}
+
+/// e^x for 8 lanes: Cephes' expf (range reduction by ln 2 split in two,
+/// degree-5 polynomial, exponent by integer add), within ~2 ulp; inputs are
+/// clamped to [−87.3, 88.3], so e^x of a very negative x is ~1e-38, not 0,
+/// which no softmax sum can tell apart.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn exp8(x: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let x = _mm256_min_ps(
+        _mm256_max_ps(x, _mm256_set1_ps(-87.3)),
+        _mm256_set1_ps(88.3),
+    );
+    let fx = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+        x,
+        _mm256_set1_ps(std::f32::consts::LOG2_E),
+    ));
+    let r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693_359_4), x);
+    let r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.121_944_4e-4), r);
+    let mut p = _mm256_set1_ps(1.987_569_1e-4);
+    for c in [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        0.166_666_65,
+        0.5,
+    ] {
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+    }
+    let y = _mm256_add_ps(
+        _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r),
+        _mm256_set1_ps(1.0),
+    );
+    let n = _mm256_cvtps_epi32(fx);
+    let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+        n,
+        _mm256_set1_epi32(127),
+    )));
+    _mm256_mul_ps(y, scale)
+}
+
+/// One head of one 64-token window with AVX2: a score row is 8 registers,
+/// the softmax runs on them with a vector exp, and the weighted sum of
+/// values keeps `HD8`·8 outputs in two register sets (even and odd tokens).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn window_head64_avx2<const HD8: usize>(
+    qkv: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    h: usize,
+    c: usize,
+    kt: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    const N: usize = 64;
+    let hd = HD8 * 8;
+    assert!(
+        qkv.len() >= N * 3 * c && out.len() >= N * c && bias.len() >= N * N && kt.len() >= hd * N
+    );
+    assert!(h * hd + hd <= c);
+    for j in 0..N {
+        for d in 0..hd {
+            kt[d * N + j] = qkv[j * 3 * c + c + h * hd + d];
+        }
+    }
+    let mut p = [0f32; N];
+    for i in 0..N {
+        // SAFETY (all loads and stores below): indices are within the lengths asserted above.
+        unsafe {
+            let mut s = [_mm256_setzero_ps(); 8];
+            for (m, sm) in s.iter_mut().enumerate() {
+                *sm = _mm256_loadu_ps(bias.as_ptr().add(i * N + m * 8));
+            }
+            let q = qkv.as_ptr().add(i * 3 * c + h * hd);
+            for d in 0..hd {
+                let qd = _mm256_set1_ps(*q.add(d));
+                let krow = kt.as_ptr().add(d * N);
+                for (m, sm) in s.iter_mut().enumerate() {
+                    *sm = _mm256_fmadd_ps(qd, _mm256_loadu_ps(krow.add(m * 8)), *sm);
+                }
+            }
+            let mut mx = s[0];
+            for sm in &s[1..] {
+                mx = _mm256_max_ps(mx, *sm);
+            }
+            let mut lanes = [0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), mx);
+            let max = _mm256_set1_ps(lanes.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)));
+            let mut sum = _mm256_setzero_ps();
+            for (m, sm) in s.iter().enumerate() {
+                let e = exp8(_mm256_sub_ps(*sm, max));
+                sum = _mm256_add_ps(sum, e);
+                _mm256_storeu_ps(p.as_mut_ptr().add(m * 8), e);
+            }
+            _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
+            let inv = _mm256_set1_ps(1.0 / lanes.iter().sum::<f32>());
+            let mut even = [_mm256_setzero_ps(); HD8];
+            let mut odd = [_mm256_setzero_ps(); HD8];
+            let v = qkv.as_ptr().add(2 * c + h * hd);
+            for j in (0..N).step_by(2) {
+                let pe = _mm256_set1_ps(p[j]);
+                let po = _mm256_set1_ps(p[j + 1]);
+                let ve = v.add(j * 3 * c);
+                let vo = v.add((j + 1) * 3 * c);
+                for k in 0..HD8 {
+                    even[k] = _mm256_fmadd_ps(pe, _mm256_loadu_ps(ve.add(k * 8)), even[k]);
+                    odd[k] = _mm256_fmadd_ps(po, _mm256_loadu_ps(vo.add(k * 8)), odd[k]);
+                }
+            }
+            let o = out.as_mut_ptr().add(i * c + h * hd);
+            for k in 0..HD8 {
+                _mm256_storeu_ps(
+                    o.add(k * 8),
+                    _mm256_mul_ps(_mm256_add_ps(even[k], odd[k]), inv),
+                );
+            }
+        }
+    }
+}
+
+/// The AVX2 path for one window, when its shape has one: 64 tokens and a
+/// head dimension of 16, 24, 32 or 64. Returns false to fall back.
+#[cfg(target_arch = "x86_64")]
+fn window_avx2(
+    qkv: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    n: usize,
+    heads: usize,
+    hd: usize,
+    kt: &mut Vec<f32>,
+) -> bool {
+    if n != 64 || !matches!(hd, 16 | 24 | 32 | 64) {
+        return false;
+    }
+    let c = heads * hd;
+    kt.resize(hd * n, 0.0);
+    for h in 0..heads {
+        let hb = &bias[h * n * n..][..n * n];
+        // SAFETY: the caller checked AVX2 and FMA; shapes are asserted inside.
+        unsafe {
+            match hd {
+                16 => window_head64_avx2::<2>(qkv, hb, out, h, c, kt),
+                24 => window_head64_avx2::<3>(qkv, hb, out, h, c, kt),
+                32 => window_head64_avx2::<4>(qkv, hb, out, h, c, kt),
+                _ => window_head64_avx2::<8>(qkv, hb, out, h, c, kt),
+            }
+        }
+    }
+    true
+}
+
+/// Multi-head attention within windows of `n` tokens, straight from the fused
+/// projection: `qkv` holds, per token, q, k and v of all heads (3·heads·hd
+/// values, the query already scaled); `bias` holds (windows in the bias) ×
+/// heads × n × n additive terms, repeated over the windows of `qkv`; `out`
+/// gets heads·hd values per token. Replaces a permute, two batched products
+/// of many tiny matrices (each a gemm call with its own thread hand-off), a
+/// softmax pass and a transpose.
+pub fn window_attention(
+    qkv: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    n: usize,
+    heads: usize,
+    hd: usize,
+) {
+    let c = heads * hd;
+    let windows = out.len() / (n * c);
+    let bias_windows = bias.len() / (heads * n * n);
+    debug_assert_eq!(qkv.len(), windows * n * 3 * c);
+    debug_assert_eq!(windows % bias_windows, 0);
+    let fma = has_fma();
+    out.par_chunks_mut(n * c)
+        .zip(qkv.par_chunks(n * 3 * c))
+        .enumerate()
+        .for_each_init(
+            || (Vec::new(), Vec::new()),
+            |(kt, scores), (w, (o, q))| {
+                let b = &bias[(w % bias_windows) * heads * n * n..][..heads * n * n];
+                #[cfg(target_arch = "x86_64")]
+                if fma && window_avx2(q, b, o, n, heads, hd, kt) {
+                    return;
+                }
+                #[cfg(target_arch = "x86_64")]
+                if fma {
+                    // SAFETY: the CPU has AVX2 and FMA (checked by has_fma).
+                    unsafe { window_heads_fma(q, b, o, n, heads, hd, kt, scores) };
+                    return;
+                }
+                window_heads::<false, 0>(q, b, o, n, heads, hd, kt, scores)
+            },
+        );
 }
 
 #[cfg(test)]
@@ -363,12 +636,102 @@ mod tests {
     }
 
     #[test]
-    fn softmax_adds_bias_per_group() {
-        let bias = vec![0.0, 1.0, 0.0, 0.0];
-        let mut s = vec![0.0f32; 8];
-        softmax_with_bias(&mut s, &bias, 2);
-        let e = std::f32::consts::E;
-        assert!((s[1] - e / (1.0 + e)).abs() < 1e-6 && (s[5] - s[1]).abs() < 1e-7);
-        assert!((s[2] - 0.5).abs() < 1e-7);
+    fn window_attention_matches_naive() {
+        let (n, heads, hd, windows, bias_windows) = (6, 2, 5, 4, 2);
+        let c = heads * hd;
+        let qkv: Vec<f32> = (0..windows * n * 3 * c)
+            .map(|i| ((i * 29 % 83) as f32 - 41.0) / 30.0)
+            .collect();
+        let bias: Vec<f32> = (0..bias_windows * heads * n * n)
+            .map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0)
+            .collect();
+        let mut out = vec![0f32; windows * n * c];
+        window_attention(&qkv, &bias, &mut out, n, heads, hd);
+        for w in 0..windows {
+            for h in 0..heads {
+                for i in 0..n {
+                    let tok = |t: usize, part: usize, d: usize| {
+                        qkv[((w * n + t) * 3 + part) * c + h * hd + d]
+                    };
+                    let mut s: Vec<f32> = (0..n)
+                        .map(|j| {
+                            (0..hd).map(|d| tok(i, 0, d) * tok(j, 1, d)).sum::<f32>()
+                                + bias[(((w % bias_windows) * heads + h) * n + i) * n + j]
+                        })
+                        .collect();
+                    let m = s.iter().cloned().fold(f32::MIN, f32::max);
+                    let z: f32 = s
+                        .iter_mut()
+                        .map(|v| {
+                            *v = (*v - m).exp();
+                            *v
+                        })
+                        .sum();
+                    for d in 0..hd {
+                        let want: f32 = (0..n).map(|j| s[j] / z * tok(j, 2, d)).sum();
+                        let got = out[(w * n + i) * c + h * hd + d];
+                        assert!(
+                            (got - want).abs() < 1e-5,
+                            "w{w} h{h} i{i} d{d}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_exp_is_accurate() {
+        if !has_fma() {
+            return;
+        }
+        use std::arch::x86_64::*;
+        let mut worst = 0f64;
+        for i in -8700..=8800 {
+            let x = i as f32 / 100.0;
+            let mut out = [0f32; 8];
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), exp8(_mm256_set1_ps(x))) };
+            let want = (x as f64).exp();
+            worst = worst.max(((out[0] as f64 - want) / want).abs());
+        }
+        assert!(worst < 5e-7, "exp relative error {worst}");
+    }
+
+    #[test]
+    fn window_attention_avx2_path_matches_portable() {
+        let (n, heads, windows) = (64, 3, 2);
+        for hd in [16, 24] {
+            let c = heads * hd;
+            let qkv: Vec<f32> = (0..windows * n * 3 * c)
+                .map(|i| ((i * 29 % 83) as f32 - 41.0) / 60.0)
+                .collect();
+            let bias: Vec<f32> = (0..heads * n * n)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0)
+                .collect();
+            let mut fast = vec![0f32; windows * n * c];
+            window_attention(&qkv, &bias, &mut fast, n, heads, hd);
+            let mut slow = vec![0f32; windows * n * c];
+            let (mut kt, mut sc) = (Vec::new(), Vec::new());
+            for w in 0..windows {
+                window_heads::<false, 0>(
+                    &qkv[w * n * 3 * c..][..n * 3 * c],
+                    &bias,
+                    &mut slow[w * n * c..][..n * c],
+                    n,
+                    heads,
+                    hd,
+                    &mut kt,
+                    &mut sc,
+                );
+            }
+            let d = fast
+                .iter()
+                .zip(&slow)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(d < 1e-5, "hd {hd}: paths differ by {d}");
+        }
     }
 }

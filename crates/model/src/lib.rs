@@ -77,6 +77,28 @@ fn rows(t: &Tensor) -> Result<Vec<Embedding>> {
     Ok(t.to_vec2::<f32>()?)
 }
 
+/// The threads the towers compute on, one per core. A forward pass runs
+/// inside this pool, so the calling thread waits instead of competing with
+/// the workers for the cores (on 2 cores, a third busy thread costs a third).
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("hark-model-{i}"))
+            .build()
+            .unwrap_or_else(|_| {
+                // Thread creation failed (a process limit): compute on the caller's thread.
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .use_current_thread()
+                    .build()
+                    .expect("a pool of the current thread")
+            })
+    })
+}
+
 impl Clap {
     /// Loads the model at `location`: reads and checks both configs and maps
     /// the weights. The towers are built on first use.
@@ -172,7 +194,13 @@ impl Clap {
 
     /// Front-end features of one clip of 48 kHz mono samples (see [`mel`]).
     pub fn audio_features(&self, samples: &[f32]) -> Result<Vec<f32>> {
-        self.front_end.features(samples)
+        pool().install(|| self.front_end.features(samples))
+    }
+
+    /// Runs `f` on the model's threads (see the crate's thread notes); what
+    /// the towers' own methods do, for callers that drive a tower directly.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        pool().install(f)
     }
 
     /// Embeds clips already through [`Clap::audio_features`].
@@ -181,7 +209,8 @@ impl Clap {
             return Ok(Vec::new());
         }
         let flat: Vec<f32> = features.concat();
-        rows(&self.audio_tower()?.forward(&flat, features.len())?)
+        let tower = self.audio_tower()?;
+        rows(&pool().install(|| tower.forward(&flat, features.len()))?)
     }
 
     /// Embeds one clip of 48 kHz mono samples.

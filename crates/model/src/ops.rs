@@ -1,8 +1,6 @@
 //! Small layers shared by both towers: linear, LayerNorm.
 
-use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, CustomOp3, InplaceOp1, InplaceOp2, Layout, Shape, Tensor,
-};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, InplaceOp1, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::error::Result;
@@ -197,43 +195,44 @@ pub fn gelu(x: Tensor) -> Result<Tensor> {
     Ok(x)
 }
 
-/// Softmax over the last dimension after adding `bias`, in place; `scores`
-/// is a whole number of copies of `bias`'s shape (see [`kernels::softmax_with_bias`]).
-pub fn softmax_with_bias(scores: Tensor, bias: &Tensor) -> Result<Tensor> {
-    struct Softmax;
-    impl InplaceOp2 for Softmax {
+/// Window attention straight from the fused q/k/v projection (see
+/// [`kernels::window_attention`]): `qkv` (B, L, 3C) in window order, `bias`
+/// (windows or 1, heads, n, n); returns (B, L, C).
+pub fn window_attention(qkv: &Tensor, bias: &Tensor, heads: usize) -> Result<Tensor> {
+    struct Op {
+        heads: usize,
+    }
+    impl CustomOp2 for Op {
         fn name(&self) -> &'static str {
-            "hark-softmax-bias"
+            "hark-window-attention"
         }
         fn cpu_fwd(
             &self,
-            s1: &mut CpuStorage,
+            s1: &CpuStorage,
             l1: &Layout,
             s2: &CpuStorage,
             l2: &Layout,
-        ) -> candle_core::Result<()> {
-            let bias = f32_slice(s2, l2, "softmax bias")?;
-            let CpuStorage::F32(data) = s1 else {
-                candle_core::bail!("softmax: f32 expected");
-            };
-            let Some((a, b)) = l1.contiguous_offsets() else {
-                candle_core::bail!("softmax: contiguous tensor expected");
-            };
-            let row = *l1.dims().last().unwrap_or(&1);
-            if bias.is_empty() || (b - a) % bias.len() != 0 || bias.len() % row != 0 {
+        ) -> candle_core::Result<(CpuStorage, Shape)> {
+            let qkv = f32_slice(s1, l1, "attention qkv")?;
+            let bias = f32_slice(s2, l2, "attention bias")?;
+            let (b, l, c3) = l1.shape().dims3()?;
+            let (_, heads, n, n2) = l2.shape().dims4()?;
+            if heads != self.heads || n != n2 || l % n != 0 || c3 % (3 * heads) != 0 {
                 candle_core::bail!(
-                    "softmax: scores {:?} do not repeat bias {:?}",
+                    "window attention: qkv {:?} and bias {:?} do not fit",
                     l1.dims(),
                     l2.dims()
                 );
             }
-            kernels::softmax_with_bias(&mut data[a..b], bias, row);
-            Ok(())
+            let c = c3 / 3;
+            let mut out = vec![0f32; b * l * c];
+            kernels::window_attention(qkv, bias, &mut out, n, heads, c / heads);
+            Ok((CpuStorage::F32(out), Shape::from((b, l, c))))
         }
     }
-    let scores = scores.contiguous()?;
-    scores.inplace_op2(&bias.contiguous()?, &Softmax)?;
-    Ok(scores)
+    Ok(qkv
+        .contiguous()?
+        .apply_op2_no_bwd(&bias.contiguous()?, &Op { heads })?)
 }
 
 /// LayerNorm over the last dimension.

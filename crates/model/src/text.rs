@@ -10,7 +10,7 @@ use candle_core::{Device, IndexOp, Tensor};
 
 use crate::config::ClapTextConfig;
 use crate::error::{Error, Result};
-use crate::ops::{gelu, softmax_with_bias, LayerNorm, Linear, Projection};
+use crate::ops::{gelu, window_attention, LayerNorm, Linear, Projection};
 use crate::weights::Vb;
 
 struct TextLayer {
@@ -49,23 +49,10 @@ impl TextLayer {
         })
     }
 
-    /// `x` (B, L, D); `mask` (B, heads, L, L) additive, or None when nothing is padded.
-    fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        let (b, l, d) = x.dims3()?;
-        let hd = d / self.heads;
-        let qkv = self
-            .qkv
-            .forward(x)?
-            .reshape((b, l, 3, self.heads, hd))?
-            .permute((2, 0, 3, 1, 4))?
-            .contiguous()?;
-        let (q, k, v) = (qkv.i(0)?, qkv.i(1)?, qkv.i(2)?);
-        let scores = q.matmul(&k.t()?)?;
-        let probs = match mask {
-            Some(m) => softmax_with_bias(scores, m)?,
-            None => candle_nn::ops::softmax_last_dim(&scores)?,
-        };
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, l, d))?;
+    /// `x` (B, L, D); `mask` (B or 1, heads, L, L) additive.
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        // One "window" per text: the kernel the audio tower uses, with the padding mask as bias.
+        let ctx = window_attention(&self.qkv.forward(x)?, mask, self.heads)?;
         let h = self
             .attn_norm
             .forward(&self.attn_out.forward_add(&ctx, x)?)?;
@@ -173,16 +160,14 @@ impl TextTower {
         let mut x = self.emb_norm.forward(&x)?;
         let heads = self.layers.first().map_or(1, |layer| layer.heads);
         let mask = if mask.iter().any(|&m| m != 0.0) {
-            Some(
-                Tensor::from_vec(mask, (b, 1, 1, l), &dev)?
-                    .broadcast_as((b, heads, l, l))?
-                    .contiguous()?,
-            )
+            Tensor::from_vec(mask, (b, 1, 1, l), &dev)?
+                .broadcast_as((b, heads, l, l))?
+                .contiguous()?
         } else {
-            None
+            Tensor::zeros((1, heads, l, l), candle_core::DType::F32, &dev)?
         };
         for layer in &self.layers {
-            x = layer.forward(&x, mask.as_ref())?;
+            x = layer.forward(&x, &mask)?;
         }
         let cls = x.i((.., 0, ..))?.contiguous()?;
         let pooled = self.pooler.forward(&cls)?.tanh()?;
