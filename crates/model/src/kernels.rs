@@ -155,12 +155,104 @@ unsafe fn small_rows_block_fma(x: &[f32], rows: usize, k: usize, w: &[f32], out:
     small_rows_block::<true>(x, rows, k, w, out)
 }
 
+/// As [`tile_avx2`] with AVX-512: 16-lane registers, and 32 of them, so a
+/// 4×6 tile keeps 24 accumulators and needs fewer loads per multiply-add.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn tile_avx512<const R: usize, const J: usize>(
+    xs: [&[f32]; R],
+    ws: [&[f32]; J],
+    next: Option<&[f32]>,
+) -> [[f32; J]; R] {
+    use std::arch::x86_64::*;
+    let k = ws[0].len();
+    for s in xs.iter().chain(ws.iter()) {
+        assert_eq!(s.len(), k);
+    }
+    let body = k / 16 * 16;
+    let mut acc = [[_mm512_setzero_ps(); J]; R];
+    let mut off = 0;
+    while off < body {
+        if let Some(nx) = next {
+            for j in 0..J {
+                _mm_prefetch::<_MM_HINT_T0>(nx.as_ptr().wrapping_add(j * k + off) as *const i8);
+            }
+        }
+        let mut wv = [_mm512_setzero_ps(); J];
+        for j in 0..J {
+            // SAFETY: off + 16 <= k, the length of every slice (asserted above).
+            wv[j] = unsafe { _mm512_loadu_ps(ws[j].as_ptr().add(off)) };
+        }
+        for r in 0..R {
+            // SAFETY: as above.
+            let xv = unsafe { _mm512_loadu_ps(xs[r].as_ptr().add(off)) };
+            for j in 0..J {
+                acc[r][j] = _mm512_fmadd_ps(xv, wv[j], acc[r][j]);
+            }
+        }
+        off += 16;
+    }
+    let mut out = [[0f32; J]; R];
+    for r in 0..R {
+        for j in 0..J {
+            let mut s = _mm512_reduce_add_ps(acc[r][j]);
+            for t in body..k {
+                s += xs[r][t] * ws[j][t];
+            }
+            out[r][j] = s;
+        }
+    }
+    out
+}
+
+/// [`small_rows_block`] with 4×6 AVX-512 tiles where the block allows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn small_rows_block_avx512(x: &[f32], rows: usize, k: usize, w: &[f32], out: &mut [f32]) {
+    let nj = w.len() / k;
+    let wide = nj / 6 * 6;
+    let xr = |r: usize| &x[r * k..][..k];
+    for j in (0..wide).step_by(6) {
+        let wr = |o: usize| &w[(j + o) * k..][..k];
+        let ws = [wr(0), wr(1), wr(2), wr(3), wr(4), wr(5)];
+        let next = w.get((j + 6) * k..);
+        let mut r = 0;
+        while r + 4 <= rows {
+            // SAFETY: this function's features are the tile's.
+            let t = unsafe {
+                tile_avx512::<4, 6>(
+                    [xr(r), xr(r + 1), xr(r + 2), xr(r + 3)],
+                    ws,
+                    if r == 0 { next } else { None },
+                )
+            };
+            for (dr, row) in t.iter().enumerate() {
+                for (dj, v) in row.iter().enumerate() {
+                    out[(j + dj) * rows + r + dr] = *v;
+                }
+            }
+            r += 4;
+        }
+        while r < rows {
+            // SAFETY: as above.
+            let t = unsafe { tile_avx512::<1, 6>([xr(r)], ws, None) };
+            for (dj, v) in t[0].iter().enumerate() {
+                out[(j + dj) * rows + r] = *v;
+            }
+            r += 1;
+        }
+    }
+    small_rows_block::<true>(x, rows, k, &w[wide * k..], &mut out[wide * rows..]);
+}
+
 /// `dst[r][j] += x[r] · w[j]` for a few rows: streams each weight row once,
 /// blocks of weight rows spread over the threads.
 fn small_rows(x: &[f32], rows: usize, k: usize, w: &[f32], n: usize, dst: &mut [f32]) {
     // A multiple of the 3-row tile.
     const BLOCK: usize = 48;
     let fma = has_fma();
+    #[cfg(target_arch = "x86_64")]
+    let avx512 = fma && std::is_x86_feature_detected!("avx512f");
     let mut out_t = vec![0f32; n * rows];
     out_t
         .par_chunks_mut(BLOCK * rows)
@@ -168,6 +260,12 @@ fn small_rows(x: &[f32], rows: usize, k: usize, w: &[f32], n: usize, dst: &mut [
         .for_each(|(out, wb)| {
             // The feature check sits inside the task: a closure does not inherit
             // the caller's target features.
+            #[cfg(target_arch = "x86_64")]
+            if avx512 {
+                // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked above).
+                unsafe { small_rows_block_avx512(x, rows, k, wb, out) };
+                return;
+            }
             #[cfg(target_arch = "x86_64")]
             if fma {
                 // SAFETY: the CPU has AVX2 and FMA (checked by has_fma).
