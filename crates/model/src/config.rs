@@ -264,7 +264,7 @@ impl ClapConfig {
             "true",
         )?;
         c.require(
-            a.num_mel_bins > 0 && a.spec_size % a.num_mel_bins == 0,
+            a.num_mel_bins > 0 && a.spec_size.is_multiple_of(a.num_mel_bins),
             "audio_config.spec_size",
             a.spec_size,
             "a multiple of num_mel_bins",
@@ -288,26 +288,26 @@ impl ClapConfig {
             let res = grid >> s;
             let dim = a.patch_embeds_hidden_size << s;
             c.require(
-                res > 0 && (res <= a.window_size || res % a.window_size == 0),
+                res > 0 && (res <= a.window_size || res.is_multiple_of(a.window_size)),
                 "audio_config.window_size",
                 a.window_size,
                 "a window that tiles every stage's grid",
             )?;
             c.require(
-                dim % a.num_attention_heads[s] == 0,
+                dim.is_multiple_of(a.num_attention_heads[s]),
                 "audio_config.num_attention_heads",
                 format!("{:?}", a.num_attention_heads),
                 "head counts that divide each stage's width",
             )?;
         }
         c.require(
-            a.aff_block_r > 0 && a.patch_embeds_hidden_size % a.aff_block_r == 0,
+            a.aff_block_r > 0 && a.patch_embeds_hidden_size.is_multiple_of(a.aff_block_r),
             "audio_config.aff_block_r",
             a.aff_block_r,
             "a divisor of patch_embeds_hidden_size",
         )?;
         c.require(
-            t.num_attention_heads > 0 && t.hidden_size % t.num_attention_heads == 0,
+            t.num_attention_heads > 0 && t.hidden_size.is_multiple_of(t.num_attention_heads),
             "text_config.num_attention_heads",
             t.num_attention_heads,
             "a divisor of hidden_size",
@@ -396,7 +396,7 @@ impl PreprocessorConfig {
             "a positive rate",
         )?;
         c.require(
-            config.hop_length > 0 && config.fft_window_size >= 2 && config.fft_window_size % 2 == 0,
+            config.hop_length > 0 && config.fft_window_size >= 2 && config.fft_window_size.is_multiple_of(2),
             "fft_window_size",
             config.fft_window_size,
             "an even FFT size and a positive hop",
