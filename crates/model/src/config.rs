@@ -396,7 +396,9 @@ impl PreprocessorConfig {
             "a positive rate",
         )?;
         c.require(
-            config.hop_length > 0 && config.fft_window_size >= 2 && config.fft_window_size.is_multiple_of(2),
+            config.hop_length > 0
+                && config.fft_window_size >= 2
+                && config.fft_window_size.is_multiple_of(2),
             "fft_window_size",
             config.fft_window_size,
             "an even FFT size and a positive hop",
