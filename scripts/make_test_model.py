@@ -319,6 +319,11 @@ def tiny(out: pathlib.Path) -> None:
     meta["attention_mask"] = enc["attention_mask"].tolist()
 
     save_file({k: v.contiguous().float() for k, v in golden.items()}, out / "golden.safetensors")
+    # The same weights as a PyTorch pickle in half precision (small; tests the
+    # pytorch_model.bin path and the conversion of f16 checkpoints).
+    pth = out.parent / "clap-tiny-pth"
+    pth.mkdir(exist_ok=True)
+    torch.save({k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}, pth / "pytorch_model.bin")
     (out / "golden.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {out}")
 
