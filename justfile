@@ -12,7 +12,7 @@ lint:
 # Python environment for the fixture and reference scripts (transformers, torch).
 pyenv:
     python3 -m venv target/pyenv
-    target/pyenv/bin/pip install -q torch transformers numpy soundfile soxr
+    target/pyenv/bin/pip install -q torch transformers numpy soundfile soxr mutagen av
 
 # Regenerate the small CLAP checkpoint, its goldens and the decoder fixtures (needs `just pyenv`).
 fixtures:

@@ -119,7 +119,7 @@ fn catching_panics<T>(path: &Path, decode: impl FnOnce() -> Result<T, Error>) ->
     })
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -129,27 +129,34 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-fn decode_mono(path: &Path) -> Result<Native, Error> {
-    let mut file = File::open(path).map_err(|cause| Error::Open {
+/// Opens `path` for reading, with its length.
+///
+/// A directory or an empty file is an error here: reading a directory fails
+/// with a message that reads like a format problem, and an empty file would
+/// be "no suitable format reader found".
+pub(crate) fn open_audio_file(path: &Path) -> Result<(File, u64), Error> {
+    let file = File::open(path).map_err(|cause| Error::Open {
         path: path.to_path_buf(),
         cause,
     })?;
-    // Reading a directory fails with a message that reads like a format
-    // problem; an empty file would be "no suitable format reader found".
     match file.metadata() {
-        Ok(meta) if meta.is_dir() => {
-            return Err(Error::Open {
-                path: path.to_path_buf(),
-                cause: std::io::Error::new(ErrorKind::IsADirectory, "is a directory"),
-            })
-        }
-        Ok(meta) if meta.len() == 0 => {
-            return Err(Error::Empty {
-                path: path.to_path_buf(),
-            })
-        }
-        _ => {}
+        Ok(meta) if meta.is_dir() => Err(Error::Open {
+            path: path.to_path_buf(),
+            cause: std::io::Error::new(ErrorKind::IsADirectory, "is a directory"),
+        }),
+        Ok(meta) if meta.len() == 0 => Err(Error::Empty {
+            path: path.to_path_buf(),
+        }),
+        Ok(meta) => Ok((file, meta.len())),
+        Err(cause) => Err(Error::Open {
+            path: path.to_path_buf(),
+            cause,
+        }),
     }
+}
+
+fn decode_mono(path: &Path) -> Result<Native, Error> {
+    let (mut file, _) = open_audio_file(path)?;
     if declared_pcm_rate(&mut file) == Some(0) {
         return Err(Error::SampleRate {
             path: Some(path.to_path_buf()),
@@ -313,7 +320,7 @@ fn decode_mono(path: &Path) -> Result<Native, Error> {
 
 /// The track to decode: the default track if symphonia has a decoder for
 /// it, else the first such track.
-fn pick_track<'a>(default: Option<&'a Track>, tracks: &'a [Track]) -> Option<&'a Track> {
+pub(crate) fn pick_track<'a>(default: Option<&'a Track>, tracks: &'a [Track]) -> Option<&'a Track> {
     let decodable = |t: &&Track| {
         t.codec_params.codec != CODEC_TYPE_NULL
             && symphonia::default::get_codecs()
@@ -326,7 +333,7 @@ fn pick_track<'a>(default: Option<&'a Track>, tracks: &'a [Track]) -> Option<&'a
 }
 
 /// Bits of IEEE float PCM, which symphonia's WAV reader leaves unset.
-fn float_bits(codec: CodecType) -> Option<u32> {
+pub(crate) fn float_bits(codec: CodecType) -> Option<u32> {
     match codec {
         CODEC_TYPE_PCM_F32LE | CODEC_TYPE_PCM_F32BE => Some(32),
         CODEC_TYPE_PCM_F64LE | CODEC_TYPE_PCM_F64BE => Some(64),
@@ -341,7 +348,7 @@ fn float_bits(codec: CodecType) -> Option<u32> {
 /// zero denominator); looking first turns that into a plain
 /// [`Error::SampleRate`]. `None` when the file is not one of these or the
 /// header is unreadable: symphonia then reports the problem itself.
-fn declared_pcm_rate(file: &mut File) -> Option<u32> {
+pub(crate) fn declared_pcm_rate(file: &mut File) -> Option<u32> {
     let rate = read_declared_pcm_rate(file);
     file.rewind().ok()?;
     rate
@@ -391,7 +398,7 @@ fn read_declared_pcm_rate(file: &mut File) -> Option<u32> {
     None
 }
 
-fn codec_name(codec: CodecType) -> String {
+pub(crate) fn codec_name(codec: CodecType) -> String {
     match symphonia::default::get_codecs().get_codec(codec) {
         Some(descriptor) => descriptor.short_name.to_string(),
         None => format!("with id {codec}"),

@@ -1,7 +1,9 @@
-//! Sound files in, mono 48 kHz `f32` samples out: the audio front door of hark.
+//! Sound files in: mono 48 kHz `f32` samples, metadata and waveform
+//! overviews out. The audio front door of hark.
 //!
 //! CLAP hears mono audio at 48 kHz, so every file hark indexes or is asked
-//! about goes through this crate first.
+//! about goes through this crate first; the indexer also stores what the
+//! file says about itself and a small overview of its waveform.
 //!
 //! # Brief overview
 //!
@@ -19,19 +21,46 @@
 //! FLAC, MP1/2/3, Ogg Vorbis, ALAC and AAC in MP4/M4A, and Matroska/WebM with
 //! those codecs. Not Opus, which symphonia 0.5 does not decode.
 //!
-//! Every failure is an [`Error`] that names the file; a decoder that panics
-//! on a malformed file is caught and reported the same way. The crate never
-//! prints.
+//! [`read_metadata`] reads headers and tag chunks only, never the audio, and
+//! returns a [`Metadata`]: container, codec, duration, rate, channels, bit
+//! depth, and [`Tags`], which hold every tag item found under a
+//! source-prefixed key (`bext.Description`, `ixml.USER.CATEGORY`,
+//! `riff.ICMT`, `id3.TXXX:Foo`, `vorbis.COMMENT`, `mp4.©nam`, ...) plus the
+//! common fields (title, description, artist, library, category, ...) and
+//! the BWF [`Bext`] chunk. WAV chunks (LIST/INFO, `bext`, iXML) are read by
+//! hand, other tags (ID3, Vorbis comments, MP4, APE, AIFF text) by [lofty],
+//! the stream facts by symphonia. Damaged metadata yields what could be
+//! read plus [`Metadata::warnings`], not an error.
+//!
+//! [`parse_ucs`] splits a Universal Category System file name
+//! (`DOORWood_Creaky Open Slow_JD_MyLib`) into its blocks, and with
+//! [`ucs_category`] maps a CatID to its Category and SubCategory from the
+//! embedded UCS 8.2.1 list.
+//!
+//! [`peaks`] and the streaming [`PeakBuilder`] turn samples into a waveform
+//! overview of [`DEFAULT_BUCKETS`] (min, max) pairs of one byte each, for
+//! the terminal UI.
+//!
+//! Every failure is an [`Error`] that names the file; a decoder or tag
+//! reader that panics on a malformed file is caught and reported the same
+//! way (or, for metadata, as a warning). The crate never prints.
 
 mod decode;
+mod metadata;
+mod peaks;
 mod resample;
+mod ucs;
 
 use std::path::{Path, PathBuf};
 
 pub use decode::{decode_file, decode_native, DecodedAudio};
+pub use metadata::{read_metadata, Bext, Metadata, Tags};
+pub use peaks::{peaks, Peak, PeakBuilder, DEFAULT_BUCKETS};
 pub use resample::{resample_to_48k, TARGET_RATE};
+pub use ucs::{parse_ucs, ucs_category, Ucs, UCS_CAT_ID_COUNT};
 
-/// Why a file could not be turned into samples.
+/// Why a file could not be turned into samples, or (for [`read_metadata`])
+/// could not be opened or recognised as audio at all.
 ///
 /// Each variant that concerns a file carries its path, and its `Display` reads
 /// "failed to decode `path`: cause" (or "failed to open `path`: cause"), the

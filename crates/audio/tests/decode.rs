@@ -3,50 +3,15 @@
 
 use std::f64::consts::PI;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hark_audio::{decode_file, decode_native, resample_to_48k, DecodedAudio, Error, TARGET_RATE};
 
+mod common;
+use common::{chunk, fixture, TempDir};
+
 // ---------------------------------------------------------------------------
 // Helpers
-
-/// A scratch directory under cargo's per-target temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("hark-audio-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.0.join(name);
-        fs::write(&path, bytes).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A committed fixture; its absence fails the test, never skips it.
-fn fixture(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../assets/test")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "missing test fixture `{}`: regenerate it with `python assets/test/make_fixtures.py`",
-        path.display()
-    );
-    path
-}
 
 fn sine(freq: f64, amplitude: f64, rate: u32, frames: usize) -> Vec<f64> {
     (0..frames)
@@ -134,21 +99,6 @@ impl Encoding {
         }
         out.extend(bytes);
     }
-}
-
-fn chunk(id: &[u8; 4], body: &[u8], big_endian: bool) -> Vec<u8> {
-    let mut out = id.to_vec();
-    let len = body.len() as u32;
-    out.extend(if big_endian {
-        len.to_be_bytes()
-    } else {
-        len.to_le_bytes()
-    });
-    out.extend(body);
-    if body.len() % 2 == 1 {
-        out.push(0);
-    }
-    out
 }
 
 /// A RIFF WAVE file, `WAVE_FORMAT_EXTENSIBLE` if `extensible`.

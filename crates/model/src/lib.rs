@@ -30,7 +30,7 @@ pub mod tokenizer;
 pub mod weights;
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use candle_core::Tensor;
 
@@ -57,7 +57,7 @@ pub struct Clap {
     location: ModelLocation,
     config: ClapConfig,
     front_end: MelFrontEnd,
-    weights: Weights,
+    weights: Arc<Weights>,
     audio: OnceLock<AudioTower>,
     text: OnceLock<(TextTokenizer, TextTower)>,
 }
@@ -116,7 +116,7 @@ impl Clap {
                 supported: SAMPLE_RATE.to_string(),
             });
         }
-        let weights = Weights::open_dir(dir)?;
+        let weights = Arc::new(Weights::open_dir(dir)?);
         Ok(Self {
             location: location.clone(),
             front_end: MelFrontEnd::new(&pre),
@@ -174,7 +174,7 @@ impl Clap {
         if let Some(t) = self.text.get() {
             return Ok(t);
         }
-        let tower = TextTower::load(&self.weights.pp(""), &self.config.text_config)?;
+        let tower = TextTower::load(&self.weights, &self.config.text_config)?;
         let tok = TextTokenizer::load(
             &self.location.dir.join("tokenizer.json"),
             tower.max_tokens(),

@@ -11,7 +11,9 @@ use candle_core::{Device, IndexOp, Tensor};
 use crate::config::ClapTextConfig;
 use crate::error::{Error, Result};
 use crate::ops::{gelu, window_attention, LayerNorm, Linear, Projection};
-use crate::weights::Vb;
+use std::sync::Arc;
+
+use crate::weights::{Vb, Weights};
 
 struct TextLayer {
     qkv: Linear,
@@ -61,9 +63,37 @@ impl TextLayer {
     }
 }
 
+/// The word embedding table: 50265 × 768 floats (154 MB) of which a query
+/// reads a handful of rows, so they are read in place from the mapped
+/// checkpoint rather than copied at load.
+enum WordTable {
+    Mapped { weights: Arc<Weights>, name: String },
+    Loaded(Tensor),
+}
+
+impl WordTable {
+    fn gather(&self, ids: &[u32], dim: usize) -> Result<Tensor> {
+        match self {
+            WordTable::Loaded(t) => {
+                let idx = Tensor::new(ids, &Device::Cpu)?;
+                Ok(t.index_select(&idx, 0)?)
+            }
+            WordTable::Mapped { weights, name } => {
+                let mut rows = Vec::with_capacity(ids.len() * dim);
+                for &id in ids {
+                    weights.mapped_row(name, id as usize, &mut rows)?;
+                }
+                Ok(Tensor::from_vec(rows, (ids.len(), dim), &Device::Cpu)?)
+            }
+        }
+    }
+}
+
 /// The RoBERTa text tower with pooler and projection.
 pub struct TextTower {
-    word: Tensor,
+    word: WordTable,
+    hidden: usize,
+    vocab: usize,
     position: Tensor,
     token_type0: Tensor,
     emb_norm: LayerNorm,
@@ -75,18 +105,31 @@ pub struct TextTower {
 }
 
 impl TextTower {
-    /// Loads `text_model.*` and `text_projection.*`.
-    pub fn load(root: &Vb, cfg: &ClapTextConfig) -> Result<Self> {
+    /// Loads `text_model.*` and `text_projection.*` from `weights`.
+    pub fn load(weights: &Arc<Weights>, cfg: &ClapTextConfig) -> Result<Self> {
+        let root = weights.pp("");
         let tm = root.pp("text_model");
         let emb = tm.pp("embeddings");
         let d = cfg.hidden_size;
         let token_type = emb
             .pp("token_type_embeddings")
             .get("weight", &[cfg.type_vocab_size, d])?;
+        let word_name = emb.pp("word_embeddings").key("weight");
+        let word = if weights.map_matrix(&word_name, [cfg.vocab_size, d])? {
+            WordTable::Mapped {
+                weights: Arc::clone(weights),
+                name: word_name,
+            }
+        } else {
+            WordTable::Loaded(
+                emb.pp("word_embeddings")
+                    .get("weight", &[cfg.vocab_size, d])?,
+            )
+        };
         Ok(Self {
-            word: emb
-                .pp("word_embeddings")
-                .get("weight", &[cfg.vocab_size, d])?,
+            word,
+            hidden: d,
+            vocab: cfg.vocab_size,
             position: emb
                 .pp("position_embeddings")
                 .get("weight", &[cfg.max_position_embeddings, d])?,
@@ -151,10 +194,16 @@ impl TextTower {
             padded.push(row);
         }
         let dev = Device::Cpu;
-        let ids_t = Tensor::from_vec(flat, b * l, &dev)?;
+        let flat_ids = flat;
         let pos_t = Tensor::from_vec(positions, b * l, &dev)?;
-        let d = self.word.dim(1)?;
-        let x = (self.word.index_select(&ids_t, 0)? + self.position.index_select(&pos_t, 0)?)?
+        let d = self.hidden;
+        if let Some(bad) = flat_ids.iter().find(|&&id| id as usize >= self.vocab) {
+            return Err(Error::Input(format!(
+                "token id {bad} is outside the vocabulary of {}",
+                self.vocab
+            )));
+        }
+        let x = (self.word.gather(&flat_ids, d)? + self.position.index_select(&pos_t, 0)?)?
             .broadcast_add(&self.token_type0)?
             .reshape((b, l, d))?;
         let mut x = self.emb_norm.forward(&x)?;

@@ -143,6 +143,52 @@ impl Weights {
         Ok(t)
     }
 
+    /// Checks that `name` is an f32 matrix of `shape` that can be read in place
+    /// from the memory-mapped file, and counts it as read. Returns false when
+    /// it cannot (a pickle checkpoint, another dtype): load it with [`Weights::get`].
+    pub fn map_matrix(&self, name: &str, shape: [usize; 2]) -> Result<bool> {
+        let Source::Safetensors(st) = &self.source else {
+            return Ok(false);
+        };
+        if !self.contains(name) {
+            return Err(self.err(name, "missing from the checkpoint"));
+        }
+        let view = st.get(name).map_err(|e| self.err(name, e.to_string()))?;
+        if view.shape() != shape {
+            return Err(self.err(
+                name,
+                format!("shape {:?}, expected {:?}", view.shape(), shape),
+            ));
+        }
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Ok(false);
+        }
+        if let Ok(mut reads) = self.reads.lock() {
+            *reads.entry(name.to_owned()).or_default() += 1;
+        }
+        Ok(true)
+    }
+
+    /// Row `row` of a matrix accepted by [`Weights::map_matrix`], read from the
+    /// mapped file without copying the matrix.
+    pub fn mapped_row(&self, name: &str, row: usize, out: &mut Vec<f32>) -> Result<()> {
+        let Source::Safetensors(st) = &self.source else {
+            return Err(self.err(name, "not a memory-mapped checkpoint"));
+        };
+        let view = st.get(name).map_err(|e| self.err(name, e.to_string()))?;
+        let cols = view.shape().get(1).copied().unwrap_or(0);
+        let bytes = view
+            .data()
+            .get(row * cols * 4..(row + 1) * cols * 4)
+            .ok_or_else(|| self.err(name, format!("row {row} out of range")))?;
+        out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+        Ok(())
+    }
+
     /// A view of the tensors under `prefix`.
     pub fn pp(&self, prefix: &str) -> Vb<'_> {
         Vb {

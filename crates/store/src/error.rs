@@ -1,0 +1,124 @@
+use std::path::PathBuf;
+
+/// What went wrong with a catalog, and where.
+///
+/// Every variant names the catalog file; SQLite failures also say which
+/// operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The index directory could not be created.
+    #[error("failed to create the index directory `{}`", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The catalog file could not be opened or set up (pragmas, WAL mode).
+    #[error("failed to open the catalog `{}`: {what}", path.display())]
+    Open {
+        /// The catalog file.
+        path: PathBuf,
+        /// The step that failed.
+        what: &'static str,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// There is no catalog in the index directory (nothing indexed yet).
+    #[error("there is no catalog at `{}`; run `hark index` first", path.display())]
+    Missing {
+        /// The catalog file looked for.
+        path: PathBuf,
+    },
+    /// SQLite would not put the catalog in WAL mode (a file system without
+    /// shared memory support, such as some network mounts).
+    #[error(
+        "the catalog `{}` cannot use WAL mode (journal mode is `{mode}`); \
+         put the index on a local disk",
+        path.display()
+    )]
+    NoWal {
+        /// The catalog file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// The catalog was written by a newer hark, with a schema this one does
+    /// not know.
+    #[error(
+        "the catalog `{}` has schema version {found}, newer than version {supported} \
+         that this hark supports; upgrade hark",
+        path.display()
+    )]
+    TooNew {
+        /// The catalog file.
+        path: PathBuf,
+        /// The catalog's schema version.
+        found: u32,
+        /// The newest version this build supports.
+        supported: u32,
+    },
+    /// A read-only open found an older schema, which only a writer may
+    /// upgrade.
+    #[error(
+        "the catalog `{}` has schema version {found}, older than version {supported}; \
+         run `hark index` to upgrade it",
+        path.display()
+    )]
+    TooOld {
+        /// The catalog file.
+        path: PathBuf,
+        /// The catalog's schema version.
+        found: u32,
+        /// The version this build needs.
+        supported: u32,
+    },
+    /// Applying a schema migration failed; the catalog keeps the previous
+    /// version.
+    #[error("failed to upgrade the catalog `{}` to schema version {version}", path.display())]
+    Migrate {
+        /// The catalog file.
+        path: PathBuf,
+        /// The version being applied.
+        version: u32,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// A query or statement failed.
+    #[error("catalog `{}`: failed to {what}", path.display())]
+    Sqlite {
+        /// The catalog file.
+        path: PathBuf,
+        /// What was being done ("insert file", "read vectors", ...).
+        what: &'static str,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// A write was attempted through a read-only catalog or a read snapshot.
+    #[error("catalog `{}`: cannot {what} through a read-only view", path.display())]
+    ReadOnly {
+        /// The catalog file.
+        path: PathBuf,
+        /// The write attempted.
+        what: &'static str,
+    },
+    /// A path given to a file operation lies under no known root.
+    #[error("catalog `{}`: `{}` is not under any indexed root", catalog.display(), path.display())]
+    NotUnderRoot {
+        /// The catalog file.
+        catalog: PathBuf,
+        /// The path.
+        path: PathBuf,
+    },
+    /// Stored data that breaks the catalog's invariants.
+    #[error("catalog `{}` is damaged: {what}", path.display())]
+    Corrupt {
+        /// The catalog file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// A catalog result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,545 @@
+//! The catalog through its public API, each test in its own directory.
+
+use std::path::{Path, PathBuf};
+
+use hark_store::{Catalog, Error, FileId, FileRecord, FileStatus, RootId, SCHEMA_VERSION};
+
+const MODEL: &str = "laion/clap-htsat-fused@abc123";
+const PIPELINE: &str = "hark-clap-1";
+
+fn setup() -> (tempfile::TempDir, Catalog, RootId) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut catalog = Catalog::open(dir.path()).unwrap();
+    let root = catalog
+        .transaction(|tx| tx.add_root(Path::new("/lib")))
+        .unwrap();
+    (dir, catalog, root)
+}
+
+fn add(catalog: &mut Catalog, record: &FileRecord) -> FileId {
+    catalog.transaction(|tx| tx.upsert_file(record)).unwrap()
+}
+
+fn record(root: RootId, path: &str) -> FileRecord {
+    let mut r = FileRecord::new(root, path, 1000, 1_700_000_000_123_456_789);
+    r.content_hash = Some(path.as_bytes().to_vec());
+    r
+}
+
+fn unit_vector(seed: f32) -> Vec<f32> {
+    (0..512).map(|i| (i as f32 * 0.37 + seed).sin()).collect()
+}
+
+fn raw(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join(hark_store::FILE_NAME)).unwrap()
+}
+
+#[test]
+fn creates_schema_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("nested/index");
+    let catalog = Catalog::open(&index).unwrap();
+    assert_eq!(catalog.path(), index.join("catalog.sqlite3"));
+    assert!(index.join("catalog.sqlite3-wal").exists());
+
+    let conn = raw(&index);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 1);
+    for table in ["roots", "files", "vectors", "meta", "files_fts"] {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "table {table}");
+    }
+    // Opening again is a no-op, not a second migration.
+    drop(catalog);
+    Catalog::open(&index).unwrap();
+    Catalog::open_readonly(&index).unwrap();
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Catalog::open(dir.path()).unwrap());
+    raw(dir.path())
+        .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    for result in [
+        Catalog::open(dir.path()),
+        Catalog::open_readonly(dir.path()),
+    ] {
+        match result {
+            Err(Error::TooNew {
+                found, supported, ..
+            }) => assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION)),
+            other => panic!("expected TooNew, got {:?}", other.map(|_| ())),
+        }
+    }
+    // The refused catalog is left as it was.
+    let version: u32 = raw(dir.path())
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION + 1);
+}
+
+#[test]
+fn readonly_needs_an_existing_catalog_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Catalog::open_readonly(dir.path()),
+        Err(Error::Missing { .. })
+    ));
+    drop(Catalog::open(dir.path()).unwrap());
+    let mut reader = Catalog::open_readonly(dir.path()).unwrap();
+    assert!(matches!(
+        reader.transaction(|tx| tx.add_root(Path::new("/x"))),
+        Err(Error::ReadOnly { .. })
+    ));
+    let writer = Catalog::open(dir.path()).unwrap();
+    assert!(matches!(
+        writer.read(|tx| tx.set_meta("k", "v")),
+        Err(Error::ReadOnly { .. })
+    ));
+}
+
+#[test]
+fn roots_are_remembered_once() {
+    let (_dir, mut catalog, root) = setup();
+    let again = catalog
+        .transaction(|tx| tx.add_root(Path::new("/lib")))
+        .unwrap();
+    assert_eq!(again, root);
+    let other = catalog
+        .transaction(|tx| tx.add_root(Path::new("/other")))
+        .unwrap();
+    let roots = catalog.roots().unwrap();
+    let got: Vec<_> = roots.iter().map(|r| (r.id, r.path.clone())).collect();
+    assert_eq!(
+        got,
+        [
+            (root, PathBuf::from("/lib")),
+            (other, PathBuf::from("/other"))
+        ]
+    );
+    assert!(roots[0].added_at > 1_700_000_000);
+}
+
+#[test]
+fn upsert_and_get_round_trip() {
+    let (_dir, mut catalog, root) = setup();
+    let mut r = record(root, "/lib/Doors/DOORWood_CreakyOpen-02.wav");
+    r.format = Some("wav".into());
+    r.codec = Some("pcm_s24le".into());
+    r.duration_s = Some(2.5);
+    r.sample_rate = Some(96_000);
+    r.channels = Some(2);
+    r.bits_per_sample = Some(24);
+    r.tags = vec![
+        ("bext.Description".into(), "Old door \"creak\"\nslow".into()),
+        ("riff.ICMT".into(), "take 2".into()),
+        (
+            "bext.Description".into(),
+            "duplicate keys keep their order".into(),
+        ),
+    ];
+    r.ucs_cat_id = Some("DOORWood".into());
+    r.ucs_category = Some("DOORS".into());
+    r.ucs_subcategory = Some("WOOD".into());
+    r.ucs_fx_name = Some("Creaky Open".into());
+    r.peaks = vec![(-127, 127), (0, 0), (-3, 5)];
+    r.status = FileStatus::Ok;
+    r.size = u64::from(u32::MAX) + 7;
+    r.mtime_ns = -5;
+    let id = add(&mut catalog, &r);
+
+    let stored = catalog.file_by_path(&r.path).unwrap().unwrap();
+    assert_eq!(stored.id, id);
+    assert_eq!(stored.record, r);
+    assert!(stored.indexed_at > 1_700_000_000);
+    assert_eq!(
+        catalog.file_by_path(Path::new("/lib/nope.wav")).unwrap(),
+        None
+    );
+
+    // Same path again: same id, new values.
+    r.size = 1;
+    r.tags.clear();
+    r.status = FileStatus::Failed;
+    r.error = Some("truncated".into());
+    assert_eq!(add(&mut catalog, &r), id);
+    assert_eq!(catalog.file_by_path(&r.path).unwrap().unwrap().record, r);
+    assert_eq!(catalog.counts().unwrap().files, 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_paths_survive() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let (_dir, mut catalog, root) = setup();
+    let latin1 = Path::new(OsStr::from_bytes(b"/lib/Gr\xfcn_Wald.wav"));
+    let utf8 = Path::new("/lib/Grün_Wald.wav");
+    let a = add(&mut catalog, &FileRecord::new(root, latin1, 1, 1));
+    let b = add(&mut catalog, &FileRecord::new(root, utf8, 2, 2));
+    assert_ne!(a, b, "lossy text must not merge distinct names");
+    let stored = catalog.file_by_path(latin1).unwrap().unwrap();
+    assert_eq!(
+        stored.record.path.as_os_str().as_bytes(),
+        b"/lib/Gr\xfcn_Wald.wav"
+    );
+    assert_eq!(stored.record.size, 1);
+    let states = catalog.files_under_root(root).unwrap();
+    assert!(states.iter().any(|s| s.path == latin1 && s.id == a));
+    // The lossy display text still makes its words searchable.
+    let hits = catalog.fts_search("wald", 10).unwrap();
+    assert_eq!(hits.len(), 2);
+}
+
+#[test]
+fn vectors_round_trip_bit_exact() {
+    let (_dir, mut catalog, root) = setup();
+    let a = add(&mut catalog, &record(root, "/lib/a.wav"));
+    let b = add(&mut catalog, &record(root, "/lib/b.wav"));
+    let c = add(&mut catalog, &record(root, "/lib/c.wav"));
+    let mut va = unit_vector(0.1);
+    va[0] = -0.0;
+    va[1] = f32::from_bits(1); // subnormal
+    va[2] = f32::from_bits(0x7fc0_1234); // NaN with a payload
+    va[3] = f32::MAX;
+    let vb = unit_vector(0.2);
+    catalog
+        .transaction(|tx| {
+            tx.set_vector(a, MODEL, PIPELINE, &va)?;
+            tx.set_vector(b, MODEL, PIPELINE, &vb)?;
+            tx.set_vector(c, "other-model", PIPELINE, &vb)
+        })
+        .unwrap();
+
+    let mut got = Vec::new();
+    catalog
+        .vectors(MODEL, PIPELINE, |id, v| got.push((id, v.to_vec())))
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, a);
+    assert_eq!(got[1].0, b);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&got[0].1), bits(&va));
+    assert_eq!(bits(&got[1].1), bits(&vb));
+
+    let stored = catalog.vector(c).unwrap().unwrap();
+    assert_eq!(stored.model, "other-model");
+    assert_eq!(stored.pipeline, PIPELINE);
+    assert_eq!(bits(&stored.data), bits(&vb));
+
+    // Stored as little-endian f32, as index-format.md says.
+    let blob: Vec<u8> = raw(_dir.path())
+        .query_row("SELECT data FROM vectors WHERE file_id = ?1", [b.0], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(&blob[..4], &vb[0].to_le_bytes());
+    assert_eq!(blob.len(), 512 * 4);
+}
+
+#[test]
+fn removing_a_file_removes_its_vector_and_words() {
+    let (dir, mut catalog, root) = setup();
+    let a = add(&mut catalog, &record(root, "/lib/Thunder_Rumble.wav"));
+    let b = add(&mut catalog, &record(root, "/lib/Thunder_Clap.wav"));
+    catalog
+        .transaction(|tx| {
+            tx.set_vector(a, MODEL, PIPELINE, &unit_vector(1.0))?;
+            tx.set_vector(b, MODEL, PIPELINE, &unit_vector(2.0))
+        })
+        .unwrap();
+    assert_eq!(catalog.fts_search("thunder", 10).unwrap().len(), 2);
+
+    let removed = catalog
+        .transaction(|tx| tx.remove_files(&[a, FileId(999)]))
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(catalog.vector(a).unwrap(), None);
+    assert!(catalog.vector(b).unwrap().is_some());
+    let hits = catalog.fts_search("thunder", 10).unwrap();
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [b]);
+    let counts = catalog.counts().unwrap();
+    assert_eq!((counts.files, counts.embedded), (1, 1));
+
+    // The cascade is the schema's, not only the API's.
+    let conn = raw(dir.path());
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    conn.execute("DELETE FROM files WHERE id = ?1", [b.0])
+        .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM vectors", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn moving_a_file_keeps_its_id_and_vector() {
+    let (_dir, mut catalog, root) = setup();
+    let other = catalog
+        .transaction(|tx| tx.add_root(Path::new("/lib/Archive")))
+        .unwrap();
+    let mut r = record(root, "/lib/Old_Name.wav");
+    r.tags = vec![("vorbis.COMMENT".into(), "gravel".into())];
+    let id = add(&mut catalog, &r);
+    let v = unit_vector(3.0);
+    catalog
+        .transaction(|tx| tx.set_vector(id, MODEL, PIPELINE, &v))
+        .unwrap();
+
+    let new_path = Path::new("/lib/Archive/Footsteps_Gravel.wav");
+    catalog
+        .transaction(|tx| tx.move_file(id, new_path))
+        .unwrap();
+
+    assert_eq!(catalog.file_by_path(&r.path).unwrap(), None);
+    let moved = catalog.file_by_path(new_path).unwrap().unwrap();
+    assert_eq!(moved.id, id);
+    assert_eq!(moved.record.root, other, "the closest root contains it");
+    assert_eq!(moved.record.tags, r.tags);
+    assert_eq!(moved.record.content_hash, r.content_hash);
+    assert_eq!(catalog.vector(id).unwrap().unwrap().data, v);
+    assert!(catalog.fts_search("old name", 10).unwrap().is_empty());
+    assert_eq!(catalog.fts_search("footsteps", 10).unwrap()[0].id, id);
+    assert_eq!(catalog.fts_search("archive", 10).unwrap()[0].id, id);
+    assert_eq!(catalog.fts_search("gravel", 10).unwrap().len(), 1);
+
+    assert!(matches!(
+        catalog.transaction(|tx| tx.move_file(id, Path::new("/elsewhere/x.wav"))),
+        Err(Error::NotUnderRoot { .. })
+    ));
+}
+
+#[test]
+fn changed_content_drops_the_stale_vector() {
+    let (_dir, mut catalog, root) = setup();
+    let mut r = record(root, "/lib/a.wav");
+    r.status = FileStatus::Ok;
+    let id = add(&mut catalog, &r);
+    catalog
+        .transaction(|tx| tx.set_vector(id, MODEL, PIPELINE, &unit_vector(0.0)))
+        .unwrap();
+
+    // Same content (a touched file, new tags): the vector stays.
+    r.mtime_ns += 1;
+    r.tags = vec![("riff.INAM".into(), "x".into())];
+    assert_eq!(add(&mut catalog, &r), id);
+    assert!(catalog.vector(id).unwrap().is_some());
+
+    // New content: the vector described something else.
+    r.content_hash = Some(b"new".to_vec());
+    r.status = FileStatus::Waiting;
+    add(&mut catalog, &r);
+    assert_eq!(catalog.vector(id).unwrap(), None);
+    assert_eq!(
+        catalog.files_waiting_for_vectors(MODEL, PIPELINE).unwrap(),
+        [(id, r.path.clone())]
+    );
+}
+
+#[test]
+fn waiting_files_and_model_changes() {
+    let (_dir, mut catalog, root) = setup();
+    let a = add(&mut catalog, &record(root, "/lib/a.wav"));
+    let b = add(&mut catalog, &record(root, "/lib/b.wav"));
+    let mut failed = record(root, "/lib/broken.wav");
+    failed.status = FileStatus::Failed;
+    failed.error = Some("not audio".into());
+    add(&mut catalog, &failed);
+
+    let ids = |list: Vec<(FileId, PathBuf)>| list.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(catalog.files_waiting_for_vectors(MODEL, PIPELINE).unwrap()),
+        [a, b]
+    );
+
+    catalog
+        .transaction(|tx| tx.set_vector(a, MODEL, PIPELINE, &unit_vector(0.0)))
+        .unwrap();
+    assert_eq!(
+        ids(catalog.files_waiting_for_vectors(MODEL, PIPELINE).unwrap()),
+        [b]
+    );
+    let stored = catalog
+        .file_by_path(Path::new("/lib/a.wav"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.record.status, FileStatus::Ok);
+    // A new pipeline version needs every vector again.
+    assert_eq!(
+        ids(catalog
+            .files_waiting_for_vectors(MODEL, "hark-clap-2")
+            .unwrap()),
+        [a, b]
+    );
+}
+
+#[test]
+fn counts_and_failures() {
+    let (_dir, mut catalog, root) = setup();
+    assert_eq!(catalog.counts().unwrap(), hark_store::Counts::default());
+    let ok = add(&mut catalog, &record(root, "/lib/ok.wav"));
+    add(&mut catalog, &record(root, "/lib/waiting.wav"));
+    for (name, why) in [("z.wav", "truncated FLAC"), ("a.wav", "permission denied")] {
+        let mut r = record(root, &format!("/lib/{name}"));
+        r.status = FileStatus::Failed;
+        r.error = Some(why.into());
+        add(&mut catalog, &r);
+    }
+    catalog
+        .transaction(|tx| tx.set_vector(ok, MODEL, PIPELINE, &unit_vector(0.0)))
+        .unwrap();
+    let counts = catalog.counts().unwrap();
+    assert_eq!(
+        (counts.files, counts.embedded, counts.waiting, counts.failed),
+        (4, 1, 1, 2)
+    );
+    let failed: Vec<_> = catalog
+        .failed_files()
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.path, f.error))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (PathBuf::from("/lib/a.wav"), "permission denied".to_string()),
+            (PathBuf::from("/lib/z.wav"), "truncated FLAC".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn files_under_root_gives_change_detection_facts() {
+    let (_dir, mut catalog, root) = setup();
+    let other = catalog
+        .transaction(|tx| tx.add_root(Path::new("/other")))
+        .unwrap();
+    let a = add(&mut catalog, &record(root, "/lib/a.wav"));
+    add(&mut catalog, &record(other, "/other/b.wav"));
+    let states = catalog.files_under_root(root).unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].id, a);
+    assert_eq!(states[0].path, Path::new("/lib/a.wav"));
+    assert_eq!(states[0].size, 1000);
+    assert_eq!(states[0].mtime_ns, 1_700_000_000_123_456_789);
+    assert_eq!(states[0].content_hash.as_deref(), Some(&b"/lib/a.wav"[..]));
+}
+
+#[test]
+fn full_text_search_over_names_folders_and_tags() {
+    let (_dir, mut catalog, root) = setup();
+    let door = add(
+        &mut catalog,
+        &record(root, "/lib/Foley/DOORWood_CreakyOpen.wav"),
+    );
+    let mut storm = record(root, "/lib/Weather/Thunder_Distant.wav");
+    storm.tags = vec![("bext.Description".into(), "Thunder with light rain".into())];
+    let storm = add(&mut catalog, &storm);
+    let rain = add(&mut catalog, &record(root, "/lib/Weather/Rain_OnRoof.wav"));
+    add(
+        &mut catalog,
+        &record(root, "/lib/Foley/Footsteps_Gravel.wav"),
+    );
+
+    let ids = |q: &str| -> Vec<FileId> {
+        catalog
+            .fts_search(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    };
+    assert_eq!(ids("creaky door"), [door]);
+    assert_eq!(ids("doorwood"), [door]);
+    assert_eq!(ids("Door-Wood"), [door]);
+    // A name match ranks above a tag-only match; unrelated files are out.
+    assert_eq!(ids("rain"), [rain, storm]);
+    assert_eq!(ids("light rain"), [storm]);
+    assert_eq!(ids("weather").len(), 2);
+    assert!(ids("creaky door gravel").is_empty());
+    assert!(ids("").is_empty());
+    assert!(ids("\" * ( ) NEAR AND").is_empty(), "FTS5 syntax is quoted");
+
+    let hits = catalog.fts_search("rain", 1).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].score > 0.0);
+}
+
+#[test]
+fn a_failed_batch_commits_nothing() {
+    let (_dir, mut catalog, root) = setup();
+    let result: Result<(), Error> = catalog.transaction(|tx| {
+        tx.upsert_file(&record(root, "/lib/a.wav"))?;
+        tx.set_meta("last_run", "now")?;
+        tx.set_vector(FileId(12345), MODEL, PIPELINE, &[1.0])?; // no such file
+        Ok(())
+    });
+    assert!(matches!(result, Err(Error::Sqlite { .. })), "{result:?}");
+    assert_eq!(catalog.counts().unwrap().files, 0);
+    assert_eq!(catalog.meta("last_run").unwrap(), None);
+}
+
+#[test]
+fn meta_get_and_set() {
+    let (_dir, mut catalog, _) = setup();
+    assert_eq!(catalog.meta("model").unwrap(), None);
+    catalog
+        .transaction(|tx| {
+            tx.set_meta("model", MODEL)?;
+            tx.set_meta("model", "replaced")
+        })
+        .unwrap();
+    assert_eq!(catalog.meta("model").unwrap().as_deref(), Some("replaced"));
+}
+
+#[test]
+fn readers_see_a_consistent_snapshot_during_a_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = Catalog::open(dir.path()).unwrap();
+    let root = writer
+        .transaction(|tx| tx.add_root(Path::new("/lib")))
+        .unwrap();
+    add(&mut writer, &record(root, "/lib/first.wav"));
+    let reader = Catalog::open_readonly(dir.path()).unwrap();
+
+    // A writer holding an open transaction neither blocks nor leaks into
+    // a reader.
+    writer
+        .transaction(|tx| {
+            tx.upsert_file(&record(root, "/lib/second.wav"))?;
+            assert_eq!(tx.counts()?.files, 2);
+            assert_eq!(reader.counts()?.files, 1);
+            assert_eq!(reader.fts_search("second", 10)?.len(), 0);
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    assert_eq!(reader.counts().unwrap().files, 2);
+
+    // A reader's snapshot holds across a writer's commit.
+    reader
+        .read(|snap| {
+            assert_eq!(snap.counts()?.files, 2);
+            add(&mut writer, &record(root, "/lib/third.wav"));
+            assert_eq!(snap.counts()?.files, 2);
+            assert!(snap.file_by_path(Path::new("/lib/third.wav"))?.is_none());
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    assert_eq!(reader.counts().unwrap().files, 3);
+}
