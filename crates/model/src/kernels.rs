@@ -104,14 +104,42 @@ fn tile<const FMA: bool, const R: usize, const J: usize>(
     tile_scalar(xs, ws)
 }
 
+/// A block of output columns of `dst` (row-major, `n` wide), starting at
+/// column `j0`. Threads own disjoint column ranges, so each adds its results
+/// in place instead of writing a transposed scratch buffer.
+#[derive(Clone, Copy)]
+struct Cols {
+    ptr: *mut f32,
+    n: usize,
+    j0: usize,
+    rows: usize,
+}
+
+// SAFETY: a Cols is only used by the one task that owns its column range.
+unsafe impl Send for Cols {}
+unsafe impl Sync for Cols {}
+
+impl Cols {
+    fn from_column(&self, j0: usize) -> Cols {
+        Cols { j0, ..*self }
+    }
+
+    #[inline(always)]
+    fn add(&self, r: usize, j: usize, v: f32) {
+        debug_assert!(r < self.rows && self.j0 + j < self.n);
+        // SAFETY: r < rows and j0 + j < n: inside dst (rows × n), in this task's columns.
+        unsafe { *self.ptr.add(r * self.n + self.j0 + j) += v };
+    }
+}
+
 /// One block of output columns: `out[j][r] = x[r] · w[j]` for the weight rows
 /// in `w`, in tiles of 4 input rows × 3 weight rows (12 accumulators, 4 loads
 /// per 12 FMAs: all 16 AVX2 registers), then narrower tiles for the edges.
 #[inline(always)]
-fn small_rows_block<const FMA: bool>(x: &[f32], rows: usize, k: usize, w: &[f32], out: &mut [f32]) {
+fn small_rows_block<const FMA: bool>(x: &[f32], rows: usize, k: usize, w: &[f32], out: Cols) {
     let xr = |r: usize| &x[r * k..][..k];
     let nj = w.len() / k;
-    let mut put = |r: usize, j: usize, v: f32| out[j * rows + r] = v;
+    let put = |r: usize, j: usize, v: f32| out.add(r, j, v);
     let mut j = 0;
     while j < nj {
         let wr = |o: usize| &w[(j + o) * k..][..k];
@@ -151,7 +179,7 @@ fn small_rows_block<const FMA: bool>(x: &[f32], rows: usize, k: usize, w: &[f32]
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn small_rows_block_fma(x: &[f32], rows: usize, k: usize, w: &[f32], out: &mut [f32]) {
+unsafe fn small_rows_block_fma(x: &[f32], rows: usize, k: usize, w: &[f32], out: Cols) {
     small_rows_block::<true>(x, rows, k, w, out)
 }
 
@@ -208,7 +236,7 @@ unsafe fn tile_avx512<const R: usize, const J: usize>(
 /// [`small_rows_block`] with 4×6 AVX-512 tiles where the block allows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn small_rows_block_avx512(x: &[f32], rows: usize, k: usize, w: &[f32], out: &mut [f32]) {
+unsafe fn small_rows_block_avx512(x: &[f32], rows: usize, k: usize, w: &[f32], out: Cols) {
     let nj = w.len() / k;
     let wide = nj / 6 * 6;
     let xr = |r: usize| &x[r * k..][..k];
@@ -228,7 +256,7 @@ unsafe fn small_rows_block_avx512(x: &[f32], rows: usize, k: usize, w: &[f32], o
             };
             for (dr, row) in t.iter().enumerate() {
                 for (dj, v) in row.iter().enumerate() {
-                    out[(j + dj) * rows + r + dr] = *v;
+                    out.add(r + dr, j + dj, *v);
                 }
             }
             r += 4;
@@ -237,12 +265,12 @@ unsafe fn small_rows_block_avx512(x: &[f32], rows: usize, k: usize, w: &[f32], o
             // SAFETY: as above.
             let t = unsafe { tile_avx512::<1, 6>([xr(r)], ws, None) };
             for (dj, v) in t[0].iter().enumerate() {
-                out[(j + dj) * rows + r] = *v;
+                out.add(r, j + dj, *v);
             }
             r += 1;
         }
     }
-    small_rows_block::<true>(x, rows, k, &w[wide * k..], &mut out[wide * rows..]);
+    small_rows_block::<true>(x, rows, k, &w[wide * k..], out.from_column(out.j0 + wide));
 }
 
 /// `dst[r][j] += x[r] · w[j]` for a few rows: streams each weight row once,
@@ -253,32 +281,30 @@ fn small_rows(x: &[f32], rows: usize, k: usize, w: &[f32], n: usize, dst: &mut [
     let fma = has_fma();
     #[cfg(target_arch = "x86_64")]
     let avx512 = fma && std::is_x86_feature_detected!("avx512f");
-    let mut out_t = vec![0f32; n * rows];
-    out_t
-        .par_chunks_mut(BLOCK * rows)
-        .zip(w.par_chunks(BLOCK * k))
-        .for_each(|(out, wb)| {
-            // The feature check sits inside the task: a closure does not inherit
-            // the caller's target features.
-            #[cfg(target_arch = "x86_64")]
-            if avx512 {
-                // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked above).
-                unsafe { small_rows_block_avx512(x, rows, k, wb, out) };
-                return;
-            }
-            #[cfg(target_arch = "x86_64")]
-            if fma {
-                // SAFETY: the CPU has AVX2 and FMA (checked by has_fma).
-                unsafe { small_rows_block_fma(x, rows, k, wb, out) };
-                return;
-            }
-            small_rows_block::<false>(x, rows, k, wb, out)
-        });
-    for (j, col) in out_t.chunks_exact(rows).enumerate() {
-        for (r, v) in col.iter().enumerate() {
-            dst[r * n + j] += v;
+    let base = Cols {
+        ptr: dst.as_mut_ptr(),
+        n,
+        j0: 0,
+        rows,
+    };
+    w.par_chunks(BLOCK * k).enumerate().for_each(|(b, wb)| {
+        let out = base.from_column(b * BLOCK);
+        // The feature check sits inside the task: a closure does not inherit
+        // the caller's target features.
+        #[cfg(target_arch = "x86_64")]
+        if avx512 {
+            // SAFETY: the CPU has AVX-512F, AVX2 and FMA (checked above).
+            unsafe { small_rows_block_avx512(x, rows, k, wb, out) };
+            return;
         }
-    }
+        #[cfg(target_arch = "x86_64")]
+        if fma {
+            // SAFETY: the CPU has AVX2 and FMA (checked by has_fma).
+            unsafe { small_rows_block_fma(x, rows, k, wb, out) };
+            return;
+        }
+        small_rows_block::<false>(x, rows, k, wb, out)
+    });
 }
 
 fn has_fma() -> bool {
@@ -708,8 +734,11 @@ mod tests {
 
     #[test]
     fn matmul_paths_agree_with_naive() {
-        let (k, n) = (70, 45);
-        for rows in [1, 5, SMALL_ROWS, SMALL_ROWS + 1, 100] {
+        // n = 130 spans several column blocks of the row-streaming path.
+        for (rows, k, n) in [1, 5, SMALL_ROWS, SMALL_ROWS + 1, 100]
+            .into_iter()
+            .flat_map(|r| [(r, 70, 45), (r, 33, 130)])
+        {
             let x: Vec<f32> = (0..rows * k)
                 .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
                 .collect();
