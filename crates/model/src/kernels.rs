@@ -120,7 +120,7 @@ unsafe impl Send for Cols {}
 unsafe impl Sync for Cols {}
 
 impl Cols {
-    fn from_column(&self, j0: usize) -> Cols {
+    fn at_column(&self, j0: usize) -> Cols {
         Cols { j0, ..*self }
     }
 
@@ -270,7 +270,7 @@ unsafe fn small_rows_block_avx512(x: &[f32], rows: usize, k: usize, w: &[f32], o
             r += 1;
         }
     }
-    small_rows_block::<true>(x, rows, k, &w[wide * k..], out.from_column(out.j0 + wide));
+    small_rows_block::<true>(x, rows, k, &w[wide * k..], out.at_column(out.j0 + wide));
 }
 
 /// `dst[r][j] += x[r] · w[j]` for a few rows: streams each weight row once,
@@ -288,7 +288,7 @@ fn small_rows(x: &[f32], rows: usize, k: usize, w: &[f32], n: usize, dst: &mut [
         rows,
     };
     w.par_chunks(BLOCK * k).enumerate().for_each(|(b, wb)| {
-        let out = base.from_column(b * BLOCK);
+        let out = base.at_column(b * BLOCK);
         // The feature check sits inside the task: a closure does not inherit
         // the caller's target features.
         #[cfg(target_arch = "x86_64")]

@@ -5,17 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
+mod common;
+use common::fixture_dir;
 use hark_model::{Clap, Error};
-
-fn fixture_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
-    assert!(
-        dir.join("model.safetensors").is_file(),
-        "missing test fixture {}: run `python scripts/make_test_model.py tiny`",
-        dir.display()
-    );
-    dir
-}
 
 /// A scratch copy of the tiny model directory, removed when dropped.
 struct Scratch(PathBuf);

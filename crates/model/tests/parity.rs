@@ -1,23 +1,14 @@
 //! Parity with transformers: the small checkpoint in `tests/fixtures/clap-tiny`
 //! and the golden values `scripts/make_test_model.py tiny` computed for it.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use candle_core::Tensor;
+mod common;
+use common::fixture_dir;
 use hark_model::Clap;
 
 const SR: f64 = 48_000.0;
-
-fn fixture_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
-    assert!(
-        dir.join("golden.safetensors").is_file(),
-        "missing test fixture {}: run `python scripts/make_test_model.py tiny`",
-        dir.display()
-    );
-    dir
-}
 
 fn model() -> &'static Clap {
     static M: OnceLock<Clap> = OnceLock::new();
