@@ -15,10 +15,13 @@ use crate::error::{Error, Result};
 /// The model hark is built for.
 pub const DEFAULT_MODEL: &str = "laion/clap-htsat-fused";
 
-/// The hub revision hark asks for. The index records the commit the cache
-/// resolved it to (see [`ModelLocation::revision`]), so a model that moves
-/// under this name is detected and re-embedded.
-pub const DEFAULT_REVISION: &str = "main";
+/// The hub revision hark asks for: the commit transformers pins for this
+/// model as its zero-shot audio classification default (transformers 5.24,
+/// `pipelines/__init__.py`), so hark and the reference run the same weights.
+/// The index also records the full commit the cache resolved it to (see
+/// [`ModelLocation::revision`]); `--model laion/clap-htsat-fused@main`
+/// follows the branch instead.
+pub const DEFAULT_REVISION: &str = "cca9e28";
 
 /// Files a model directory must hold (weights: [`WEIGHT_FILES`], either one).
 pub const REQUIRED_FILES: &[&str] = &["config.json", "preprocessor_config.json", "tokenizer.json"];
@@ -208,12 +211,19 @@ pub fn fetch(spec: &ModelSpec, progress: bool) -> Result<ModelLocation> {
         RepoType::Model,
         revision.clone(),
     ));
-    for file in REQUIRED_FILES.iter().chain(&WEIGHT_FILES[..1]) {
-        repo.get(file).map_err(|e| Error::Download {
+    let download = |file: &str| {
+        repo.get(file).map(|_| ()).map_err(|e| Error::Download {
             repo: id.clone(),
             file: file.to_string(),
             source: Box::new(e),
-        })?;
+        })
+    };
+    for file in REQUIRED_FILES {
+        download(file)?;
+    }
+    // Older revisions of a repository may hold only the pickle checkpoint.
+    if let Err(e) = download(WEIGHT_FILES[0]) {
+        download(WEIGHT_FILES[1]).map_err(|_| e)?;
     }
     locate(spec)
 }
