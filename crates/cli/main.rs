@@ -52,6 +52,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    hark_model::tune_runtime();
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

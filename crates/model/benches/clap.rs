@@ -98,6 +98,7 @@ fn audio_breakdown_ms(clap: &Clap) -> (f64, f64) {
 }
 
 fn main() {
+    hark_model::tune_runtime();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))

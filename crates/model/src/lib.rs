@@ -52,6 +52,23 @@ pub const SAMPLE_RATE: u32 = 48_000;
 pub const PIPELINE_VERSION: &str =
     "hark-clap-1 (fusion always; repeatpad; middle-of-third crops; channel mean; 48k sinc)";
 
+/// Process settings for the CPU backend; call first thing in `main`, before
+/// any other thread exists (it sets an environment variable).
+///
+/// candle runs its element-wise operations on a pool whose idle workers spin
+/// for ~25000 rounds before sleeping; on 2 cores a spinning worker takes a
+/// core from the matrix products that follow. hark does its heavy element-wise
+/// work in its own kernels, so candle's pool gets a short spin instead.
+/// An explicit `CANDLE_BARRIER_POOL_SPIN_LIMIT` in the environment wins.
+pub fn tune_runtime() {
+    const SPIN: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
+    if std::env::var_os(SPIN).is_none() {
+        // set_var races with other threads reading the environment: hence the
+        // contract above (first thing in main, before any thread exists).
+        std::env::set_var(SPIN, "200");
+    }
+}
+
 /// A loaded CLAP model.
 pub struct Clap {
     location: ModelLocation,
