@@ -8,7 +8,7 @@ use std::path::Path;
 use hark_audio::{decode_file, decode_native, resample_to_48k, DecodedAudio, Error, TARGET_RATE};
 
 mod common;
-use common::{chunk, fixture, TempDir};
+use common::{chunk, fixture, TempDir, XorShift};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -500,18 +500,6 @@ fn garbage() {
     let bytes: Vec<u8> = (0..64 * 1024).map(|_| rng.next() as u8).collect();
     for ext in ["wav", "aif", "flac", "mp3", "ogg", "m4a", "mkv", "caf"] {
         assert_fails(&dir.write(&format!("noise.{ext}"), &bytes));
-    }
-}
-
-/// A small deterministic pseudo-random generator, for reproducible damage.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use hark_audio::{decode_file, read_metadata, Bext, Error, Metadata};
 
 mod common;
-use common::{chunk, fixture, TempDir};
+use common::{chunk, fixture, TempDir, XorShift};
 
 // ---------------------------------------------------------------------------
 // Writing WAV and AIFF files
@@ -581,18 +581,6 @@ fn a_zero_sample_rate_is_a_warning() {
     );
     assert_eq!((meta.sample_rate, meta.duration_s), (None, None));
     assert_eq!(meta.tags.title.as_deref(), Some("Zero"));
-}
-
-/// xorshift64: deterministic damage.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -31,63 +31,86 @@ fn tile_scalar<const R: usize, const J: usize>(xs: [&[f32]; R], ws: [&[f32]; J])
     out
 }
 
-/// As [`tile_scalar`], with AVX2 registers: R×J 8-lane FMA accumulators.
-/// Intrinsics because the auto-vectoriser shuffles across the wrong axis here.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile_avx2<const R: usize, const J: usize>(
-    xs: [&[f32]; R],
-    ws: [&[f32]; J],
-    next: Option<&[f32]>,
-) -> [[f32; J]; R] {
-    use std::arch::x86_64::*;
-    let k = ws[0].len();
-    for s in xs.iter().chain(ws.iter()) {
-        assert_eq!(s.len(), k);
-    }
-    let body = k / 8 * 8;
-    let mut acc = [[_mm256_setzero_ps(); J]; R];
-    let mut off = 0;
-    while off < body {
-        // The next weight rows, fetched while these compute: the product is
-        // bound by weight reads, and the hardware prefetcher alone lags.
-        if let Some(nx) = next {
-            if off % 16 == 0 {
+/// Defines a tile function for one SIMD width: R×J accumulators of `$lanes`
+/// floats, the weight rows loaded once per step and shared by the R input
+/// rows, the next weight rows prefetched while these compute (the product is
+/// bound by weight reads, and the hardware prefetcher alone lags). Intrinsics
+/// because the auto-vectoriser shuffles across the wrong axis here.
+macro_rules! simd_tile {
+    ($(#[$doc:meta])* $name:ident, $features:literal, $lanes:literal, $zero:ident, $load:ident, $fma:ident, $sum:ident) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name<const R: usize, const J: usize>(
+            xs: [&[f32]; R],
+            ws: [&[f32]; J],
+            next: Option<&[f32]>,
+        ) -> [[f32; J]; R] {
+            use std::arch::x86_64::*;
+            let k = ws[0].len();
+            for s in xs.iter().chain(ws.iter()) {
+                assert_eq!(s.len(), k);
+            }
+            let body = k / $lanes * $lanes;
+            let mut acc = [[$zero(); J]; R];
+            let mut off = 0;
+            while off < body {
+                if let Some(nx) = next {
+                    if off % 16 == 0 {
+                        for j in 0..J {
+                            _mm_prefetch::<_MM_HINT_T0>(nx.as_ptr().wrapping_add(j * k + off) as *const i8);
+                        }
+                    }
+                }
+                let mut wv = [$zero(); J];
                 for j in 0..J {
-                    let p = nx.as_ptr().wrapping_add(j * k + off) as *const i8;
-                    _mm_prefetch::<_MM_HINT_T0>(p);
+                    // SAFETY: off + lanes <= k, the length of every slice (asserted above).
+                    wv[j] = unsafe { $load(ws[j].as_ptr().add(off)) };
+                }
+                for r in 0..R {
+                    // SAFETY: as above.
+                    let xv = unsafe { $load(xs[r].as_ptr().add(off)) };
+                    for j in 0..J {
+                        acc[r][j] = $fma(xv, wv[j], acc[r][j]);
+                    }
+                }
+                off += $lanes;
+            }
+            let mut out = [[0f32; J]; R];
+            for r in 0..R {
+                for j in 0..J {
+                    let mut s = $sum(acc[r][j]);
+                    for t in body..k {
+                        s += xs[r][t] * ws[j][t];
+                    }
+                    out[r][j] = s;
                 }
             }
+            out
         }
-        let mut wv = [_mm256_setzero_ps(); J];
-        for j in 0..J {
-            // SAFETY: off + 8 <= k, the length of every slice (asserted above).
-            wv[j] = unsafe { _mm256_loadu_ps(ws[j].as_ptr().add(off)) };
-        }
-        for r in 0..R {
-            // SAFETY: as above.
-            let xv = unsafe { _mm256_loadu_ps(xs[r].as_ptr().add(off)) };
-            for j in 0..J {
-                acc[r][j] = _mm256_fmadd_ps(xv, wv[j], acc[r][j]);
-            }
-        }
-        off += 8;
-    }
-    let mut out = [[0f32; J]; R];
-    for r in 0..R {
-        for j in 0..J {
-            let mut lanes = [0f32; 8];
-            // SAFETY: lanes holds 8 floats.
-            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc[r][j]) };
-            let mut s: f32 = lanes.iter().sum();
-            for t in body..k {
-                s += xs[r][t] * ws[j][t];
-            }
-            out[r][j] = s;
-        }
-    }
-    out
+    };
 }
+
+/// Horizontal sum of 8 lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum8(v: std::arch::x86_64::__m256) -> f32 {
+    let mut lanes = [0f32; 8];
+    // SAFETY: lanes holds 8 floats.
+    unsafe { std::arch::x86_64::_mm256_storeu_ps(lanes.as_mut_ptr(), v) };
+    lanes.iter().sum()
+}
+
+simd_tile!(
+    /// As [`tile_scalar`], with AVX2: R×J 8-lane FMA accumulators.
+    tile_avx2, "avx2,fma", 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_fmadd_ps, sum8
+);
+
+simd_tile!(
+    /// As [`tile_avx2`] with AVX-512: 16-lane registers, and 32 of them, so a
+    /// 4×6 tile keeps 24 accumulators and needs fewer loads per multiply-add.
+    tile_avx512, "avx512f,avx2,fma", 16, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps
+);
 
 #[inline(always)]
 fn tile<const FMA: bool, const R: usize, const J: usize>(
@@ -181,56 +204,6 @@ fn small_rows_block<const FMA: bool>(x: &[f32], rows: usize, k: usize, w: &[f32]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn small_rows_block_fma(x: &[f32], rows: usize, k: usize, w: &[f32], out: Cols) {
     small_rows_block::<true>(x, rows, k, w, out)
-}
-
-/// As [`tile_avx2`] with AVX-512: 16-lane registers, and 32 of them, so a
-/// 4×6 tile keeps 24 accumulators and needs fewer loads per multiply-add.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn tile_avx512<const R: usize, const J: usize>(
-    xs: [&[f32]; R],
-    ws: [&[f32]; J],
-    next: Option<&[f32]>,
-) -> [[f32; J]; R] {
-    use std::arch::x86_64::*;
-    let k = ws[0].len();
-    for s in xs.iter().chain(ws.iter()) {
-        assert_eq!(s.len(), k);
-    }
-    let body = k / 16 * 16;
-    let mut acc = [[_mm512_setzero_ps(); J]; R];
-    let mut off = 0;
-    while off < body {
-        if let Some(nx) = next {
-            for j in 0..J {
-                _mm_prefetch::<_MM_HINT_T0>(nx.as_ptr().wrapping_add(j * k + off) as *const i8);
-            }
-        }
-        let mut wv = [_mm512_setzero_ps(); J];
-        for j in 0..J {
-            // SAFETY: off + 16 <= k, the length of every slice (asserted above).
-            wv[j] = unsafe { _mm512_loadu_ps(ws[j].as_ptr().add(off)) };
-        }
-        for r in 0..R {
-            // SAFETY: as above.
-            let xv = unsafe { _mm512_loadu_ps(xs[r].as_ptr().add(off)) };
-            for j in 0..J {
-                acc[r][j] = _mm512_fmadd_ps(xv, wv[j], acc[r][j]);
-            }
-        }
-        off += 16;
-    }
-    let mut out = [[0f32; J]; R];
-    for r in 0..R {
-        for j in 0..J {
-            let mut s = _mm512_reduce_add_ps(acc[r][j]);
-            for t in body..k {
-                s += xs[r][t] * ws[j][t];
-            }
-            out[r][j] = s;
-        }
-    }
-    out
 }
 
 /// [`small_rows_block`] with 4×6 AVX-512 tiles where the block allows.

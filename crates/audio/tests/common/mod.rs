@@ -60,3 +60,17 @@ pub fn chunk(id: &[u8; 4], body: &[u8], big_endian: bool) -> Vec<u8> {
     }
     out
 }
+
+/// xorshift64: a small deterministic pseudo-random generator, for
+/// reproducible damage to test files.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
