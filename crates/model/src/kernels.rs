@@ -383,12 +383,11 @@ pub fn gelu(v: &mut [f32]) {
     });
 }
 
-/// Scores, biased softmax and weighted values of one window, all heads.
-/// `N` > 0 fixes the window size at compile time (64 for HTSAT), which lets a
-/// score row live in registers; `N` = 0 takes it from `n`.
+/// Scores, biased softmax and weighted values of one window, all heads
+/// (the portable path; 64-token windows on AVX2 take [`window_avx2`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn window_heads<const FMA: bool, const N: usize>(
+fn window_heads<const FMA: bool>(
     qkv: &[f32],
     bias: &[f32],
     out: &mut [f32],
@@ -398,16 +397,9 @@ fn window_heads<const FMA: bool, const N: usize>(
     kt: &mut Vec<f32>,
     scores: &mut Vec<f32>,
 ) {
-    let n = if N > 0 { N } else { n };
     let c = heads * hd;
     kt.resize(hd * n, 0.0);
     scores.resize(n, 0.0);
-    let mut fixed = [0f32; 64];
-    let scores: &mut [f32] = if N > 0 && N <= 64 {
-        &mut fixed[..N]
-    } else {
-        &mut scores[..]
-    };
     let fma = |a: f32, b: f32, acc: f32| if FMA { a.mul_add(b, acc) } else { acc + a * b };
     for h in 0..heads {
         // kᵀ of this head, so each score row is a run of axpys over contiguous memory.
@@ -461,11 +453,7 @@ unsafe fn window_heads_fma(
     kt: &mut Vec<f32>,
     scores: &mut Vec<f32>,
 ) {
-    if n == 64 {
-        window_heads::<true, 64>(qkv, bias, out, n, heads, hd, kt, scores)
-    } else {
-        window_heads::<true, 0>(qkv, bias, out, n, heads, hd, kt, scores)
-    }
+    window_heads::<true>(qkv, bias, out, n, heads, hd, kt, scores)
 }
 
 /// e^x for 8 lanes: Cephes' expf (range reduction by ln 2 split in two,
@@ -660,7 +648,7 @@ pub fn window_attention(
                     unsafe { window_heads_fma(q, b, o, n, heads, hd, kt, scores) };
                     return;
                 }
-                window_heads::<false, 0>(q, b, o, n, heads, hd, kt, scores)
+                window_heads::<false>(q, b, o, n, heads, hd, kt, scores)
             },
         );
 }
@@ -815,7 +803,7 @@ mod tests {
             let mut slow = vec![0f32; windows * n * c];
             let (mut kt, mut sc) = (Vec::new(), Vec::new());
             for w in 0..windows {
-                window_heads::<false, 0>(
+                window_heads::<false>(
                     &qkv[w * n * 3 * c..][..n * 3 * c],
                     &bias,
                     &mut slow[w * n * c..][..n * c],

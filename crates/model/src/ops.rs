@@ -274,14 +274,8 @@ impl CustomOp1 for LayerNorm {
         storage: &CpuStorage,
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("layer norm: f32 input expected");
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("layer norm: contiguous input expected");
-        };
+        let src = f32_slice(storage, layout, "layer norm input")?;
         let dim = self.weight.len();
-        let src = &data[start..end];
         if src.len() % dim != 0 || *layout.dims().last().unwrap_or(&0) != dim {
             candle_core::bail!("layer norm: last dimension is not {dim}");
         }
