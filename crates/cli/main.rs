@@ -26,7 +26,7 @@ const EXIT_ERROR: u8 = 2;
         by default laion/clap-htsat-fused from the Hugging Face cache (`hark model fetch` downloads it)."
 )]
 struct Cli {
-    /// The index directory.
+    /// The index directory. Default: $XDG_DATA_HOME/hark (~/.local/share/hark).
     #[arg(long, global = true, env = "HARK_INDEX", value_name = "DIR")]
     index: Option<PathBuf>,
 
@@ -49,6 +49,19 @@ enum Command {
     /// Get the model, or show where it is
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
+}
+
+impl Cli {
+    /// The index directory: `--index`, `HARK_INDEX`, or the platform's data
+    /// directory (`$XDG_DATA_HOME/hark`, else `~/.local/share/hark`).
+    fn index_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.index {
+            return Ok(dir.clone());
+        }
+        dirs::data_dir()
+            .map(|d| d.join("hark"))
+            .ok_or_else(|| anyhow::anyhow!("no index directory: pass --index DIR or set HARK_INDEX (no home directory to default to)"))
+    }
 }
 
 fn main() -> ExitCode {

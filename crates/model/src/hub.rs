@@ -40,6 +40,39 @@ pub struct ModelLocation {
     pub revision: Option<String>,
 }
 
+impl ModelLocation {
+    /// A stable name for the weights, stored with every vector so an index
+    /// knows which model made it: `owner/name@commit` for a hub model; for a
+    /// directory, `dir:` and a BLAKE3 fingerprint of its config and weight
+    /// file (size, first and last MiB), so the same files anywhere on disk
+    /// give the same identity and edited weights a new one. Reads at most
+    /// 2 MiB.
+    pub fn identity(&self) -> std::io::Result<String> {
+        if let Some(rev) = &self.revision {
+            return Ok(format!("{}@{}", self.id, rev));
+        }
+        let mut h = blake3::Hasher::new();
+        h.update(&std::fs::read(self.dir.join("config.json"))?);
+        let weights = WEIGHT_FILES
+            .iter()
+            .map(|f| self.dir.join(f))
+            .find(|p| p.is_file())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no weight file"))?;
+        let mut file = std::fs::File::open(&weights)?;
+        let len = file.metadata()?.len();
+        h.update(&len.to_le_bytes());
+        const MIB: u64 = 1 << 20;
+        let mut buf = vec![0u8; MIB.min(len) as usize];
+        use std::io::{Read, Seek, SeekFrom};
+        file.read_exact(&mut buf)?;
+        h.update(&buf);
+        file.seek(SeekFrom::Start(len - buf.len() as u64))?;
+        file.read_exact(&mut buf)?;
+        h.update(&buf);
+        Ok(format!("dir:{}", &h.finalize().to_hex()[..16]))
+    }
+}
+
 /// How to ask for a model: a directory, or a hub id with an optional `@revision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelSpec {
