@@ -17,7 +17,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use crate::resample::resample_to_48k;
+use crate::resample::StreamResampler;
 use crate::{finite_or_zero, Error};
 
 /// A decoded file: mono samples at [`TARGET_RATE`](crate::TARGET_RATE) and facts about the source.
@@ -58,7 +58,7 @@ impl DecodedAudio {
 /// is one). A file that ends early decodes up to where it ends, as in any
 /// player; packets symphonia reports as malformed are skipped and counted in
 /// [`DecodedAudio::skipped_packets`]. Non-finite samples become 0.0 (see
-/// [`resample_to_48k`]).
+/// [`resample_to_48k`](crate::resample_to_48k)).
 ///
 /// # Errors
 ///
@@ -67,18 +67,77 @@ impl DecodedAudio {
 /// or unusable sample rate, yields no frames, fails to decode (every packet
 /// malformed, or a read error), or makes the decoder panic.
 pub fn decode_file(path: &Path) -> Result<DecodedAudio, Error> {
+    let mut samples = Vec::new();
+    let info = decode_stream(path, &mut |chunk| samples.extend_from_slice(chunk))?;
+    Ok(DecodedAudio {
+        samples,
+        source_rate: info.source_rate,
+        channels: info.channels,
+        source_frames: info.source_frames,
+        codec: info.codec,
+        bits_per_sample: info.bits_per_sample,
+        skipped_packets: info.skipped_packets,
+    })
+}
+
+/// What [`decode_stream`] found out about a file: [`DecodedAudio`] without
+/// the samples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioInfo {
+    /// The file's sample rate in Hz.
+    pub source_rate: u32,
+    /// The file's channel count, before averaging to mono.
+    pub channels: u16,
+    /// Frames decoded at the source rate.
+    pub source_frames: u64,
+    /// symphonia's short name for the codec.
+    pub codec: String,
+    /// Bits per sample of the stored audio, where the codec has such a thing.
+    pub bits_per_sample: Option<u32>,
+    /// Packets skipped because they were malformed.
+    pub skipped_packets: u64,
+}
+
+/// [`decode_file`] without holding the file in memory: `on_chunk` receives
+/// the mono 48 kHz samples in order, a packet's worth at a time, and the
+/// chunks concatenated equal [`DecodedAudio::samples`] exactly. Memory stays
+/// at a few FFT blocks however long the file, so a two-hour 96 kHz
+/// recording streams through in a few MB.
+///
+/// # Errors
+///
+/// As [`decode_file`]. An error can come after some chunks were delivered
+/// (a read error halfway): the caller must then drop what it got.
+pub fn decode_stream(path: &Path, on_chunk: &mut dyn FnMut(&[f32])) -> Result<AudioInfo, Error> {
     catching_panics(path, || {
-        let native = decode_mono(path)?;
-        let samples = resample_to_48k(&native.mono, native.rate).map_err(|e| e.in_file(path))?;
-        Ok(DecodedAudio {
-            samples,
-            source_rate: native.rate,
-            channels: native.channels,
-            source_frames: native.mono.len() as u64,
-            codec: native.codec,
-            bits_per_sample: native.bits_per_sample,
-            skipped_packets: native.skipped_packets,
-        })
+        let mut resampler: Option<StreamResampler> = None;
+        let mut failed: Option<Error> = None;
+        let mut sink = |rate: u32, chunk: &[f32]| {
+            if failed.is_some() {
+                return;
+            }
+            let r = match &mut resampler {
+                Some(r) => r,
+                None => match StreamResampler::new(rate) {
+                    Ok(r) => resampler.insert(r),
+                    Err(e) => {
+                        failed = Some(e.in_file(path));
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = r.push(chunk, on_chunk) {
+                failed = Some(e.in_file(path));
+            }
+        };
+        let info = decode_mono(path, &mut sink)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if let Some(r) = resampler {
+            r.finish(on_chunk).map_err(|e| e.in_file(path))?;
+        }
+        Ok(info)
     })
 }
 
@@ -88,19 +147,10 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, Error> {
 /// are as for [`decode_file`].
 pub fn decode_native(path: &Path) -> Result<(Vec<f32>, u32), Error> {
     catching_panics(path, || {
-        let native = decode_mono(path)?;
-        Ok((native.mono, native.rate))
+        let mut mono = Vec::new();
+        let info = decode_mono(path, &mut |_, chunk| mono.extend_from_slice(chunk))?;
+        Ok((mono, info.source_rate))
     })
-}
-
-/// What [`decode_mono`] found.
-struct Native {
-    mono: Vec<f32>,
-    rate: u32,
-    channels: u16,
-    codec: String,
-    bits_per_sample: Option<u32>,
-    skipped_packets: u64,
 }
 
 /// Runs `decode`, turning a panic into [`Error::Panic`].
@@ -155,7 +205,9 @@ pub(crate) fn open_audio_file(path: &Path) -> Result<(File, u64), Error> {
     }
 }
 
-fn decode_mono(path: &Path) -> Result<Native, Error> {
+/// Decodes `path` to mono at its own rate; `sink` receives (rate, samples)
+/// in order. Returns the facts.
+fn decode_mono(path: &Path, sink: &mut dyn FnMut(u32, &[f32])) -> Result<AudioInfo, Error> {
     let (mut file, _) = open_audio_file(path)?;
     if declared_pcm_rate(&mut file) == Some(0) {
         return Err(Error::SampleRate {
@@ -221,7 +273,15 @@ fn decode_mono(path: &Path) -> Result<Native, Error> {
         cause,
     };
 
+    // symphonia 0.5's Ogg reader knows the stream's length from the last
+    // page's granule position but does not trim the Vorbis end padding
+    // (pdeljanov/Symphonia#418); the start is aligned, so cut the excess.
+    let frame_cap = match params.codec {
+        CODEC_TYPE_VORBIS => params.n_frames.unwrap_or(u64::MAX),
+        _ => u64::MAX,
+    };
     let mut mono = Vec::new();
+    let mut frames = 0_u64;
     let mut rate = None;
     let mut channels = 0_u16;
     let mut interleaved: Option<SampleBuffer<f32>> = None;
@@ -288,18 +348,20 @@ fn decode_mono(path: &Path) -> Result<Native, Error> {
             slot => slot.insert(SampleBuffer::new(buffer.capacity() as u64, spec)),
         };
         samples.copy_interleaved_ref(buffer);
+        mono.clear();
         downmix_into(&mut mono, samples.samples(), n_channels);
-    }
-
-    // symphonia 0.5's Ogg reader knows the stream's length from the last
-    // page's granule position but does not trim the Vorbis end padding
-    // (pdeljanov/Symphonia#418); the start is aligned, so cut the excess.
-    if params.codec == CODEC_TYPE_VORBIS {
-        if let Some(n_frames) = params.n_frames.and_then(|n| usize::try_from(n).ok()) {
-            mono.truncate(n_frames);
+        let room = usize::try_from(frame_cap - frames).unwrap_or(usize::MAX);
+        mono.truncate(room);
+        if !mono.is_empty() {
+            frames += mono.len() as u64;
+            sink(spec.rate, &mono);
+        }
+        if frames == frame_cap {
+            break;
         }
     }
-    let Some(rate) = rate.filter(|_| !mono.is_empty()) else {
+
+    let Some(rate) = rate.filter(|_| frames > 0) else {
         return Err(match last_skipped {
             // Nothing decoded and packets failed: the stream as a whole is broken.
             Some(cause) => decode_error(cause),
@@ -308,10 +370,10 @@ fn decode_mono(path: &Path) -> Result<Native, Error> {
             },
         });
     };
-    Ok(Native {
-        mono,
-        rate,
+    Ok(AudioInfo {
+        source_rate: rate,
         channels,
+        source_frames: frames,
         codec,
         bits_per_sample: params.bits_per_sample.or(float_bits(params.codec)),
         skipped_packets,

@@ -53,10 +53,10 @@ mod ucs;
 
 use std::path::{Path, PathBuf};
 
-pub use decode::{decode_file, decode_native, DecodedAudio};
+pub use decode::{decode_file, decode_native, decode_stream, AudioInfo, DecodedAudio};
 pub use metadata::{read_metadata, Bext, Metadata, Tags};
 pub use peaks::{peaks, Peak, PeakBuilder, DEFAULT_BUCKETS};
-pub use resample::{resample_to_48k, TARGET_RATE};
+pub use resample::{resample_to_48k, StreamResampler, TARGET_RATE};
 pub use ucs::{parse_ucs, ucs_category, Ucs, UCS_CAT_ID_COUNT};
 
 /// Why a file could not be turned into samples, or (for [`read_metadata`])

@@ -21,7 +21,6 @@
 //!   ~400 ms), which matters when a whole library is indexed.
 
 use std::fmt::Display;
-use std::iter;
 
 use rubato::{FftFixedIn, Resampler};
 
@@ -58,56 +57,155 @@ const MAX_BLOCK_LEN: usize = 1 << 19;
 /// rates above 262144 Hz that share few factors with 48000).
 /// [`Error::Resample`] if rubato fails, which it should not.
 pub fn resample_to_48k(mono: &[f32], rate: u32) -> Result<Vec<f32>, Error> {
-    if rate == TARGET_RATE {
-        return Ok(mono.iter().copied().map(finite_or_zero).collect());
-    }
-    let (block_in, block_out) = block_lens(rate).ok_or(Error::SampleRate { path: None, rate })?;
-    let out_len = output_len(mono.len(), rate);
-    if out_len == 0 {
-        return Ok(Vec::new());
+    let mut out = Vec::with_capacity(output_len(mono.len(), rate.max(1)));
+    let mut resampler = StreamResampler::new(rate)?;
+    resampler.push(mono, &mut |chunk| out.extend_from_slice(chunk))?;
+    resampler.finish(&mut |chunk| out.extend_from_slice(chunk))?;
+    Ok(out)
+}
+
+/// [`resample_to_48k`] in pieces: feed the input in chunks of any size with
+/// [`push`](Self::push), then call [`finish`](Self::finish); the output
+/// chunks, concatenated, equal `resample_to_48k` of the concatenated input,
+/// sample for sample. Memory stays at a few FFT blocks however long the
+/// input, which is what lets hark index a two-hour recording.
+pub struct StreamResampler {
+    rate: u32,
+    /// `None` at 48 kHz: the input is passed through.
+    fft: Option<FftState>,
+    in_total: u64,
+    out_total: u64,
+}
+
+struct FftState {
+    resampler: FftFixedIn<f32>,
+    input: Vec<Vec<f32>>,
+    output: Vec<Vec<f32>>,
+    filled: usize,
+    delay_left: usize,
+}
+
+impl StreamResampler {
+    /// A resampler from `rate` Hz to [`TARGET_RATE`].
+    ///
+    /// # Errors
+    ///
+    /// As [`resample_to_48k`]: [`Error::SampleRate`] for 0 Hz or a rate
+    /// needing an FFT block over 2^19 samples, [`Error::Resample`] if rubato
+    /// refuses the ratio.
+    pub fn new(rate: u32) -> Result<Self, Error> {
+        let fft = if rate == TARGET_RATE {
+            None
+        } else {
+            let (block_in, block_out) =
+                block_lens(rate).ok_or(Error::SampleRate { path: None, rate })?;
+            let resampler =
+                FftFixedIn::<f32>::new(rate as usize, TARGET_RATE as usize, block_in, 1, 1)
+                    .map_err(|e| resample_error(rate, &e))?;
+            debug_assert_eq!(resampler.input_frames_next(), block_in);
+            debug_assert_eq!(resampler.output_delay(), block_out / 2);
+            Some(FftState {
+                delay_left: resampler.output_delay(),
+                output: vec![vec![0.0_f32; resampler.output_frames_max()]],
+                input: vec![vec![0.0_f32; block_in]],
+                filled: 0,
+                resampler,
+            })
+        };
+        Ok(StreamResampler {
+            rate,
+            fft,
+            in_total: 0,
+            out_total: 0,
+        })
     }
 
-    let fail = |e: &dyn Display| Error::Resample {
+    /// Feeds `mono` (non-finite samples count as 0.0); `out` receives the
+    /// output that is ready, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Resample`] if rubato fails, which it should not.
+    pub fn push(&mut self, mut mono: &[f32], out: &mut dyn FnMut(&[f32])) -> Result<(), Error> {
+        self.in_total += mono.len() as u64;
+        let rate = self.rate;
+        let Some(st) = &mut self.fft else {
+            let clean: Vec<f32> = mono.iter().copied().map(finite_or_zero).collect();
+            self.out_total += clean.len() as u64;
+            out(&clean);
+            return Ok(());
+        };
+        while !mono.is_empty() {
+            let block_in = st.input[0].len();
+            let take = (block_in - st.filled).min(mono.len());
+            for (dst, &src) in st.input[0][st.filled..st.filled + take]
+                .iter_mut()
+                .zip(&mono[..take])
+            {
+                *dst = finite_or_zero(src);
+            }
+            st.filled += take;
+            mono = &mono[take..];
+            if st.filled == block_in {
+                self.out_total += st.process(rate, u64::MAX, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes the filter's tail: `out` receives the rest of the output, so
+    /// that the total is exactly `round(input length * 48000 / rate)`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Resample`] if rubato fails, which it should not.
+    pub fn finish(mut self, out: &mut dyn FnMut(&[f32])) -> Result<(), Error> {
+        let rate = self.rate;
+        let wanted = output_len(self.in_total as usize, rate) as u64;
+        let Some(st) = &mut self.fft else {
+            return Ok(());
+        };
+        // The last chunk is zero-padded, then whole blocks of zeros push the
+        // filter's tail out until the delay and the wanted length are covered.
+        while self.out_total < wanted {
+            st.input[0][st.filled..].fill(0.0);
+            st.filled = st.input[0].len();
+            self.out_total += st.process(rate, wanted - self.out_total, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl FftState {
+    /// Resamples the full input block; passes on at most `limit` samples
+    /// after the delay is dropped, and returns how many it passed on.
+    fn process(&mut self, rate: u32, limit: u64, out: &mut dyn FnMut(&[f32])) -> Result<u64, Error> {
+        let (_, produced) = self
+            .resampler
+            .process_into_buffer(&self.input, &mut self.output, None)
+            .map_err(|e| resample_error(rate, &e))?;
+        self.filled = 0;
+        let produced = &mut self.output[0][..produced];
+        let dropped = self.delay_left.min(produced.len());
+        self.delay_left -= dropped;
+        let keep = ((produced.len() - dropped) as u64).min(limit) as usize;
+        let kept = &mut produced[dropped..dropped + keep];
+        for s in kept.iter_mut() {
+            *s = finite_or_zero(*s);
+        }
+        if !kept.is_empty() {
+            out(kept);
+        }
+        Ok(keep as u64)
+    }
+}
+
+fn resample_error(rate: u32, e: &dyn Display) -> Error {
+    Error::Resample {
         path: None,
         rate,
         message: e.to_string(),
-    };
-    let mut resampler = FftFixedIn::<f32>::new(rate as usize, TARGET_RATE as usize, block_in, 1, 1)
-        .map_err(|e| fail(&e))?;
-    debug_assert_eq!(resampler.input_frames_next(), block_in);
-    debug_assert_eq!(resampler.output_delay(), block_out / 2);
-
-    let mut delay_left = resampler.output_delay();
-    let mut out = Vec::with_capacity(out_len);
-    let mut input = vec![vec![0.0_f32; block_in]];
-    let mut output = vec![vec![0.0_f32; resampler.output_frames_max()]];
-    let mut chunks = mono.chunks(block_in);
-    while out.len() < out_len {
-        // The last chunk is zero-padded, then whole blocks of zeros push the
-        // filter's tail out until the delay and the wanted length are covered.
-        let chunk = chunks.next().unwrap_or(&[]);
-        for (dst, &src) in input[0]
-            .iter_mut()
-            .zip(chunk.iter().chain(iter::repeat(&0.0)))
-        {
-            *dst = finite_or_zero(src);
-        }
-        let (_, produced) = resampler
-            .process_into_buffer(&input, &mut output, None)
-            .map_err(|e| fail(&e))?;
-        let produced = &output[0][..produced];
-        let dropped = delay_left.min(produced.len());
-        delay_left -= dropped;
-        let wanted = out_len - out.len();
-        out.extend(
-            produced[dropped..]
-                .iter()
-                .take(wanted)
-                .copied()
-                .map(finite_or_zero),
-        );
     }
-    Ok(out)
 }
 
 /// `round(len * 48000 / rate)`, halves rounded up.
@@ -287,6 +385,24 @@ mod tests {
                 err.to_string(),
                 format!("unsupported sample rate {rate} Hz")
             );
+        }
+    }
+
+    #[test]
+    fn streaming_in_any_chunks_equals_one_call() {
+        for rate in [44_100, 96_000, 22_050, 48_000, 8_000] {
+            let x = sine(997.0, rate, 250_001);
+            let whole = resample_to_48k(&x, rate).unwrap();
+            for chunk in [1_usize, 333, 4096, 100_000] {
+                let mut r = StreamResampler::new(rate).unwrap();
+                let mut got = Vec::new();
+                for c in x.chunks(chunk) {
+                    r.push(c, &mut |o| got.extend_from_slice(o)).unwrap();
+                }
+                r.finish(&mut |o| got.extend_from_slice(o)).unwrap();
+                assert_eq!(got.len(), whole.len(), "rate {rate} chunk {chunk}");
+                assert!(got == whole, "rate {rate} chunk {chunk}: samples differ");
+            }
         }
     }
 }

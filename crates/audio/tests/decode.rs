@@ -669,3 +669,30 @@ fn directory() {
         "{err:?}"
     );
 }
+
+#[test]
+fn decode_stream_delivers_what_decode_file_returns() {
+    for name in [
+        "sine440_44k1_mono_16bit.flac",
+        "sine440_44k1_mono.mp3",
+        "sine440_48k_stereo.ogg",
+    ] {
+        let path = fixture(name);
+        let whole = decode_file(&path).unwrap();
+        let (native, rate) = decode_native(&path).unwrap();
+        let batch = resample_to_48k(&native, rate).unwrap();
+        let mut streamed = Vec::new();
+        let mut chunks = 0;
+        let info = hark_audio::decode_stream(&path, &mut |c| {
+            chunks += 1;
+            streamed.extend_from_slice(c)
+        })
+        .unwrap();
+        assert!(chunks > 1, "{name}: one chunk only");
+        assert!(streamed == batch, "{name}: streamed samples differ from one-call resampling");
+        assert!(whole.samples == batch, "{name}: decode_file differs");
+        assert_eq!(info.source_frames, whole.source_frames, "{name}");
+        assert_eq!(info.source_rate, whole.source_rate, "{name}");
+        assert_eq!(info.codec, whole.codec, "{name}");
+    }
+}
