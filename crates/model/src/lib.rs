@@ -37,6 +37,7 @@ use candle_core::Tensor;
 pub use crate::config::{ClapConfig, PreprocessorConfig};
 pub use crate::error::{Error, Result};
 pub use crate::hub::{ModelLocation, ModelSpec};
+pub use crate::mel::{FeatureStream, MelFrontEnd};
 
 use crate::htsat::AudioTower;
 use crate::mel::MelFrontEnd;

@@ -178,42 +178,67 @@ impl MelFrontEnd {
         out.par_chunks_mut(RUN * n_mels)
             .enumerate()
             .for_each(|(run, chunk)| {
-                let mut input = self.fft.make_input_vec();
-                let mut spectrum = self.fft.make_output_vec();
-                let mut scratch = self.fft.make_scratch_vec();
-                let mut power = vec![0f64; spectrum.len()];
+                let mut work = self.frame_work();
                 for (k, row) in chunk.chunks_exact_mut(n_mels).enumerate() {
                     let frame = run * RUN + k;
                     let begin = (frame * self.hop) as isize - pad;
                     if begin >= 0 && begin as usize + self.n_fft <= n {
                         let s = &wave[begin as usize..begin as usize + self.n_fft];
-                        for ((d, &x), &w) in input.iter_mut().zip(s).zip(&self.window) {
+                        for ((d, &x), &w) in work.input.iter_mut().zip(s).zip(&self.window) {
                             *d = x as f64 * w;
                         }
                     } else {
-                        for (i, (d, &w)) in input.iter_mut().zip(&self.window).enumerate() {
+                        for (i, (d, &w)) in work.input.iter_mut().zip(&self.window).enumerate() {
                             *d = wave[reflect(begin + i as isize, n)] as f64 * w;
                         }
                     }
-                    // Lengths come from the plan itself, so this cannot fail.
-                    let _ = self
-                        .fft
-                        .process_with_scratch(&mut input, &mut spectrum, &mut scratch);
-                    for (p, c) in power.iter_mut().zip(&spectrum) {
-                        *p = c.re * c.re + c.im * c.im;
-                    }
-                    for (v, f) in row.iter_mut().zip(&self.filters) {
-                        let e: f64 = f
-                            .weights
-                            .iter()
-                            .zip(&power[f.start..])
-                            .map(|(w, p)| w * p)
-                            .sum();
-                        *v = (10.0 * e.max(1e-10).log10()) as f32;
-                    }
+                    self.mel_row(&mut work, row);
                 }
             });
         Ok(out)
+    }
+
+    fn frame_work(&self) -> FrameWork {
+        FrameWork {
+            input: self.fft.make_input_vec(),
+            spectrum: self.fft.make_output_vec(),
+            scratch: self.fft.make_scratch_vec(),
+            power: vec![0f64; self.n_fft / 2 + 1],
+        }
+    }
+
+    /// The mel row of the windowed frame in `work.input` (which it clobbers).
+    fn mel_row(&self, work: &mut FrameWork, row: &mut [f32]) {
+        // Lengths come from the plan itself, so this cannot fail.
+        let _ = self
+            .fft
+            .process_with_scratch(&mut work.input, &mut work.spectrum, &mut work.scratch);
+        for (p, c) in work.power.iter_mut().zip(&work.spectrum) {
+            *p = c.re * c.re + c.im * c.im;
+        }
+        for (v, f) in row.iter_mut().zip(&self.filters) {
+            let e: f64 = f
+                .weights
+                .iter()
+                .zip(&work.power[f.start..])
+                .map(|(w, p)| w * p)
+                .sum();
+            *v = (10.0 * e.max(1e-10).log10()) as f32;
+        }
+    }
+
+    /// A [`FeatureStream`]: [`features`](Self::features) fed in pieces.
+    pub fn stream(&self) -> FeatureStream<'_> {
+        FeatureStream {
+            fe: self,
+            buf: Vec::new(),
+            buf_start: 0,
+            total: 0,
+            long: false,
+            mel: Vec::new(),
+            frames_done: 0,
+            work: self.frame_work(),
+        }
     }
 
     /// The model input for one clip: `4 × chunk_frames × n_mels` values, channel-major.
@@ -233,18 +258,24 @@ impl MelFrontEnd {
             return Ok(mel.repeat(4));
         }
         let mel = self.log_mel(wave)?;
+        Ok(self.long_features(&mel))
+    }
+
+    /// The model input of a clip longer than `max_samples`, from its mel.
+    fn long_features(&self, mel: &[f32]) -> Vec<f32> {
+        let chunk = self.chunk_frames * self.n_mels;
         let total = mel.len() / self.n_mels;
         if total == self.chunk_frames {
-            return Ok(mel.repeat(4));
+            return mel.repeat(4);
         }
         let mut out = Vec::with_capacity(4 * chunk);
-        out.extend(self.shrink(&mel, total));
+        out.extend(self.shrink(mel, total));
         for start in crop_starts(total, self.chunk_frames) {
             out.extend_from_slice(
                 &mel[start * self.n_mels..(start + self.chunk_frames) * self.n_mels],
             );
         }
-        Ok(out)
+        out
     }
 
     /// Bilinear resize (align_corners=false) of a `total`-frame mel to
@@ -266,6 +297,117 @@ impl MelFrontEnd {
             out.extend(r0.iter().zip(r1).map(|(a, b)| l0 * a + l1 * b));
         }
         out
+    }
+}
+
+/// Buffers for one frame's FFT.
+struct FrameWork {
+    input: Vec<f64>,
+    spectrum: Vec<realfft::num_complex::Complex<f64>>,
+    scratch: Vec<realfft::num_complex::Complex<f64>>,
+    power: Vec<f64>,
+}
+
+/// [`MelFrontEnd::features`] computed from samples fed in pieces, so a long
+/// file never has to be in memory whole: a clip of up to `max_samples` is
+/// buffered (it is at most 10 s); past that, mel frames are computed as
+/// soon as their window is complete and the samples behind them dropped,
+/// so memory is the mel itself (64 floats per 10 ms: 184 MB for two
+/// hours) plus one window. The result equals `features` of the
+/// concatenated samples, bit for bit: both compute each frame with the
+/// same code on the same values.
+pub struct FeatureStream<'a> {
+    fe: &'a MelFrontEnd,
+    /// Samples `buf_start..buf_start + buf.len()` of the clip.
+    buf: Vec<f32>,
+    buf_start: usize,
+    total: usize,
+    /// Past `max_samples`: frames are computed as samples arrive.
+    long: bool,
+    mel: Vec<f32>,
+    frames_done: usize,
+    work: FrameWork,
+}
+
+impl FeatureStream<'_> {
+    /// Feeds the next 48 kHz mono samples.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.buf.extend_from_slice(samples);
+        self.total += samples.len();
+        if !self.long && self.total > self.fe.max_samples {
+            self.long = true;
+        }
+        if self.long {
+            self.compute_ready_frames();
+        }
+    }
+
+    /// Samples fed so far.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    /// Whether nothing was fed.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Computes frame `frame` of a clip of `n` samples from the buffer.
+    fn frame(&mut self, frame: usize, n: usize) {
+        let fe = self.fe;
+        let begin = (frame * fe.hop) as isize - (fe.n_fft / 2) as isize;
+        for (i, (d, &w)) in self.work.input.iter_mut().zip(&fe.window).enumerate() {
+            let j = if begin >= 0 && begin as usize + fe.n_fft <= n {
+                begin as usize + i
+            } else {
+                reflect(begin + i as isize, n)
+            };
+            *d = self.buf[j - self.buf_start] as f64 * w;
+        }
+        let start = self.mel.len();
+        self.mel.resize(start + fe.n_mels, 0.0);
+        fe.mel_row(&mut self.work, &mut self.mel[start..]);
+        self.frames_done += 1;
+    }
+
+    /// Computes every frame whose window lies inside the samples seen, then
+    /// drops the samples no later frame needs (keeping the clip's first
+    /// `n_fft` samples would not be needed either: only frames near the
+    /// start reflect about it, and those are computed first).
+    fn compute_ready_frames(&mut self) {
+        let fe = self.fe;
+        let pad = fe.n_fft / 2;
+        // Frame f's window ends at f * hop - pad + n_fft (exclusive).
+        while self.frames_done * fe.hop + fe.n_fft - pad <= self.total {
+            // An early frame reflects about sample 0 with indices < n_fft,
+            // all in the buffer; the clip length does not matter there.
+            self.frame(self.frames_done, 1 << 40);
+        }
+        // A window of margin: the last frames reflect about the end, reaching
+        // one sample before their own start.
+        let needed_from = (self.frames_done * fe.hop).saturating_sub(pad + fe.n_fft);
+        let drop = needed_from.saturating_sub(self.buf_start);
+        if drop > 1 << 16 {
+            self.buf.drain(..drop);
+            self.buf_start += drop;
+        }
+    }
+
+    /// The model input, as [`MelFrontEnd::features`] gives it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] if no samples were fed.
+    pub fn finish(mut self) -> Result<Vec<f32>> {
+        if !self.long {
+            return self.fe.features(&self.buf);
+        }
+        let n = self.total;
+        let frames = self.fe.frames_for(n);
+        while self.frames_done < frames {
+            self.frame(self.frames_done, n);
+        }
+        Ok(self.fe.long_features(&self.mel))
     }
 }
 
@@ -301,5 +443,44 @@ mod tests {
         assert_eq!(crop_starts(1010, 1001), [2, 5, 8]);
         // Two valid starts: [0], [1], [] -> 0, 1, 0.
         assert_eq!(crop_starts(1002, 1001), [0, 1, 0]);
+    }
+
+    #[test]
+    fn feature_stream_equals_features_for_any_chunking() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/clap-tiny/preprocessor_config.json");
+        let config = PreprocessorConfig::load(&dir).expect("tests/fixtures/clap-tiny fixture");
+        let fe = MelFrontEnd::new(&config);
+        let mut seed = 0x9e3779b97f4a7c15_u64;
+        let mut noise = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        let hop = 480;
+        for len in [
+            1,
+            1000,
+            480_000,
+            480_001,
+            480_200,
+            2000 * hop,
+            2000 * hop + 1,
+            1_296_007,
+        ] {
+            let wave: Vec<f32> = (0..len).map(|_| noise()).collect();
+            let whole = fe.features(&wave).unwrap();
+            for chunk in [997, 65_536, 1_000_000] {
+                let mut stream = fe.stream();
+                for c in wave.chunks(chunk) {
+                    stream.push(c);
+                }
+                assert_eq!(stream.len(), len);
+                let got = stream.finish().unwrap();
+                assert!(got == whole, "len {len} chunk {chunk}: features differ");
+            }
+        }
+        assert!(fe.stream().finish().is_err());
     }
 }
