@@ -37,7 +37,7 @@ use candle_core::Tensor;
 pub use crate::config::{ClapConfig, PreprocessorConfig};
 pub use crate::error::{Error, Result};
 pub use crate::hub::{ModelLocation, ModelSpec};
-pub use crate::mel::{FeatureStream, MelFrontEnd};
+pub use crate::mel::FeatureStream;
 
 use crate::htsat::AudioTower;
 use crate::mel::MelFrontEnd;
