@@ -2,6 +2,7 @@
 //! library crates; this is the only place that prints.
 
 mod embed;
+mod index;
 mod model_cmd;
 mod output;
 
@@ -19,9 +20,9 @@ const EXIT_ERROR: u8 = 2;
     version,
     about = "Find sounds in a sound library by describing them",
     long_about = "Find sounds in a sound library by describing them.\n\n\
-        hark embeds sounds and texts with LAION's CLAP model (laion/clap-htsat-fused), \
-        running on the CPU.",
-    after_help = "Exit status: 0 success, 2 error.\n\
+        hark indexes sound libraries (`hark index PATH`) and embeds sounds and texts with \
+        LAION's CLAP model (laion/clap-htsat-fused), running on the CPU.",
+    after_help = "Exit status: 0 success, 2 error; `hark index --help` lists its own.\n\
         The model: --model DIR (a directory in the Hugging Face layout) or a hub id; \
         by default laion/clap-htsat-fused from the Hugging Face cache (`hark model fetch` downloads it)."
 )]
@@ -46,6 +47,11 @@ enum Command {
             {\"audio\": PATH, \"embedding\": [...]} or {\"text\": TEXT, \"embedding\": [...]}.\n\
             Exit status: 0 if every input was embedded; 2 if any failed (each failure is reported on stderr).")]
     Embed(embed::Args),
+    /// Add folders to the library and bring the index up to date
+    #[command(after_help = index::INDEX_HELP)]
+    Index(index::Args),
+    /// Show the index: folders, counts, model, size, last run (--errors lists failed files)
+    Status(index::StatusArgs),
     /// Get the model, or show where it is
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
@@ -76,6 +82,8 @@ fn main() -> ExitCode {
             let sub = matches.subcommand_matches("embed").expect("embed matches");
             embed::run(&cli, args, sub)
         }
+        Command::Index(args) => index::run(&cli, args),
+        Command::Status(args) => index::status(&cli, args),
         Command::Model(cmd) => model_cmd::run(&cli, cmd),
     };
     match result {

@@ -17,8 +17,14 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+use crate::pcm_wav;
 use crate::resample::StreamResampler;
 use crate::{finite_or_zero, Error};
+
+/// The highest sample rate hark accepts: 768 kHz is the highest in use
+/// (DXD and DSD-derived PCM), so anything above 1.536 MHz is a broken
+/// header, not audio.
+pub const MAX_SAMPLE_RATE: u32 = 1_536_000;
 
 /// A decoded file: mono samples at [`TARGET_RATE`](crate::TARGET_RATE) and facts about the source.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,12 +232,15 @@ fn decode_mono(path: &Path, sink: &mut dyn FnMut(u32, &[f32])) -> Result<AudioIn
         enable_gapless: true,
         ..Default::default()
     };
-    let probed = symphonia::default::get_probe()
-        .format(&hint, stream, &format_options, &MetadataOptions::default())
-        .map_err(|cause| Error::Format {
-            path: path.to_path_buf(),
-            cause,
-        })?;
+    let probed = match symphonia::default::get_probe().format(
+        &hint,
+        stream,
+        &format_options,
+        &MetadataOptions::default(),
+    ) {
+        Ok(probed) => probed,
+        Err(cause) => return pcm_wav_fallback(path, cause, sink),
+    };
     let mut reader = probed.format;
 
     let track = pick_track(reader.default_track(), reader.tracks()).ok_or_else(|| match reader
@@ -326,10 +335,10 @@ fn decode_mono(path: &Path, sink: &mut dyn FnMut(u32, &[f32])) -> Result<AudioIn
         }
         match rate {
             None => {
-                if spec.rate == 0 {
+                if spec.rate == 0 || spec.rate > MAX_SAMPLE_RATE {
                     return Err(Error::SampleRate {
                         path: Some(path.to_path_buf()),
-                        rate: 0,
+                        rate: spec.rate,
                     });
                 }
                 rate = Some(spec.rate);
@@ -377,6 +386,52 @@ fn decode_mono(path: &Path, sink: &mut dyn FnMut(u32, &[f32])) -> Result<AudioIn
         codec,
         bits_per_sample: params.bits_per_sample.or(float_bits(params.codec)),
         skipped_packets,
+    })
+}
+
+/// Reads a PCM WAV that symphonia refused (see [`crate::pcm_wav`]); if it is
+/// not one, or is unusable, the error is symphonia's.
+fn pcm_wav_fallback(
+    path: &Path,
+    cause: SymphoniaError,
+    sink: &mut dyn FnMut(u32, &[f32]),
+) -> Result<AudioInfo, Error> {
+    let refused = || Error::Format {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let Ok((mut file, len)) = open_audio_file(path) else {
+        return Err(refused());
+    };
+    let Some(wav) = pcm_wav::parse(&mut file, len) else {
+        return Err(refused());
+    };
+    if wav.rate > MAX_SAMPLE_RATE {
+        return Err(Error::SampleRate {
+            path: Some(path.to_path_buf()),
+            rate: wav.rate,
+        });
+    }
+    let frames = pcm_wav::decode(&mut file, &wav, sink).map_err(|cause| Error::Open {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    if frames == 0 {
+        return Err(Error::NoFrames {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(AudioInfo {
+        source_rate: wav.rate,
+        channels: wav.channels,
+        source_frames: frames,
+        codec: match (wav.float, wav.bits) {
+            (true, b) => format!("pcm_f{b}le"),
+            (false, 8) => "pcm_u8".into(),
+            (false, b) => format!("pcm_s{b}le"),
+        },
+        bits_per_sample: Some(u32::from(wav.bits)),
+        skipped_packets: 0,
     })
 }
 

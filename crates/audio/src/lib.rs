@@ -47,13 +47,16 @@
 
 mod decode;
 mod metadata;
+mod pcm_wav;
 mod peaks;
 mod resample;
 mod ucs;
 
 use std::path::{Path, PathBuf};
 
-pub use decode::{decode_file, decode_native, decode_stream, AudioInfo, DecodedAudio};
+pub use decode::{
+    decode_file, decode_native, decode_stream, AudioInfo, DecodedAudio, MAX_SAMPLE_RATE,
+};
 pub use metadata::{read_metadata, Bext, Metadata, Tags};
 pub use peaks::{peaks, Peak, PeakBuilder, DEFAULT_BUCKETS};
 pub use resample::{resample_to_48k, StreamResampler, TARGET_RATE};

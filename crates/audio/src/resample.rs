@@ -179,7 +179,12 @@ impl StreamResampler {
 impl FftState {
     /// Resamples the full input block; passes on at most `limit` samples
     /// after the delay is dropped, and returns how many it passed on.
-    fn process(&mut self, rate: u32, limit: u64, out: &mut dyn FnMut(&[f32])) -> Result<u64, Error> {
+    fn process(
+        &mut self,
+        rate: u32,
+        limit: u64,
+        out: &mut dyn FnMut(&[f32]),
+    ) -> Result<u64, Error> {
         let (_, produced) = self
             .resampler
             .process_into_buffer(&self.input, &mut self.output, None)

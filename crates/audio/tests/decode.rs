@@ -689,7 +689,10 @@ fn decode_stream_delivers_what_decode_file_returns() {
         })
         .unwrap();
         assert!(chunks > 1, "{name}: one chunk only");
-        assert!(streamed == batch, "{name}: streamed samples differ from one-call resampling");
+        assert!(
+            streamed == batch,
+            "{name}: streamed samples differ from one-call resampling"
+        );
         assert!(whole.samples == batch, "{name}: decode_file differs");
         assert_eq!(info.source_frames, whole.source_frames, "{name}");
         assert_eq!(info.source_rate, whole.source_rate, "{name}");

@@ -210,9 +210,9 @@ impl MelFrontEnd {
     /// The mel row of the windowed frame in `work.input` (which it clobbers).
     fn mel_row(&self, work: &mut FrameWork, row: &mut [f32]) {
         // Lengths come from the plan itself, so this cannot fail.
-        let _ = self
-            .fft
-            .process_with_scratch(&mut work.input, &mut work.spectrum, &mut work.scratch);
+        let _ =
+            self.fft
+                .process_with_scratch(&mut work.input, &mut work.spectrum, &mut work.scratch);
         for (p, c) in work.power.iter_mut().zip(&work.spectrum) {
             *p = c.re * c.re + c.im * c.im;
         }

@@ -447,6 +447,11 @@ impl Catalog {
         self.read(|tx| tx.counts())
     }
 
+    /// [`Tx::files_per_root`] in its own snapshot.
+    pub fn files_per_root(&self) -> Result<Vec<(RootId, u64)>> {
+        self.read(|tx| tx.files_per_root())
+    }
+
     /// [`Tx::failed_files`] in its own snapshot.
     pub fn failed_files(&self) -> Result<Vec<FailedFile>> {
         self.read(|tx| tx.failed_files())
@@ -801,6 +806,24 @@ impl Tx<'_> {
         self.refresh_fts(id)
     }
 
+    /// Updates the size and modification time recorded for a file, as after
+    /// a move that changed them (a copy and delete) but not its content.
+    pub fn set_file_stat(&self, id: FileId, size: u64, mtime_ns: i64) -> Result<()> {
+        const WHAT: &str = "update a file's size and time";
+        self.check_writable(WHAT)?;
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE files SET size = ?1, mtime_ns = ?2 WHERE id = ?3",
+                params![size as i64, mtime_ns, id.0],
+            )
+            .map_err(self.err(WHAT))?;
+        if changed == 0 {
+            return Err(self.corrupt(format!("no file with id {}", id.0)));
+        }
+        Ok(())
+    }
+
     /// Stores a file's vector (replacing any), made by `model` under
     /// embedding `pipeline`, as little-endian f32; a file waiting for its
     /// vector becomes [`FileStatus::Ok`].
@@ -986,6 +1009,23 @@ impl Tx<'_> {
                     })
                 },
             )
+            .map_err(self.err(WHAT))
+    }
+
+    /// How many files each root has, for every root (0 for an empty one).
+    pub fn files_per_root(&self) -> Result<Vec<(RootId, u64)>> {
+        const WHAT: &str = "count files per root";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.id, (SELECT count(*) FROM files f WHERE f.root_id = r.id)
+                 FROM roots r ORDER BY r.id",
+            )
+            .map_err(self.err(WHAT))?;
+        let rows = stmt
+            .query_map([], |r| Ok((RootId(r.get(0)?), r.get::<_, i64>(1)? as u64)))
+            .map_err(self.err(WHAT))?;
+        rows.collect::<rusqlite::Result<_>>()
             .map_err(self.err(WHAT))
     }
 

@@ -1,0 +1,194 @@
+//! A fallback reader for plain PCM WAV files that symphonia refuses.
+//!
+//! symphonia 0.5's WAV reader is strict in two ways that real sound
+//! libraries trip over, and no maintained crate reads these files in a
+//! streaming way with both cases handled, so hark reads them by hand:
+//!
+//! - Channel counts beyond the speaker positions it knows (about 26): a
+//!   polyphonic WAV from a 32-track field recorder is "invalid channel count".
+//! - A `data` chunk whose size is wrong: 0 or 0xFFFFFFFF from a recorder
+//!   that lost power before finishing the header, or any size running past
+//!   the end of the file. Every player plays the audio that is there.
+//!
+//! Only what symphonia refuses comes here: integer PCM of 8 to 32 bits and
+//! IEEE float of 32 or 64 bits, plain or `WAVE_FORMAT_EXTENSIBLE`.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+
+use crate::finite_or_zero;
+
+/// The facts of a PCM WAV file, with the data size corrected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PcmWav {
+    pub channels: u16,
+    pub rate: u32,
+    pub bits: u16,
+    pub float: bool,
+    pub data_start: u64,
+    /// Bytes of whole frames actually present.
+    pub data_len: u64,
+}
+
+impl PcmWav {
+    fn block_align(&self) -> u64 {
+        u64::from(self.channels) * u64::from(self.bits / 8)
+    }
+}
+
+/// Reads the header of a RIFF/WAVE file with PCM or float audio. `None`
+/// when the file is something else (or a format this reader does not do).
+pub(crate) fn parse(file: &mut File, file_len: u64) -> Option<PcmWav> {
+    file.rewind().ok()?;
+    let mut r = BufReader::new(&mut *file);
+    let mut head = [0; 12];
+    r.read_exact(&mut head).ok()?;
+    if &head[..4] != b"RIFF" || &head[8..] != b"WAVE" {
+        return None;
+    }
+    let mut pos = 12_u64;
+    let mut fmt: Option<(u16, u16, u32, u16)> = None;
+    for _ in 0..256 {
+        let mut ch = [0; 8];
+        r.read_exact(&mut ch).ok()?;
+        pos += 8;
+        let size = u64::from(u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]));
+        match &ch[..4] {
+            b"fmt " if size >= 16 => {
+                let mut f = vec![0; size.min(64) as usize];
+                r.read_exact(&mut f).ok()?;
+                let tag = u16::from_le_bytes([f[0], f[1]]);
+                let channels = u16::from_le_bytes([f[2], f[3]]);
+                let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
+                let bits = u16::from_le_bytes([f[14], f[15]]);
+                // WAVE_FORMAT_EXTENSIBLE: the format is the sub-format GUID's first two bytes.
+                let tag = if tag == 0xFFFE && f.len() >= 26 {
+                    u16::from_le_bytes([f[24], f[25]])
+                } else {
+                    tag
+                };
+                fmt = Some((tag, channels, rate, bits));
+                r.seek_relative(size as i64 - f.len() as i64 + (size % 2) as i64)
+                    .ok()?;
+                pos += size + size % 2;
+            }
+            b"data" => {
+                let (tag, channels, rate, bits) = fmt?;
+                let float = match (tag, bits) {
+                    (1, 8 | 16 | 24 | 32) => false,
+                    (3, 32 | 64) => true,
+                    _ => return None,
+                };
+                if channels == 0 || rate == 0 {
+                    return None;
+                }
+                let mut wav = PcmWav {
+                    channels,
+                    rate,
+                    bits,
+                    float,
+                    data_start: pos,
+                    data_len: 0,
+                };
+                let present = file_len.saturating_sub(pos);
+                let declared = if size == 0 || size == 0xFFFF_FFFF || size > present {
+                    present
+                } else {
+                    size
+                };
+                wav.data_len = declared - declared % wav.block_align();
+                return Some(wav);
+            }
+            _ => {
+                r.seek_relative((size + size % 2) as i64).ok()?;
+                pos += size + size % 2;
+            }
+        }
+    }
+    None
+}
+
+/// Decodes `wav` from `file`, averaging channels; `sink` gets (rate, mono
+/// samples) a block at a time. Returns the frames read (fewer than the
+/// header's if the file ends early).
+pub(crate) fn decode(
+    file: &mut File,
+    wav: &PcmWav,
+    sink: &mut dyn FnMut(u32, &[f32]),
+) -> std::io::Result<u64> {
+    file.seek(SeekFrom::Start(wav.data_start))?;
+    let align = wav.block_align() as usize;
+    let width = usize::from(wav.bits / 8);
+    let frames_per_block = (1 << 16) / align.max(1) + 1;
+    let mut buf = vec![0u8; frames_per_block * align];
+    let mut mono = Vec::with_capacity(frames_per_block);
+    let mut left = wav.data_len;
+    let mut frames = 0;
+    let scale = 1.0 / f64::from(wav.channels);
+    while left > 0 {
+        let want = (buf.len() as u64).min(left) as usize;
+        let got = read_full(file, &mut buf[..want])?;
+        let whole = got - got % align;
+        if whole == 0 {
+            break;
+        }
+        mono.clear();
+        for frame in buf[..whole].chunks_exact(align) {
+            let sum: f64 = frame
+                .chunks_exact(width)
+                .map(|s| f64::from(finite_or_zero(sample(s, wav.bits, wav.float))))
+                .sum();
+            mono.push((sum * scale) as f32);
+        }
+        frames += mono.len() as u64;
+        sink(wav.rate, &mono);
+        left -= whole as u64;
+        if got < want {
+            break;
+        }
+    }
+    Ok(frames)
+}
+
+fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// One little-endian sample as f32 in [-1, 1] (8-bit PCM is unsigned).
+fn sample(b: &[u8], bits: u16, float: bool) -> f32 {
+    match (bits, float) {
+        (8, false) => (f32::from(b[0]) - 128.0) / 128.0,
+        (16, false) => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0,
+        (24, false) => (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0,
+        (32, false) => {
+            (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32
+        }
+        (32, true) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        (64, true) => f64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as f32,
+        _ => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_decode_to_unit_range() {
+        assert_eq!(sample(&[0, 0x80], 16, false), -1.0);
+        assert_eq!(sample(&[0xff, 0x7f], 16, false), 32_767.0 / 32_768.0);
+        assert_eq!(sample(&[0, 0, 0x80], 24, false), -1.0);
+        assert_eq!(sample(&[128], 8, false), 0.0);
+        assert_eq!(sample(&0.25f32.to_le_bytes(), 32, true), 0.25);
+        assert_eq!(sample(&(-0.5f64).to_le_bytes(), 64, true), -0.5);
+    }
+}

@@ -1,0 +1,486 @@
+//! `hark index [PATH]...` and `hark status`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hark_indexer::{Event, Model, Options, Outcome, Summary};
+use hark_model::hub;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::{model_cmd, output, Cli};
+
+/// Exit status of `hark index` when a root looked unmounted and its entries were kept.
+pub const EXIT_ROOT_KEPT: u8 = 1;
+/// Exit status of `hark index` when another run holds the index.
+pub const EXIT_LOCKED: u8 = 3;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folders to add to the library (remembered); with none, every known folder is refreshed
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Print nothing but warnings and errors (for cron)
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print a JSON summary on stdout: added, updated, removed, moved, failed, unchanged, seconds, ...
+    #[arg(long)]
+    json: bool,
+    /// If another `hark index` is running on this index, wait for it instead of exiting
+    #[arg(long)]
+    wait: bool,
+    /// Remove missing files even when more than half of a folder's files are missing
+    /// (by default such a folder is taken for an unmounted drive and its entries are kept)
+    #[arg(long)]
+    prune_missing: bool,
+    /// Commit after this many files (tests use small batches to stop a run midway)
+    #[arg(long, hide = true, default_value_t = 64, value_name = "N")]
+    batch: usize,
+}
+
+pub const INDEX_HELP: &str = "\
+Walks the folders, and for each new or changed sound file reads its metadata, \
+decodes it, embeds it with the CLAP model and stores it; unchanged files are not opened, \
+moved files keep their embedding, deleted files leave the index. Safe to interrupt \
+(work is committed in batches) and to run from cron while searches and the TUI read the index.
+
+Without a model (none given, none in the Hugging Face cache) files are indexed by name and \
+metadata and wait for their embeddings; a later run with the model embeds only those.
+
+Exit status:
+  0  the index is up to date (files that could not be read are recorded: `hark status --errors`)
+  1  a folder looked unmounted (missing, or more than half its files gone): its entries were kept
+  2  error
+  3  another `hark index` is updating this index (use --wait to wait for it)";
+
+/// Finds the model for indexing: an explicit `--model` must work; the
+/// default may be absent (the run then indexes without vectors).
+fn find_model(cli: &Cli) -> anyhow::Result<Option<(hark_model::Clap, String, String)>> {
+    let spec = model_cmd::spec(cli);
+    let location = match hub::locate(&spec) {
+        Ok(location) => location,
+        Err(hark_model::Error::ModelNotFound { .. }) if cli.model.is_none() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let identity = location
+        .identity()
+        .with_context(|| format!("cannot read the model in `{}`", location.dir.display()))?;
+    let name = location.id.clone();
+    let clap = hark_model::Clap::load(&location)
+        .with_context(|| format!("failed to load the model in `{}`", location.dir.display()))?;
+    Ok(Some((clap, identity, name)))
+}
+
+/// Shows a run's progress: a bar on a terminal, plain lines otherwise.
+struct Reporter {
+    quiet: bool,
+    bar: Option<ProgressBar>,
+    plain_every: Duration,
+    last_line: Instant,
+    done: u64,
+    work: u64,
+    started: Instant,
+}
+
+impl Reporter {
+    fn new(quiet: bool) -> Self {
+        Reporter {
+            quiet,
+            bar: None,
+            plain_every: Duration::from_secs(10),
+            last_line: Instant::now(),
+            done: 0,
+            work: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn say(&self, message: &str) {
+        if self.quiet {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{message}")),
+            None => eprintln!("{message}"),
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| output::warn(message)),
+            None => output::warn(message),
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Walked { root, files } => {
+                self.say(&format!("{}: {files} sound files", root.display()))
+            }
+            Event::Problem(p) if !self.quiet => {
+                self.warn(&format!("skipped `{}`: {}", p.path.display(), p.cause))
+            }
+            Event::RootMissing { root, kept } => self.warn(&format!(
+                "`{}` is missing (an unmounted drive?): its {kept} files stay in the index",
+                root.display()
+            )),
+            Event::RootMostlyMissing {
+                root,
+                missing,
+                known,
+            } => self.warn(&format!(
+                "{missing} of the {known} files under `{}` are missing (an unmounted drive?): \
+                 they stay in the index\nhint: if they were deleted, run `hark index --prune-missing`",
+                root.display()
+            )),
+            Event::ModelChanged { from, to } => self.say(&format!(
+                "the model or pipeline changed: every file is embedded again\n  index: {from}\n  now:   {to}"
+            )),
+            Event::NoModel => self.warn(
+                "no model: files are indexed by name and metadata, and wait for their embeddings\n\
+                 hint: run `hark model fetch` (or pass --model DIR), then `hark index` again to embed them",
+            ),
+            Event::Planned { work, unchanged } => {
+                self.work = work as u64;
+                self.started = Instant::now();
+                self.say(&format!("{work} files to index, {unchanged} unchanged"));
+                if !self.quiet && work > 0 && std::io::stderr().is_terminal() {
+                    let bar = ProgressBar::with_draw_target(
+                        Some(work as u64),
+                        ProgressDrawTarget::stderr(),
+                    );
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{bar:30.cyan/blue} {pos}/{len} files {per_sec:.dim} ETA {eta} {wide_msg:.dim}",
+                        )
+                        .expect("a valid template")
+                        .progress_chars("=> "),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    self.bar = Some(bar);
+                }
+            }
+            Event::File { path, outcome } => {
+                self.done += 1;
+                match outcome {
+                    Outcome::Failed { cause } if !self.quiet => {
+                        self.warn(&format!("failed: {cause}"))
+                    }
+                    Outcome::Vanished { cause } if !self.quiet => {
+                        self.warn(&format!("`{}` {cause}", path.display()))
+                    }
+                    _ => {}
+                }
+                if let Some(bar) = &self.bar {
+                    bar.set_position(self.done);
+                    bar.set_message(
+                        path.file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    );
+                } else if !self.quiet && self.last_line.elapsed() >= self.plain_every {
+                    let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+                    self.say(&format!(
+                        "indexed {}/{} files ({rate:.1} files/s)",
+                        self.done, self.work
+                    ));
+                    self.last_line = Instant::now();
+                }
+            }
+            Event::Removed { count } => self.say(&format!("{count} files left the index")),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let index_dir = cli.index_dir()?;
+    let model = find_model(cli)?;
+    let options = Options {
+        add_roots: args.paths.clone(),
+        wait: args.wait,
+        prune_missing: args.prune_missing,
+        commit_files: args.batch.max(1),
+        ..Options::default()
+    };
+    let mut reporter = Reporter::new(args.quiet);
+    let known_roots = hark_store::Catalog::open_readonly(&index_dir)
+        .and_then(|c| c.roots())
+        .map(|r| r.len())
+        .unwrap_or(0);
+    if args.paths.is_empty() && known_roots == 0 {
+        anyhow::bail!(
+            "no folders to index in `{}`\nhint: run `hark index PATH` to add a sound library",
+            index_dir.display()
+        );
+    }
+    let result = hark_indexer::run(
+        &index_dir,
+        &options,
+        model.as_ref().map(|(clap, identity, name)| Model {
+            clap,
+            identity,
+            name,
+        }),
+        &mut |e: Event<'_>| reporter.event(e),
+    );
+    reporter.finish();
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e @ hark_indexer::Error::Locked { .. }) => {
+            output::print_error(&anyhow::Error::new(e).context(format!(
+                "index `{}` is busy\nhint: wait for the other run, or pass --wait",
+                index_dir.display()
+            )));
+            return Ok(ExitCode::from(EXIT_LOCKED));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &summary)?;
+        writeln!(out)?;
+    }
+    if !args.quiet {
+        print_summary(&summary);
+    }
+    Ok(if summary.kept_missing_roots() {
+        ExitCode::from(EXIT_ROOT_KEPT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_summary(s: &Summary) {
+    let mut parts = vec![
+        format!("{} added", s.added),
+        format!("{} updated", s.updated),
+    ];
+    for (n, what) in [
+        (s.embedded, "embedded"),
+        (s.moved, "moved"),
+        (s.removed, "removed"),
+        (s.failed, "failed"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    parts.push(format!("{} unchanged", s.unchanged));
+    eprintln!("indexed: {} in {:.1} s", parts.join(", "), s.seconds);
+    if s.failed > 0 {
+        eprintln!("  files that failed, with their causes: `hark status --errors`");
+    }
+    if s.waiting > 0 {
+        eprintln!("  {} files wait for their embeddings (no model)", s.waiting);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// hark status
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// List each file that could not be indexed, with its cause
+    #[arg(long)]
+    errors: bool,
+    /// Print one JSON object on stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Status {
+    index: PathBuf,
+    roots: Vec<RootStatus>,
+    files: u64,
+    embedded: u64,
+    waiting: u64,
+    failed: u64,
+    model: Option<String>,
+    model_identity: Option<String>,
+    pipeline: Option<String>,
+    size_bytes: u64,
+    last_run: Option<Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<FailedJson>>,
+}
+
+#[derive(serde::Serialize)]
+struct RootStatus {
+    path: PathBuf,
+    files: u64,
+    present: bool,
+}
+
+#[derive(serde::Serialize)]
+struct FailedJson {
+    path: PathBuf,
+    error: String,
+}
+
+/// Bytes used by the files in `dir` (not recursive: the index is flat).
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let index_dir = cli.index_dir()?;
+    let catalog = hark_store::Catalog::open_readonly(&index_dir).map_err(|e| {
+        anyhow::Error::new(e).context(format!(
+            "no index in `{}`\nhint: run `hark index PATH` to build one",
+            index_dir.display()
+        ))
+    })?;
+    let counts = catalog.counts()?;
+    let per_root: std::collections::HashMap<_, _> = catalog.files_per_root()?.into_iter().collect();
+    let roots = catalog
+        .roots()?
+        .into_iter()
+        .map(|r| RootStatus {
+            files: per_root.get(&r.id).copied().unwrap_or(0),
+            present: r.path.is_dir(),
+            path: r.path,
+        })
+        .collect();
+    let last_run = catalog
+        .meta(hark_indexer::META_LAST_RUN)?
+        .and_then(|json| serde_json::from_str::<Summary>(&json).ok());
+    let errors = if args.errors {
+        Some(
+            catalog
+                .failed_files()?
+                .into_iter()
+                .map(|f| FailedJson {
+                    path: f.path,
+                    error: f.error,
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        None
+    };
+    let status = Status {
+        index: index_dir.clone(),
+        roots,
+        files: counts.files,
+        embedded: counts.embedded,
+        waiting: counts.waiting,
+        failed: counts.failed,
+        model: catalog.meta(hark_indexer::META_MODEL_NAME)?,
+        model_identity: catalog.meta(hark_indexer::META_MODEL)?,
+        pipeline: catalog.meta(hark_indexer::META_PIPELINE)?,
+        size_bytes: dir_size(&index_dir),
+        last_run,
+        errors,
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut out, &status)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "index:    {} ({})",
+        status.index.display(),
+        human_bytes(status.size_bytes)
+    )?;
+    writeln!(
+        out,
+        "files:    {} ({} embedded, {} waiting for the model, {} failed)",
+        status.files, status.embedded, status.waiting, status.failed
+    )?;
+    match (&status.model, &status.model_identity) {
+        (Some(name), Some(identity)) if name != identity => {
+            writeln!(out, "model:    {name} ({identity})")?
+        }
+        (_, Some(identity)) => writeln!(out, "model:    {identity}")?,
+        _ => writeln!(out, "model:    none yet")?,
+    }
+    if let Some(run) = &status.last_run {
+        let ago = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+            - run.finished_at;
+        writeln!(
+            out,
+            "last run: {} ago, {:.1} s: {} added, {} updated, {} removed, {} moved, {} failed, {} unchanged",
+            human_duration(ago.max(0) as u64),
+            run.seconds,
+            run.added,
+            run.updated,
+            run.removed,
+            run.moved,
+            run.failed,
+            run.unchanged
+        )?;
+    }
+    writeln!(out, "roots:")?;
+    for root in &status.roots {
+        let missing = if root.present { "" } else { "  (missing)" };
+        writeln!(
+            out,
+            "  {}  {} files{missing}",
+            root.path.display(),
+            root.files
+        )?;
+    }
+    if let Some(errors) = &status.errors {
+        if errors.is_empty() {
+            writeln!(out, "no failed files")?;
+        } else {
+            writeln!(out, "failed files:")?;
+            for f in errors {
+                writeln!(out, "  {}\n    {}", f.path.display(), f.error)?;
+            }
+        }
+    } else if status.failed > 0 {
+        writeln!(
+            out,
+            "{} files failed: `hark status --errors` lists them",
+            status.failed
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_duration(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=86_399 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
