@@ -699,3 +699,62 @@ fn decode_stream_delivers_what_decode_file_returns() {
         assert_eq!(info.codec, whole.codec, "{name}");
     }
 }
+
+#[test]
+fn thirty_two_channel_wav_is_averaged() {
+    // symphonia refuses more channels than it has speaker positions; hark's
+    // own PCM reader takes over.
+    let frames = 4_800;
+    let channels = 32_u16;
+    let mut interleaved = Vec::with_capacity(frames * channels as usize);
+    for i in 0..frames {
+        for c in 0..channels {
+            interleaved.push(if c == 5 {
+                0.64 * ((i as f64) * 0.02).sin()
+            } else {
+                0.0
+            });
+        }
+    }
+    let dir = TempDir::new("polywav");
+    let path = dir.write(
+        "polywav.wav",
+        &wav(48_000, channels, &interleaved, Encoding::I24, false),
+    );
+    let audio = decode_file(&path).unwrap();
+    assert_eq!(audio.channels, 32);
+    assert_eq!(audio.source_frames, frames as u64);
+    assert_eq!(audio.samples.len(), frames);
+    assert_eq!(audio.codec, "pcm_s24le");
+    for (i, &s) in audio.samples.iter().enumerate().step_by(97) {
+        let want = 0.64 * ((i as f64) * 0.02).sin() / 32.0;
+        assert!(
+            (f64::from(s) - want).abs() < 1e-5,
+            "sample {i}: {s} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn wav_with_a_wrong_data_size_decodes_the_audio_present() {
+    let rate = 48_000;
+    let x: Vec<f64> = (0..24_000).map(|i| 0.5 * (i as f64 * 0.03).sin()).collect();
+    let good = wav(rate, 1, &x, Encoding::I16, false);
+    let data_size_at = good.windows(4).position(|w| w == b"data").unwrap() + 4;
+    let dir = TempDir::new("wrong-data-size");
+    let reference = decode_file(&dir.write("good.wav", &good)).unwrap();
+    for (name, size) in [
+        ("zero", 0_u32),
+        ("all ones", u32::MAX),
+        ("too big", 1_000_000),
+    ] {
+        let mut bytes = good.clone();
+        bytes[data_size_at..data_size_at + 4].copy_from_slice(&size.to_le_bytes());
+        // A recorder that died leaves the RIFF size stale too.
+        bytes[4..8].copy_from_slice(&size.to_le_bytes());
+        let path = dir.write(&format!("{name}.wav"), &bytes);
+        let audio = decode_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(audio.source_frames, 24_000, "{name}");
+        assert_eq!(audio.samples, reference.samples, "{name}");
+    }
+}

@@ -225,9 +225,11 @@ impl Summary {
     }
 }
 
-/// The default batch size of the model: clips embedded in one pass when
-/// several are ready.
-const EMBED_BATCH: usize = 4;
+/// Clips embedded in one pass of the audio tower. One: on the CPU a batch
+/// of 4 takes longer per clip than 4 single passes (132.6 against 116.9 ms
+/// per 10 s clip, docs/benchmarks.md), and a batch would delay every
+/// commit behind its slowest file.
+const EMBED_BATCH: usize = 1;
 
 /// Files decoded ahead of the model.
 const DECODE_AHEAD: usize = 4;
