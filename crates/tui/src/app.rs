@@ -474,7 +474,7 @@ pub enum Msg {
         /// The file.
         id: FileId,
         /// Its details, or why not.
-        result: Result<FileDetail, String>,
+        result: Result<Box<FileDetail>, String>,
     },
     /// The index summary arrived.
     Summary(Result<IndexSummary, String>),
@@ -842,17 +842,15 @@ impl App {
                 }
             }
             Action::Cancel => self.overlay = None,
-            Action::Edit(edit) => match (context, &mut self.overlay) {
-                (Context::Query, _) => {
+            Action::Edit(edit) => {
+                if context == Context::Query {
                     if self.query.apply(edit) {
                         self.query_edited(now);
                     }
-                }
-                (Context::Prompt, Some(Overlay::Export { folder, .. })) => {
+                } else if let Some(Overlay::Export { folder, .. }) = &mut self.overlay {
                     folder.apply(edit);
                 }
-                _ => {}
-            },
+            }
             Action::Submit => {
                 self.focus = Focus::List;
                 self.search_due = None;
@@ -1144,16 +1142,16 @@ impl App {
         effects
     }
 
-    fn on_detail(&mut self, id: FileId, result: Result<FileDetail, String>, now: Instant) {
+    fn on_detail(&mut self, id: FileId, result: Result<Box<FileDetail>, String>, now: Instant) {
         let shown = self.detail.as_ref().map(DetailState::id) == Some(id);
         match result {
             Ok(detail) => {
                 if self.details.len() >= DETAIL_CACHE {
                     self.details.clear();
                 }
-                self.details.insert(id, detail.clone());
+                self.details.insert(id, (*detail).clone());
                 if shown {
-                    self.detail = Some(DetailState::Ready(Box::new(detail)));
+                    self.detail = Some(DetailState::Ready(detail));
                 }
             }
             Err(cause) if shown => {

@@ -89,8 +89,8 @@ pub fn areas(area: Rect) -> Areas {
         detail.width.saturating_sub(2),
         detail.height.saturating_sub(2),
     );
-    // The waveform takes the bottom of the pane: a third of it, 1 to 8 rows.
-    let wave_height = (inner.height / 3).clamp(1, 8).min(inner.height);
+    // The waveform takes the bottom of the pane: two fifths of it, 1 to 10 rows.
+    let wave_height = (inner.height * 2 / 5).clamp(1, 10).min(inner.height);
     let waveform = Rect::new(
         inner.x,
         inner.bottom() - wave_height,
@@ -153,12 +153,12 @@ mod tests {
     }
 
     #[test]
-    fn design_size_gives_ten_hits_and_a_two_row_waveform() {
+    fn design_size_gives_ten_hits_and_a_three_row_waveform() {
         let a = areas(Rect::new(0, 0, 80, 24));
         assert_eq!(a.list_rows(), 10);
         assert_eq!(a.list.width, 80);
-        assert_eq!(a.waveform.height, 2);
-        assert_eq!(a.detail_text.height, 6);
+        assert_eq!(a.waveform.height, 3);
+        assert_eq!(a.detail_text.height, 5);
     }
 
     #[test]

@@ -615,7 +615,10 @@ fn info_thread<B: Backend>(backend: &B, inbox: Receiver<InfoJob>, tx: &Sender<Ms
         }
         if let Some(id) = detail {
             let result = catch_unwind(AssertUnwindSafe(|| {
-                backend.detail(id).map_err(|e| error_chain(&e))
+                backend
+                    .detail(id)
+                    .map(Box::new)
+                    .map_err(|e| error_chain(&e))
             }))
             .unwrap_or_else(|p| Err(format!("the search engine panicked: {}", panic_text(&*p))));
             let _ = tx.send(Msg::Detail { id, result });

@@ -273,12 +273,12 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 
 /// A bar of `score` relative to `top`, in eighths of a cell.
 fn score_bar(score: f32, top: f32) -> String {
-    if !(top > 0.0) || !score.is_finite() {
+    if top.is_nan() || top <= 0.0 || !score.is_finite() {
         return String::new();
     }
     let eighths = ((score / top).clamp(0.0, 1.0) * (BAR_WIDTH * 8) as f32).round() as usize;
     let mut bar = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         bar.push(EIGHTHS[eighths % 8 - 1]);
     }
     bar
@@ -307,13 +307,15 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
         .selected_hit()
         .map(crate::app::file_name)
         .unwrap_or_default();
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.dim())
-        .title(Span::styled(
+        .border_style(theme.dim());
+    if !title.is_empty() {
+        block = block.title(Span::styled(
             format!(" {title} "),
             Style::new().add_modifier(Modifier::BOLD),
         ));
+    }
     frame.render_widget(block, areas.detail);
     let text = areas.detail_text;
     let lines: Vec<Line> = match &app.detail {

@@ -265,10 +265,10 @@ fn details_are_fetched_for_the_selection_and_remembered() {
     assert_eq!(out, vec![Effect::LoadDetail(FileId(1))]);
     t.send(Msg::Detail {
         id: FileId(1),
-        result: Ok(FileDetail {
+        result: Ok(Box::new(FileDetail {
             id: FileId(1),
             ..FileDetail::default()
-        }),
+        })),
     });
     assert_eq!(t.send(ch('j')), vec![Effect::LoadDetail(FileId(2))]);
     assert!(t.send(ch('k')).is_empty(), "fetched a detail it had");
