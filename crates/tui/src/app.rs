@@ -589,6 +589,9 @@ pub struct App {
     pub message: Option<Message>,
     /// Spinner frame.
     pub spinner: usize,
+    /// When the spinner last moved (it moves every [`SPIN_EVERY`], however
+    /// often ticks come).
+    spun_at: Option<Instant>,
     /// Exports running.
     pub exporting: usize,
     /// The terminal size (columns, rows).
@@ -605,6 +608,8 @@ pub struct App {
     last_export_dir: String,
 }
 
+/// The spinner's (and, while playing, the play position's) frame time.
+pub const SPIN_EVERY: Duration = Duration::from_millis(80);
 /// Details kept for hits already visited; beyond this the cache starts over.
 const DETAIL_CACHE: usize = 512;
 /// Wheel notches move the selection this many rows.
@@ -639,6 +644,7 @@ impl App {
             },
             message: None,
             spinner: 0,
+            spun_at: None,
             exporting: 0,
             size,
             quit: false,
@@ -692,8 +698,8 @@ impl App {
     /// runtime's wait: a debounce deadline, a message expiry, or the next
     /// spinner frame while something runs.
     pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
-        let spinner = (self.busy().is_some() || self.audio.playing.is_some())
-            .then(|| now + Duration::from_millis(80));
+        let spinner =
+            (self.busy().is_some() || self.audio.playing.is_some()).then(|| now + SPIN_EVERY);
         [
             self.search_due,
             self.refine_due,
@@ -1058,7 +1064,13 @@ impl App {
 
     fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
         let mut effects = Vec::new();
-        self.spinner = self.spinner.wrapping_add(1);
+        if self
+            .spun_at
+            .is_none_or(|t| now.saturating_duration_since(t) >= SPIN_EVERY)
+        {
+            self.spinner = self.spinner.wrapping_add(1);
+            self.spun_at = Some(now);
+        }
         if self.message.as_ref().is_some_and(|m| m.until <= now) {
             self.message = None;
         }

@@ -114,10 +114,12 @@ pub struct IndexSummary {
 /// Errors are the backend's own type; the UI shows them (with their
 /// `source` chain) on the status line and goes on.
 pub trait Backend: Send + Sync + 'static {
-    /// A parsed query (words, phrases, exclusions, filters).
-    type Query: Send + 'static;
-    /// The text-tower vectors a query needs.
-    type Vectors: Send + Sync + 'static;
+    /// A parsed query (words, phrases, exclusions, filters). Made and used
+    /// on the search thread only.
+    type Query;
+    /// The text-tower vectors a query needs. Made and kept (for refining) on
+    /// the search thread only.
+    type Vectors;
     /// The backend's error.
     type Error: std::error::Error + Send + Sync + 'static;
 

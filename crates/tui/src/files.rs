@@ -40,10 +40,21 @@ pub enum ExportError {
     },
 }
 
-/// Copies `files` into `dir` (created if missing) under their own names.
-/// A file already there under the same name is left alone and counted as
-/// skipped: hark never overwrites.
+/// `path` with a leading `~` replaced by `home` (the prompt is typed by a
+/// person; the shell is not there to expand it).
+pub fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
+    match (path.strip_prefix("~"), home) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Copies `files` into `dir` (created if missing; a leading `~` is the
+/// home folder) under their own names. A file already there under the same
+/// name is left alone and counted as skipped: hark never overwrites.
 pub fn export(files: &[PathBuf], dir: &Path) -> Result<ExportReport, ExportError> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let dir = &expand_home(dir, home.as_deref());
     std::fs::create_dir_all(dir).map_err(|cause| ExportError::CreateDir {
         dir: dir.to_path_buf(),
         cause,
@@ -147,6 +158,31 @@ mod tests {
             "{text}"
         );
         assert!(!out.join("gone.wav").exists());
+    }
+
+    #[test]
+    fn a_leading_tilde_is_the_home_folder() {
+        let home = Path::new("/home/ann");
+        assert_eq!(
+            expand_home(Path::new("~/picks"), Some(home)),
+            PathBuf::from("/home/ann/picks")
+        );
+        assert_eq!(
+            expand_home(Path::new("~"), Some(home)),
+            PathBuf::from("/home/ann")
+        );
+        assert_eq!(
+            expand_home(Path::new("/tmp/~x"), Some(home)),
+            PathBuf::from("/tmp/~x")
+        );
+        assert_eq!(
+            expand_home(Path::new("~bob/x"), Some(home)),
+            PathBuf::from("~bob/x")
+        );
+        assert_eq!(
+            expand_home(Path::new("~/picks"), None),
+            PathBuf::from("~/picks")
+        );
     }
 
     #[test]

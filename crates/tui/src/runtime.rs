@@ -671,3 +671,254 @@ fn reload_thread<B: Backend>(backend: &B, every: Duration, tx: &Sender<Msg>, sto
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The worker threads' logic against a small scripted backend: two
+    //! search stages, stale requests, the vector cache, caught panics,
+    //! reload reports.
+
+    use super::*;
+    use crate::{FileDetail, Hit, IndexSummary, Matched};
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct ScriptError(String);
+
+    /// Hits are numbered by the query's length: lexical gives id 1, the
+    /// full search id 2; `detail` panics; `reload_if_changed` follows
+    /// `reloads`.
+    #[derive(Default)]
+    struct Script {
+        embeds: AtomicUsize,
+        reloads: Mutex<Vec<Result<bool, String>>>,
+    }
+
+    fn hit(id: i64) -> Hit {
+        Hit {
+            id: FileId(id),
+            path: format!("/x/{id}.wav").into(),
+            score: 1.0,
+            duration_s: None,
+            sample_rate: None,
+            channels: None,
+            offset_s: None,
+            matched: Matched::Words,
+        }
+    }
+
+    impl Backend for Script {
+        type Query = String;
+        type Vectors = usize;
+        type Error = ScriptError;
+        fn parse(&self, q: &str) -> Result<String, ScriptError> {
+            if q.contains(':') {
+                return Err(ScriptError("bad filter".into()));
+            }
+            Ok(q.to_string())
+        }
+        fn embed_query(&self, q: &String) -> Result<usize, ScriptError> {
+            self.embeds.fetch_add(1, Ordering::SeqCst);
+            Ok(q.len())
+        }
+        fn run(&self, _: &String, v: Option<&usize>, _: usize) -> Result<Vec<Hit>, ScriptError> {
+            Ok(vec![hit(if v.is_some() { 2 } else { 1 })])
+        }
+        fn similar(&self, id: FileId, _: usize) -> Result<Vec<Hit>, ScriptError> {
+            Ok(vec![hit(id.0 + 100)])
+        }
+        fn refine(
+            &self,
+            q: &String,
+            v: Option<&usize>,
+            w: &[FileId],
+            u: &[FileId],
+            _: usize,
+        ) -> Result<Vec<Hit>, ScriptError> {
+            Ok(vec![hit(q.len() as i64 * 1000
+                + v.copied().unwrap_or(0) as i64 * 100
+                + w.len() as i64 * 10
+                + u.len() as i64)])
+        }
+        fn recent(&self, _: usize) -> Result<Vec<Hit>, ScriptError> {
+            Ok(vec![hit(9)])
+        }
+        fn detail(&self, _: FileId) -> Result<FileDetail, ScriptError> {
+            panic!("detail blew up");
+        }
+        fn reload_if_changed(&self) -> Result<bool, ScriptError> {
+            let mut r = self.reloads.lock().unwrap();
+            if r.is_empty() {
+                Ok(false)
+            } else {
+                r.remove(0).map_err(ScriptError)
+            }
+        }
+        fn summary(&self) -> Result<IndexSummary, ScriptError> {
+            Ok(IndexSummary::default())
+        }
+    }
+
+    fn ids(msg: &Msg) -> (u64, Vec<i64>, bool) {
+        match msg {
+            Msg::Hits {
+                seq,
+                result: Ok(h),
+                done,
+            } => (*seq, h.iter().map(|h| h.id.0).collect(), *done),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn run_job(
+        backend: &Script,
+        job: ListJob,
+        latest: u64,
+        cache: &mut VectorCache<usize>,
+    ) -> Vec<Msg> {
+        let (tx, rx) = mpsc::channel();
+        run_list_job(backend, job, &tx, &AtomicU64::new(latest), 10, cache);
+        drop(tx);
+        rx.into_iter().collect()
+    }
+
+    #[test]
+    fn a_text_query_answers_twice_then_once_from_the_cache() {
+        let b = Script::default();
+        let mut cache = VectorCache {
+            entries: Vec::new(),
+        };
+        let job = || ListJob::Search {
+            seq: 4,
+            text: "rain".into(),
+        };
+        let msgs = run_job(&b, job(), 4, &mut cache);
+        assert_eq!(
+            msgs.iter().map(ids).collect::<Vec<_>>(),
+            vec![(4, vec![1], false), (4, vec![2], true)]
+        );
+        let msgs = run_job(&b, job(), 4, &mut cache);
+        assert_eq!(
+            msgs.iter().map(ids).collect::<Vec<_>>(),
+            vec![(4, vec![2], true)]
+        );
+        assert_eq!(b.embeds.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_replaced_request_stops_after_its_first_stage() {
+        let b = Script::default();
+        let mut cache = VectorCache {
+            entries: Vec::new(),
+        };
+        let msgs = run_job(
+            &b,
+            ListJob::Search {
+                seq: 4,
+                text: "rain".into(),
+            },
+            5,
+            &mut cache,
+        );
+        assert_eq!(
+            msgs.iter().map(ids).collect::<Vec<_>>(),
+            vec![(4, vec![1], false)]
+        );
+        assert_eq!(
+            b.embeds.load(Ordering::SeqCst),
+            0,
+            "embedded for a replaced request"
+        );
+    }
+
+    #[test]
+    fn a_parse_error_ends_the_request_with_the_message() {
+        let b = Script::default();
+        let mut cache = VectorCache {
+            entries: Vec::new(),
+        };
+        let msgs = run_job(
+            &b,
+            ListJob::Search {
+                seq: 1,
+                text: "dur:".into(),
+            },
+            1,
+            &mut cache,
+        );
+        assert!(
+            matches!(&msgs[..], [Msg::Hits { seq: 1, result: Err(e), done: true }] if e == "bad filter"),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn refine_embeds_a_text_query_and_not_an_empty_one() {
+        let b = Script::default();
+        let mut cache = VectorCache {
+            entries: Vec::new(),
+        };
+        let refine = |text: &str| ListJob::Refine {
+            seq: 2,
+            text: text.into(),
+            wanted: vec![FileId(1), FileId(2)],
+            unwanted: vec![FileId(3)],
+        };
+        // "rain": 4 chars, vectors 4, 2 wanted, 1 unwanted.
+        assert_eq!(
+            ids(&run_job(&b, refine("rain"), 2, &mut cache)[0]),
+            (2, vec![4421], true)
+        );
+        assert_eq!(
+            ids(&run_job(&b, refine(""), 2, &mut cache)[0]),
+            (2, vec![21], true)
+        );
+        assert_eq!(b.embeds.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_panicking_backend_becomes_an_error_message() {
+        let (tx, rx) = mpsc::channel();
+        let (jobs, inbox) = mpsc::channel();
+        jobs.send(InfoJob::Detail(FileId(3))).unwrap();
+        drop(jobs);
+        info_thread(&Script::default(), inbox, &tx);
+        drop(tx);
+        let msgs: Vec<Msg> = rx.into_iter().collect();
+        assert!(
+            matches!(&msgs[..], [Msg::Detail { id: FileId(3), result: Err(e) }] if e.contains("panicked") && e.contains("detail blew up")),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn the_reload_thread_reports_new_indexes_and_each_new_error_once() {
+        let b = Script::default();
+        *b.reloads.lock().unwrap() = vec![
+            Ok(false),
+            Ok(true),
+            Err("locked".into()),
+            Err("locked".into()),
+            Ok(false),
+            Err("locked".into()),
+        ];
+        let (tx, rx) = mpsc::channel();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| reload_thread(&b, Duration::from_millis(1), &tx, &stop));
+            let first = rx.recv_timeout(Duration::from_secs(5)).expect("no report");
+            let second = rx.recv_timeout(Duration::from_secs(5)).expect("no report");
+            let third = rx.recv_timeout(Duration::from_secs(5)).expect("no report");
+            stop.store(true, Ordering::Relaxed);
+            assert_eq!(first, Msg::IndexChanged);
+            assert_eq!(second, Msg::ReloadFailed("locked".into()));
+            assert_eq!(
+                third,
+                Msg::ReloadFailed("locked".into()),
+                "an error after a success is new again"
+            );
+        });
+        assert!(rx.try_recv().is_err(), "an error was repeated");
+    }
+}
