@@ -312,6 +312,7 @@ impl Player {
             current: Arc::clone(&current),
             wanted: Arc::clone(&wanted),
         };
+        let report = Arc::clone(&notify);
         let spawned = thread::Builder::new()
             .name("hark-player".into())
             .spawn(move || {
@@ -333,6 +334,9 @@ impl Player {
             });
         if let Err(e) = spawned {
             tracing::error!("cannot start the player thread: {e}");
+            report(PlayerEvent::DeviceMissing(format!(
+                "cannot start the player thread: {e}"
+            )));
         }
         player
     }

@@ -179,13 +179,15 @@ fn event_loop<B: Backend>(
 
     // SIGTERM, SIGHUP and SIGINT end the loop like `q`, so the terminal is restored.
     let signalled = Arc::new(AtomicBool::new(false));
+    let mut watched = Vec::new();
     for signal in [
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGINT,
     ] {
-        if let Err(e) = signal_hook::flag::register(signal, Arc::clone(&signalled)) {
-            tracing::warn!("cannot watch signal {signal}: {e}");
+        match signal_hook::flag::register(signal, Arc::clone(&signalled)) {
+            Ok(id) => watched.push(id),
+            Err(e) => tracing::warn!("cannot watch signal {signal}: {e}"),
         }
     }
 
@@ -243,14 +245,23 @@ fn event_loop<B: Backend>(
     };
     player.stop();
     stop.store(true, Ordering::Relaxed);
+    // The signals get their usual meaning back.
+    for id in watched {
+        signal_hook::low_level::unregister(id);
+    }
     // The input thread polls with a short timeout; let it finish so it does
-    // not read keys meant for the shell.
-    let _ = input.join();
+    // not read keys meant for the shell. Not forever: on a hung-up terminal
+    // crossterm's read can spin without returning, and the process must
+    // still exit.
+    let _ = input.recv_timeout(Duration::from_millis(500));
     result
 }
 
-fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<thread::JoinHandle<()>, Error> {
+/// Starts the input thread; the receiver disconnects when it ends.
+fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<Receiver<()>, Error> {
+    let (ended, input) = mpsc::channel::<()>();
     spawn("input", move || {
+        let _ended = ended;
         while !stop.load(Ordering::Relaxed) {
             match event::poll(Duration::from_millis(50)) {
                 Ok(false) => continue,
@@ -277,7 +288,8 @@ fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<thread::JoinHan
                 return;
             }
         }
-    })
+    })?;
+    Ok(input)
 }
 
 fn start_player(output: AudioOutput, tx: Sender<Msg>) -> Player {

@@ -78,11 +78,18 @@ pub const BUSY_REFINING: &str = "re-ranking";
 pub const BUSY_EXPORTING: &str = "copying";
 
 /// Status: the index summary.
-pub fn summary(files: u64, failed: u64) -> String {
+pub fn summary(files: u64, indexed: u64, failed: u64) -> String {
+    let mut notes = Vec::new();
+    if indexed < files {
+        notes.push(format!("{} indexed", thousands(indexed)));
+    }
     if failed > 0 {
-        format!("{} files ({} failed)", thousands(files), thousands(failed))
-    } else {
+        notes.push(format!("{} failed", thousands(failed)));
+    }
+    if notes.is_empty() {
         format!("{} files", thousands(files))
+    } else {
+        format!("{} files ({})", thousands(files), notes.join(", "))
     }
 }
 /// Status: no index summary (yet, or it failed).
@@ -264,5 +271,7 @@ mod tests {
         assert_eq!(clock(61.27), "1:01.2");
         assert_eq!(rate(48000), "48k");
         assert_eq!(rate(44100), "44.1k");
+        assert_eq!(summary(12345, 12345, 0), "12,345 files");
+        assert_eq!(summary(10, 8, 1), "10 files (8 indexed, 1 failed)");
     }
 }

@@ -13,6 +13,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,10 +52,12 @@ fn cooked(flags: libc::tcflag_t) -> bool {
 
 /// A program running in an 80×24 pty, its screen kept by a vt100 parser.
 struct Session {
-    master: Box<dyn MasterPty + Send>,
+    master: Option<Box<dyn MasterPty + Send>>,
     child: Box<dyn Child + Send + Sync>,
     parser: Arc<Mutex<vt100::Parser>>,
-    keys: Box<dyn Write + Send>,
+    keys: Option<Box<dyn Write + Send>>,
+    stop_reading: Arc<AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Session {
@@ -79,29 +82,55 @@ impl Session {
         let cols = std::num::NonZero::new(80).unwrap();
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        {
-            let parser = Arc::clone(&parser);
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (parser, stop) = (Arc::clone(&parser), Arc::clone(&stop_reading));
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
-                while let Ok(n) = reader.read(&mut buf) {
-                    if n == 0 {
-                        break;
+                // Poll with a timeout so the test can stop reading and close
+                // every master descriptor (a hang-up).
+                let mut fds = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    // SAFETY: one valid pollfd; the master outlives this thread.
+                    if unsafe { libc::poll(&mut fds, 1, 50) } <= 0 {
+                        continue;
                     }
-                    parser.lock().unwrap().process(&buf[..n]);
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => parser.lock().unwrap().process(&buf[..n]),
+                    }
                 }
-            });
-        }
+            })
+        };
         let keys = pty.master.take_writer().expect("pty writer");
         Session {
-            master: pty.master,
+            master: Some(pty.master),
             child,
             parser,
-            keys,
+            keys: Some(keys),
+            stop_reading,
+            reader: Some(reader),
         }
     }
 
     fn flags(&self) -> libc::tcflag_t {
-        local_flags(self.master.as_raw_fd().expect("pty master fd"))
+        let master = self.master.as_ref().expect("the pty was hung up");
+        local_flags(master.as_raw_fd().expect("pty master fd"))
+    }
+
+    /// Closes every descriptor of the pty's master side, as a terminal
+    /// window closing or an ssh connection dropping does.
+    fn hang_up(&mut self) {
+        self.stop_reading.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the pty reader panicked");
+        }
+        self.keys = None;
+        self.master = None;
     }
 
     fn text(&self) -> String {
@@ -126,8 +155,9 @@ impl Session {
     }
 
     fn type_keys(&mut self, bytes: &[u8]) {
-        self.keys.write_all(bytes).unwrap();
-        self.keys.flush().unwrap();
+        let keys = self.keys.as_mut().expect("the pty was hung up");
+        keys.write_all(bytes).unwrap();
+        keys.flush().unwrap();
     }
 
     fn wait_exit(&mut self, why: &str) -> ExitStatus {
@@ -272,4 +302,16 @@ fn a_panic_on_the_ui_thread_gives_the_terminal_back_and_the_message_shows() {
             && log_text.contains("printed to stderr while the UI runs"),
         "the prints did not reach the log:\n{log_text}"
     );
+}
+
+#[test]
+fn a_hung_up_terminal_ends_the_ui() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("tui.log");
+    let mut demo = start_demo(&log);
+    demo.hang_up();
+    // Any exit status will do (drawing on a dead terminal is an error); it must exit.
+    demo.wait_exit("a hang-up");
+    let log_text = std::fs::read_to_string(&log).expect("the log file was not written");
+    assert!(log_text.contains("hark tui"), "{log_text}");
 }

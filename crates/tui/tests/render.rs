@@ -108,7 +108,7 @@ fn library_at_80x24() {
     );
     assert!(text.contains("library, newest first"));
     assert!(text.contains("A soft interface click"));
-    assert!(text.contains("9 files (1 failed)"));
+    assert!(text.contains("9 files (8 indexed, 1 failed)"), "{text}");
     assert!(
         text.contains('⣿') || text.contains('⣤'),
         "no waveform: {text}"
