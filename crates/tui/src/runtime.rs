@@ -157,13 +157,14 @@ fn spawn(
         .map_err(|cause| Error::Thread { name, cause })
 }
 
-/// A panic's message, for the status line.
+/// A backend panic, for the status line.
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
+    let message = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
+        .unwrap_or_default();
+    crate::strings::engine_panicked(&message)
 }
 
 fn event_loop<B: Backend>(
@@ -525,10 +526,7 @@ fn search_thread<B: Backend>(
         if let Err(payload) = outcome {
             let _ = tx.send(Msg::Hits {
                 seq,
-                result: Err(format!(
-                    "the search engine panicked: {}",
-                    panic_text(&*payload)
-                )),
+                result: Err(panic_text(&*payload)),
                 done: true,
             });
         }
@@ -632,14 +630,14 @@ fn info_thread<B: Backend>(backend: &B, inbox: Receiver<InfoJob>, tx: &Sender<Ms
                     .map(Box::new)
                     .map_err(|e| error_chain(&e))
             }))
-            .unwrap_or_else(|p| Err(format!("the search engine panicked: {}", panic_text(&*p))));
+            .unwrap_or_else(|p| Err(panic_text(&*p)));
             let _ = tx.send(Msg::Detail { id, result });
         }
         if summary {
             let result = catch_unwind(AssertUnwindSafe(|| {
                 backend.summary().map_err(|e| error_chain(&e))
             }))
-            .unwrap_or_else(|p| Err(format!("the search engine panicked: {}", panic_text(&*p))));
+            .unwrap_or_else(|p| Err(panic_text(&*p)));
             let _ = tx.send(Msg::Summary(result));
         }
     }
@@ -659,7 +657,7 @@ fn reload_thread<B: Backend>(backend: &B, every: Duration, tx: &Sender<Msg>, sto
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             backend.reload_if_changed().map_err(|e| error_chain(&e))
         }))
-        .unwrap_or_else(|p| Err(format!("the search engine panicked: {}", panic_text(&*p))));
+        .unwrap_or_else(|p| Err(panic_text(&*p)));
         let msg = match outcome {
             Ok(true) => {
                 last_error = None;

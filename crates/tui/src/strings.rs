@@ -147,6 +147,24 @@ pub fn search_failed(cause: &str) -> String {
 pub fn detail_failed(cause: &str) -> String {
     format!("cannot read this file's details: {cause}")
 }
+/// Message: the search engine panicked (caught; the UI goes on).
+pub fn engine_panicked(message: &str) -> String {
+    if message.is_empty() {
+        "the search engine panicked".into()
+    } else {
+        format!("the search engine panicked: {message}")
+    }
+}
+/// Detail pane: tags that did not fit.
+pub fn more_tags(n: usize) -> String {
+    format!("… {n} more tags")
+}
+/// Status: the volume, short.
+pub fn volume_short(v: f32) -> String {
+    format!("vol {:.0}%", v * 100.0)
+}
+/// The list's mark for the hit that plays.
+pub const PLAYING_MARK: &str = "▶";
 /// Message: checking for a new index failed.
 pub fn reload_failed(cause: &str) -> String {
     format!("checking for a new index failed: {cause}")

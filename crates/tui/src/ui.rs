@@ -242,7 +242,11 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Some(false) => Span::styled("-", theme.fg(Color::Red).add_modifier(Modifier::BOLD)),
                 None => Span::raw(" "),
             };
-            let play = if playing == Some(hit.id) { "▶" } else { " " };
+            let play = if playing == Some(hit.id) {
+                strings::PLAYING_MARK
+            } else {
+                " "
+            };
             let row = Row::new([
                 Cell::from(Span::styled(
                     format!("{:>w$}", i + 1, w = usize::from(rank_width)),
@@ -421,7 +425,7 @@ fn detail_lines(detail: &FileDetail, theme: Theme, height: usize) -> Vec<Line<'s
                 .map(|(k, v)| labelled(k, v.clone(), theme)),
         );
         lines.push(Line::styled(
-            format!("… {} more tags", tags.len() - (room - 1)),
+            strings::more_tags(tags.len() - (room - 1)),
             theme.dim(),
         ));
     }
@@ -471,14 +475,19 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Device::Unknown | Device::Ready => {
             if let Some(p) = &app.audio.playing {
                 let clock = match p.duration_s {
-                    Some(d) => format!("▶ {}/{}", strings::clock(p.position_s), strings::clock(d)),
-                    None => format!("▶ {}", strings::clock(p.position_s)),
+                    Some(d) => format!(
+                        "{} {}/{}",
+                        strings::PLAYING_MARK,
+                        strings::clock(p.position_s),
+                        strings::clock(d)
+                    ),
+                    None => format!("{} {}", strings::PLAYING_MARK, strings::clock(p.position_s)),
                 };
                 right.push(Span::styled(clock, theme.accent()));
                 right.push(Span::raw(" "));
             }
             right.push(Span::styled(
-                format!("vol {:.0}%", app.audio.volume * 100.0),
+                strings::volume_short(app.audio.volume),
                 theme.dim(),
             ));
             if app.audio.looping {
