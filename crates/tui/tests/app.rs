@@ -1,0 +1,732 @@
+//! State tests of the UI core: messages in, state and effects out. Hits are
+//! made up here (a handful with fixed ids and paths); no backend, no
+//! terminal, no threads. Time is passed in, so debouncing is tested without
+//! sleeping.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hark_tui::app::{Device, Focus, Overlay, PlaybackEvent, ViewKind};
+use hark_tui::{App, Effect, FileDetail, FileId, Hit, Matched, Msg, Settings};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+fn hit(id: i64, name: &str) -> Hit {
+    Hit {
+        id: FileId(id),
+        path: PathBuf::from(format!("/library/{name}")),
+        score: 1.0 / id as f32,
+        duration_s: Some(2.0 * id as f64),
+        sample_rate: Some(48000),
+        channels: Some(2),
+        offset_s: None,
+        matched: Matched::Both,
+    }
+}
+
+fn hits(ids: &[i64]) -> Vec<Hit> {
+    ids.iter()
+        .map(|&i| hit(i, &format!("sound{i}.wav")))
+        .collect()
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+/// A test harness: the app, a clock, and every effect so far.
+struct T {
+    app: App,
+    now: Instant,
+    effects: Vec<Effect>,
+}
+
+impl T {
+    fn new(query: Option<&str>) -> T {
+        let (app, effects) = App::new(query, Settings::default(), (80, 24));
+        T {
+            app,
+            now: Instant::now(),
+            effects,
+        }
+    }
+
+    /// Sends `msg`; returns the effects it caused.
+    fn send(&mut self, msg: Msg) -> Vec<Effect> {
+        let out = self.app.update(msg, self.now);
+        self.effects.extend(out.clone());
+        out
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.send(ch(c));
+        }
+    }
+
+    /// Moves the clock and ticks.
+    fn wait(&mut self, ms: u64) -> Vec<Effect> {
+        self.now += Duration::from_millis(ms);
+        self.send(Msg::Tick)
+    }
+
+    /// The sequence number of the newest list request.
+    fn last_seq(&self) -> u64 {
+        self.effects
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Effect::Recent { seq }
+                | Effect::Search { seq, .. }
+                | Effect::Similar { seq, .. }
+                | Effect::Refine { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .expect("no list request was made")
+    }
+
+    fn answer(&mut self, ids: &[i64], done: bool) -> Vec<Effect> {
+        let seq = self.last_seq();
+        self.send(Msg::Hits {
+            seq,
+            result: Ok(hits(ids)),
+            done,
+        })
+    }
+
+    fn selected(&self) -> Option<i64> {
+        self.app.selected_hit().map(|h| h.id.0)
+    }
+}
+
+#[test]
+fn opens_with_the_query_line_focused_on_the_library() {
+    let t = T::new(None);
+    assert_eq!(t.app.focus, Focus::Query);
+    assert_eq!(t.app.view().kind, ViewKind::Recent);
+    assert!(t.effects.contains(&Effect::LoadSummary));
+    assert!(t.effects.iter().any(|e| matches!(e, Effect::Recent { .. })));
+}
+
+#[test]
+fn an_initial_query_is_searched_at_once() {
+    let t = T::new(Some("thunder"));
+    assert!(t
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Search { text, .. } if text == "thunder")));
+    assert_eq!(t.app.query.text(), "thunder");
+}
+
+#[test]
+fn command_letters_are_text_in_the_query_line() {
+    let mut t = T::new(None);
+    t.answer(&[1, 2, 3], true);
+    t.type_text("q j k s y e o ? + -");
+    assert_eq!(t.app.query.text(), "q j k s y e o ? + -");
+    assert!(!t.app.quit);
+    assert_eq!(t.selected(), Some(1));
+    assert_eq!(t.app.views.len(), 1, "no similar or refine list was opened");
+    assert!(t.app.overlay.is_none());
+    assert!(!t
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::CopyToClipboard(_) | Effect::Similar { .. })));
+}
+
+#[test]
+fn search_as_you_type_waits_for_a_pause() {
+    let mut t = T::new(None);
+    t.type_text("th");
+    t.now += Duration::from_millis(60);
+    t.type_text("un");
+    assert!(t.wait(100).is_empty(), "searched before the pause was over");
+    let out = t.wait(30);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(matches!(&out[0], Effect::Search { text, .. } if text == "thun"));
+    assert!(t.wait(500).is_empty(), "searched twice");
+}
+
+#[test]
+fn enter_searches_at_once_and_focuses_the_list() {
+    let mut t = T::new(None);
+    t.type_text("rain");
+    let out = t.send(key(KeyCode::Enter));
+    assert!(matches!(&out[..], [Effect::Search { text, .. }] if text == "rain"));
+    assert_eq!(t.app.focus, Focus::List);
+    assert!(t.wait(1000).is_empty(), "the debounced search ran too");
+}
+
+#[test]
+fn esc_leaves_the_query_line_with_what_was_typed_then_q_quits() {
+    let mut t = T::new(None);
+    t.type_text("wind");
+    let out = t.send(key(KeyCode::Esc));
+    assert!(matches!(&out[..], [Effect::Search { text, .. }] if text == "wind"));
+    assert_eq!(t.app.focus, Focus::List);
+    assert!(!t.app.quit);
+    t.send(ch('q'));
+    assert!(t.app.quit);
+}
+
+#[test]
+fn ctrl_c_quits_from_the_query_line() {
+    let mut t = T::new(None);
+    t.send(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(t.app.quit);
+}
+
+#[test]
+fn answers_to_replaced_requests_are_dropped() {
+    let mut t = T::new(None);
+    t.type_text("a");
+    t.send(key(KeyCode::Enter));
+    let first = t.last_seq();
+    t.send(ch('/'));
+    t.type_text("b");
+    t.send(key(KeyCode::Enter));
+    assert_ne!(first, t.last_seq());
+    t.send(Msg::Hits {
+        seq: first,
+        result: Ok(hits(&[9])),
+        done: true,
+    });
+    assert!(t.app.view().hits.is_empty(), "an old answer was shown");
+    t.answer(&[4, 5], true);
+    assert_eq!(t.selected(), Some(4));
+}
+
+#[test]
+fn the_sound_stage_keeps_the_selection_on_the_same_file() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], false);
+    assert_eq!(t.app.busy(), Some(hark_tui::strings::BUSY_EMBEDDING));
+    t.send(ch('j'));
+    t.send(ch('j'));
+    assert_eq!(t.selected(), Some(3));
+    t.answer(&[3, 1, 2], true);
+    assert_eq!(t.selected(), Some(3), "selection jumped to another file");
+    assert_eq!(t.app.view().selected, 0);
+    assert_eq!(t.app.busy(), None);
+}
+
+#[test]
+fn a_new_query_starts_at_the_top() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], true);
+    t.send(key(KeyCode::End));
+    assert_eq!(t.selected(), Some(3));
+    t.send(ch('/'));
+    t.type_text("s");
+    t.send(key(KeyCode::Enter));
+    t.answer(&[3, 2, 1], true);
+    assert_eq!(t.selected(), Some(3));
+    assert_eq!(t.app.view().selected, 0);
+}
+
+#[test]
+fn a_failed_search_keeps_the_list_and_says_why() {
+    let mut t = T::new(Some("door"));
+    t.answer(&[1, 2], true);
+    t.send(ch(':'));
+    t.wait(500);
+    let seq = t.last_seq();
+    t.send(Msg::Hits {
+        seq,
+        result: Err("unknown filter `door:`".into()),
+        done: true,
+    });
+    assert_eq!(t.app.view().hits.len(), 2);
+    let message = t.app.message.as_ref().expect("no message");
+    assert!(
+        message.error && message.text.contains("unknown filter"),
+        "{message:?}"
+    );
+    assert_eq!(t.app.busy(), None, "the spinner keeps going");
+    t.wait(6000);
+    assert!(t.app.message.is_none(), "the message never went away");
+}
+
+#[test]
+fn details_are_fetched_for_the_selection_and_remembered() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    let out = t.answer(&[1, 2], true);
+    assert_eq!(out, vec![Effect::LoadDetail(FileId(1))]);
+    t.send(Msg::Detail {
+        id: FileId(1),
+        result: Ok(Box::new(FileDetail {
+            id: FileId(1),
+            ..FileDetail::default()
+        })),
+    });
+    assert_eq!(t.send(ch('j')), vec![Effect::LoadDetail(FileId(2))]);
+    assert!(t.send(ch('k')).is_empty(), "fetched a detail it had");
+    // A detail that arrives after the selection moved on is not shown.
+    t.send(ch('j'));
+    t.send(ch('k'));
+    t.send(Msg::Detail {
+        id: FileId(2),
+        result: Err("gone".into()),
+    });
+    assert!(
+        matches!(t.app.detail, Some(hark_tui::app::DetailState::Ready(ref d)) if d.id == FileId(1))
+    );
+}
+
+#[test]
+fn a_vanished_file_shows_an_error_and_the_ui_goes_on() {
+    let mut t = T::new(None);
+    t.answer(&[1], true);
+    t.send(Msg::Detail {
+        id: FileId(1),
+        result: Err("failed to open `/library/sound1.wav`: No such file or directory".into()),
+    });
+    assert!(matches!(
+        t.app.detail,
+        Some(hark_tui::app::DetailState::Failed(FileId(1), _))
+    ));
+    assert!(t
+        .app
+        .message
+        .as_ref()
+        .is_some_and(|m| m.error && m.text.contains("sound1.wav")));
+    t.send(key(KeyCode::Esc));
+    let token_effects = t.send(ch(' '));
+    let Some(Effect::Play { token, .. }) = token_effects.first().cloned() else {
+        panic!("space did not play: {token_effects:?}");
+    };
+    t.send(Msg::Playback(PlaybackEvent::Failed {
+        token,
+        message: "failed to open `/library/sound1.wav`: No such file or directory".into(),
+    }));
+    assert!(t.app.audio.playing.is_none());
+    assert!(t
+        .app
+        .message
+        .as_ref()
+        .is_some_and(|m| m.error && m.text.contains("cannot play")));
+}
+
+#[test]
+fn marks_push_a_reranked_list_once_and_rerank_after_a_pause() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3, 4], true);
+    t.send(ch('+'));
+    assert_eq!(t.app.views.len(), 2);
+    assert!(matches!(t.app.view().kind, ViewKind::Refined { .. }));
+    assert_eq!(
+        t.app.view().hits.len(),
+        4,
+        "the re-ranked list starts as a copy"
+    );
+    t.send(ch('j'));
+    t.send(ch('j'));
+    t.send(ch('-'));
+    assert_eq!(t.app.views.len(), 2, "a second mark pushed another list");
+    let out = t.wait(400);
+    assert_eq!(
+        out,
+        vec![Effect::Refine {
+            seq: t.last_seq(),
+            text: "door".into(),
+            wanted: vec![FileId(1)],
+            unwanted: vec![FileId(3)],
+        }]
+    );
+    // Marking again unmarks.
+    t.send(ch('-'));
+    assert_eq!(t.app.view().mark_of(FileId(3)), None);
+    // The re-ranked answer keeps the selection on its file.
+    t.answer(&[1, 4, 2, 3], true);
+    assert_eq!(t.selected(), Some(3));
+}
+
+#[test]
+fn back_returns_to_the_list_as_it_was() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], true);
+    t.send(ch('j'));
+    let out = t.send(ch('s'));
+    assert!(
+        matches!(&out[..], [Effect::Similar { id: FileId(2), .. }]),
+        "{out:?}"
+    );
+    assert_eq!(t.app.query.text(), "");
+    t.answer(&[7, 8], true);
+    assert_eq!(t.selected(), Some(7));
+    let out = t.send(ch('b'));
+    assert!(
+        !out.iter().any(|e| matches!(
+            e,
+            Effect::Search { .. } | Effect::Recent { .. } | Effect::Similar { .. }
+        )),
+        "going back fetched the list again: {out:?}"
+    );
+    assert_eq!(t.app.views.len(), 1);
+    assert_eq!(t.selected(), Some(2));
+    assert_eq!(t.app.query.text(), "door");
+    t.send(ch('b'));
+    assert_eq!(
+        t.app.message.as_ref().map(|m| m.text.as_str()),
+        Some(hark_tui::strings::NO_EARLIER_LIST)
+    );
+}
+
+#[test]
+fn refining_a_similar_list_keeps_its_anchor() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[5, 6], true);
+    t.send(ch('s'));
+    t.answer(&[7, 8], true);
+    t.send(ch('+'));
+    let out = t.wait(400);
+    assert!(
+        matches!(&out[..], [Effect::Refine { text, wanted, unwanted, .. }] if text.is_empty() && wanted == &[FileId(5), FileId(7)] && unwanted.is_empty()),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn typing_on_a_similar_list_opens_a_new_search_and_back_returns() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[5, 6], true);
+    t.send(ch('s'));
+    t.answer(&[7, 8], true);
+    t.send(ch('/'));
+    t.type_text("rain");
+    t.send(key(KeyCode::Enter));
+    assert_eq!(t.app.views.len(), 3);
+    t.answer(&[1], true);
+    t.send(ch('b'));
+    assert!(matches!(
+        t.app.view().kind,
+        ViewKind::Similar { id: FileId(5), .. }
+    ));
+    assert_eq!(t.selected(), Some(7));
+}
+
+#[test]
+fn a_new_index_refreshes_the_list_and_keeps_the_place() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3, 4], true);
+    t.send(ch('j'));
+    t.send(ch('j'));
+    let out = t.send(Msg::IndexChanged);
+    assert!(out.contains(&Effect::LoadSummary));
+    assert!(out.contains(&Effect::LoadDetail(FileId(3))));
+    assert!(out
+        .iter()
+        .any(|e| matches!(e, Effect::Search { text, .. } if text == "door")));
+    t.answer(&[4, 3, 2, 1], true);
+    assert_eq!(t.selected(), Some(3));
+    // The selected file is gone from the new index: stay on the same row.
+    t.send(Msg::IndexChanged);
+    t.answer(&[4, 2, 1], true);
+    assert_eq!(t.app.view().selected, 1);
+}
+
+#[test]
+fn space_plays_from_the_hit_offset_and_stops() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    let seq = t.last_seq();
+    let mut long = hit(1, "forest_long.wav");
+    long.offset_s = Some(31.5);
+    t.send(Msg::Hits {
+        seq,
+        result: Ok(vec![long]),
+        done: true,
+    });
+    let out = t.send(ch(' '));
+    assert!(
+        matches!(&out[..], [Effect::Play { path, start_s, .. }] if path.ends_with("forest_long.wav") && *start_s == 31.5),
+        "{out:?}"
+    );
+    assert_eq!(t.send(ch(' ')), vec![Effect::Stop]);
+    assert!(t.app.audio.playing.is_none());
+}
+
+#[test]
+fn playback_events_move_the_position_and_old_ones_are_ignored() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2], true);
+    let Some(Effect::Play { token: first, .. }) = t.send(ch(' ')).first().cloned() else {
+        panic!()
+    };
+    t.send(ch('j'));
+    let Some(Effect::Play { token: second, .. }) = t.send(ch(' ')).first().cloned() else {
+        panic!()
+    };
+    t.send(Msg::Playback(PlaybackEvent::Finished { token: first }));
+    assert!(
+        t.app.audio.playing.is_some(),
+        "an old sound's end stopped the new one"
+    );
+    t.send(Msg::Playback(PlaybackEvent::Started {
+        token: second,
+        duration_s: Some(4.0),
+    }));
+    t.send(Msg::Playback(PlaybackEvent::Position {
+        token: second,
+        position_s: 1.25,
+    }));
+    let p = t.app.audio.playing.as_ref().unwrap();
+    assert!(p.started && p.position_s == 1.25 && p.duration_s == Some(4.0));
+    assert_eq!(t.send(key(KeyCode::Right)), vec![Effect::SeekBy(1.0)]);
+    assert_eq!(
+        t.send(Msg::Key(KeyEvent::new(KeyCode::Left, KeyModifiers::SHIFT))),
+        vec![Effect::SeekBy(-10.0)]
+    );
+    t.send(Msg::Playback(PlaybackEvent::Finished { token: second }));
+    assert!(t.app.audio.playing.is_none());
+    assert!(
+        t.send(key(KeyCode::Right)).is_empty(),
+        "seeking with nothing playing"
+    );
+}
+
+#[test]
+fn without_a_device_play_says_so_and_nothing_else_changes() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1], true);
+    t.send(Msg::Playback(PlaybackEvent::DeviceMissing(
+        "no card".into(),
+    )));
+    assert_eq!(t.app.audio.device, Device::Missing("no card".into()));
+    t.wait(6000);
+    assert!(t.send(ch(' ')).is_empty());
+    assert!(t
+        .app
+        .message
+        .as_ref()
+        .is_some_and(|m| m.error && m.text.contains("no card")));
+    assert!(matches!(t.send(ch('s'))[..], [Effect::Similar { .. }]));
+}
+
+#[test]
+fn audition_plays_a_hit_after_a_short_dwell() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], true);
+    let out = t.send(ch('a'));
+    assert!(
+        matches!(&out[..], [Effect::Play { path, .. }] if path.ends_with("sound1.wav")),
+        "{out:?}"
+    );
+    t.send(ch('j'));
+    t.send(ch('j'));
+    assert!(
+        t.wait(100)
+            .iter()
+            .all(|e| !matches!(e, Effect::Play { .. })),
+        "played while scrolling"
+    );
+    let out = t.wait(60);
+    assert!(
+        matches!(&out[..], [Effect::Play { path, .. }] if path.ends_with("sound3.wav")),
+        "{out:?}"
+    );
+    t.send(ch('a'));
+    t.send(ch('k'));
+    assert!(t.wait(1000).is_empty(), "audition off still plays");
+}
+
+#[test]
+fn volume_and_loop() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    assert_eq!(t.send(ch('0')), vec![Effect::SetVolume(0.9)]);
+    assert_eq!(t.send(ch('0')), vec![Effect::SetVolume(1.0)]);
+    assert_eq!(t.send(ch('0')), vec![Effect::SetVolume(1.0)]);
+    for _ in 0..12 {
+        t.send(ch('9'));
+    }
+    assert_eq!(t.app.audio.volume, 0.0);
+    assert_eq!(t.send(ch('r')), vec![Effect::SetLooping(true)]);
+    assert_eq!(t.send(ch('r')), vec![Effect::SetLooping(false)]);
+}
+
+#[test]
+fn export_copies_the_marked_hits_or_the_selected_one() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], true);
+    t.send(ch('j'));
+    t.send(ch('e'));
+    assert!(
+        matches!(&t.app.overlay, Some(Overlay::Export { files, .. }) if files == &[PathBuf::from("/library/sound2.wav")])
+    );
+    // In the prompt, letters are text; q does not quit.
+    t.type_text("/tmp/picks q");
+    assert!(!t.app.quit);
+    t.send(key(KeyCode::Backspace));
+    t.send(key(KeyCode::Backspace));
+    let out = t.send(key(KeyCode::Enter));
+    assert_eq!(
+        out,
+        vec![Effect::Export {
+            files: vec![PathBuf::from("/library/sound2.wav")],
+            dir: PathBuf::from("/tmp/picks"),
+        }]
+    );
+    assert_eq!(t.app.busy(), Some(hark_tui::strings::BUSY_EXPORTING));
+    t.send(Msg::Exported(Ok(hark_tui::app::ExportReport {
+        dir: "/tmp/picks".into(),
+        copied: 1,
+        skipped: 0,
+    })));
+    assert_eq!(t.app.busy(), None);
+
+    // Marked (wanted) hits, in the order marked; the prompt remembers the folder.
+    t.send(ch('+'));
+    t.send(ch('k'));
+    t.send(ch('+'));
+    t.send(ch('j'));
+    t.send(ch('j'));
+    t.send(ch('-'));
+    t.send(ch('e'));
+    let Some(Overlay::Export { files, folder }) = &t.app.overlay else {
+        panic!("no prompt")
+    };
+    assert_eq!(
+        files,
+        &[
+            PathBuf::from("/library/sound2.wav"),
+            PathBuf::from("/library/sound1.wav")
+        ]
+    );
+    assert_eq!(folder.text(), "/tmp/picks");
+    t.send(key(KeyCode::Esc));
+    assert!(t.app.overlay.is_none() && !t.app.quit);
+}
+
+#[test]
+fn y_copies_the_path_and_o_opens_the_folder() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    assert!(t.send(ch('y')).is_empty(), "copied with nothing selected");
+    t.answer(&[1], true);
+    assert_eq!(
+        t.send(ch('y')),
+        vec![Effect::CopyToClipboard("/library/sound1.wav".into())]
+    );
+    assert!(t
+        .app
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("/library/sound1.wav")));
+    assert_eq!(
+        t.send(ch('o')),
+        vec![Effect::OpenFolder(PathBuf::from("/library"))]
+    );
+}
+
+#[test]
+fn the_help_overlay_takes_the_keys_until_closed() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], true);
+    t.send(ch('?'));
+    assert!(matches!(t.app.overlay, Some(Overlay::Help { scroll: 0 })));
+    t.send(ch('j'));
+    assert!(matches!(t.app.overlay, Some(Overlay::Help { scroll: 1 })));
+    assert_eq!(t.selected(), Some(1), "j moved the list under the help");
+    t.send(ch('q'));
+    assert!(t.app.overlay.is_none());
+    assert!(!t.app.quit, "q closed the help and quit");
+    // F1 opens it from the query line too.
+    t.send(ch('/'));
+    t.send(key(KeyCode::F(1)));
+    assert!(t.app.overlay.is_some());
+}
+
+#[test]
+fn page_keys_move_by_the_visible_rows() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    let ids: Vec<i64> = (1..=40).collect();
+    t.answer(&ids, true);
+    t.send(key(KeyCode::PageDown));
+    assert_eq!(t.app.view().selected, 10, "80x24 shows 10 hits");
+    assert_eq!(t.app.view().offset, 1);
+    t.send(key(KeyCode::End));
+    assert_eq!((t.app.view().selected, t.app.view().offset), (39, 30));
+    t.send(ch('g'));
+    assert_eq!((t.app.view().selected, t.app.view().offset), (0, 0));
+    t.send(Msg::Resize(80, 14));
+    t.send(key(KeyCode::PageDown));
+    assert_eq!(t.app.view().selected, t.app.areas().list_rows());
+}
+
+#[test]
+fn mouse_wheel_moves_and_click_selects_and_seeks() {
+    let mut t = T::new(None);
+    t.answer(&[1, 2, 3, 4, 5, 6], true);
+    let mouse = |kind, column, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    t.send(mouse(MouseEventKind::ScrollDown, 10, 5));
+    assert_eq!(t.selected(), Some(4));
+    // Row 0 is the query line, row 1 the list heading: row 3 is the second hit.
+    t.send(mouse(MouseEventKind::Down(MouseButton::Left), 10, 3));
+    assert_eq!(t.selected(), Some(2));
+    assert_eq!(t.app.focus, Focus::List);
+    // A click halfway across the waveform plays from the middle (hit 2 lasts 4 s).
+    let wave = t.app.areas().waveform;
+    let out = t.send(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        wave.x + wave.width / 2,
+        wave.y,
+    ));
+    assert!(
+        matches!(&out[..], [Effect::Play { start_s, .. }] if (*start_s - 2.0).abs() < 0.1),
+        "{out:?}"
+    );
+    let out = t.send(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        wave.x,
+        wave.y,
+    ));
+    assert_eq!(out, vec![Effect::SeekTo(0.0)]);
+    t.send(mouse(MouseEventKind::Down(MouseButton::Left), 3, 0));
+    assert_eq!(t.app.focus, Focus::Query);
+}
+
+#[test]
+fn pasted_text_goes_into_the_query() {
+    let mut t = T::new(None);
+    t.send(Msg::Paste("heavy\nrain".into()));
+    assert_eq!(t.app.query.text(), "heavyrain");
+    let out = t.wait(200);
+    assert!(matches!(&out[..], [Effect::Search { text, .. }] if text == "heavyrain"));
+}
+
+#[test]
+fn a_signal_quits() {
+    let mut t = T::new(None);
+    t.send(Msg::Quit);
+    assert!(t.app.quit);
+}

@@ -1,0 +1,317 @@
+//! The real thing in a pseudo-terminal. The `demo` example (the TUI on the
+//! fake backend, tests/common/fake.rs) runs in an 80×24 pty: the test types
+//! a query, waits for a known hit to appear (after the fake text tower's
+//! delay, so both search stages ran), quits, and checks that the terminal
+//! was given back: raw mode off, main screen, cursor shown, mouse and paste
+//! modes off. It also checks that nothing printed over the screen: on a
+//! machine without sound, ALSA writes errors to stderr, which must end in
+//! the log, not on the screen. Two more exits are checked the same way:
+//! SIGTERM, and a panic on the UI thread (the `panic_restore` example).
+//!
+//! `cargo test -p hark-tui` builds the examples first; a lone
+//! `cargo test --test pty` does not, and these tests then say so.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, Child, CommandBuilder, ExitStatus, MasterPty, PtySize};
+
+/// An example binary built beside this test.
+fn example(name: &str) -> PathBuf {
+    // target/<profile>/deps/pty-<hash> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = profile_dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "the {name} example is not built at `{}`: run `cargo test -p hark-tui` (which builds examples) or `cargo build -p hark-tui --examples` first",
+        path.display()
+    );
+    path
+}
+
+/// The terminal's local flags (ICANON, ECHO, ...), read through the pty master.
+fn local_flags(fd: i32) -> libc::tcflag_t {
+    // SAFETY: termios is plain data; tcgetattr fills it or fails.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { libc::tcgetattr(fd, &mut t) },
+        0,
+        "tcgetattr: {}",
+        std::io::Error::last_os_error()
+    );
+    t.c_lflag
+}
+
+fn cooked(flags: libc::tcflag_t) -> bool {
+    flags & libc::ICANON != 0 && flags & libc::ECHO != 0
+}
+
+/// A program running in an 80×24 pty, its screen kept by a vt100 parser.
+struct Session {
+    master: Option<Box<dyn MasterPty + Send>>,
+    child: Box<dyn Child + Send + Sync>,
+    parser: Arc<Mutex<vt100::Parser>>,
+    keys: Option<Box<dyn Write + Send>>,
+    stop_reading: Arc<AtomicBool>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Session {
+    fn start(program: &Path, args: &[&std::ffi::OsStr]) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        // Before the program starts (it may switch to raw mode at once).
+        let fd = pty.master.as_raw_fd().expect("pty master fd");
+        assert!(cooked(local_flags(fd)), "a new pty is not in cooked mode");
+        let mut cmd = CommandBuilder::new(program);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        let child = pty.slave.spawn_command(cmd).expect("start the program");
+        drop(pty.slave);
+        let rows = std::num::NonZero::new(24).unwrap();
+        let cols = std::num::NonZero::new(80).unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (parser, stop) = (Arc::clone(&parser), Arc::clone(&stop_reading));
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                // Poll with a timeout so the test can stop reading and close
+                // every master descriptor (a hang-up).
+                let mut fds = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    // SAFETY: one valid pollfd; the master outlives this thread.
+                    if unsafe { libc::poll(&mut fds, 1, 50) } <= 0 {
+                        continue;
+                    }
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => parser.lock().unwrap().process(&buf[..n]),
+                    }
+                }
+            })
+        };
+        let keys = pty.master.take_writer().expect("pty writer");
+        Session {
+            master: Some(pty.master),
+            child,
+            parser,
+            keys: Some(keys),
+            stop_reading,
+            reader: Some(reader),
+        }
+    }
+
+    fn flags(&self) -> libc::tcflag_t {
+        let master = self.master.as_ref().expect("the pty was hung up");
+        local_flags(master.as_raw_fd().expect("pty master fd"))
+    }
+
+    /// Closes every descriptor of the pty's master side, as a terminal
+    /// window closing or an ssh connection dropping does.
+    fn hang_up(&mut self) {
+        self.stop_reading.store(true, Ordering::Relaxed);
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the pty reader panicked");
+        }
+        self.keys = None;
+        self.master = None;
+    }
+
+    fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until `want` holds for the screen, or fails after `timeout`
+    /// showing the screen.
+    fn wait_for(&self, what: &str, timeout: Duration, want: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            let text = self.text();
+            if want(&text) {
+                return;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "waited {timeout:?} for {what}; the screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_keys(&mut self, bytes: &[u8]) {
+        let keys = self.keys.as_mut().expect("the pty was hung up");
+        keys.write_all(bytes).unwrap();
+        keys.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self, why: &str) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the program") {
+                // Let the reader drain the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = self.child.kill();
+                panic!(
+                    "the program did not exit on {why}; the screen:\n{}",
+                    self.text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The terminal is as it was before the program: cooked mode, main
+    /// screen, cursor shown, no mouse reporting, no bracketed paste.
+    fn assert_restored(&self) {
+        assert!(cooked(self.flags()), "raw mode was left on");
+        let p = self.parser.lock().unwrap();
+        let s = p.screen();
+        assert!(!s.alternate_screen(), "left on the alternate screen");
+        assert!(!s.hide_cursor(), "the cursor is still hidden");
+        assert!(!s.bracketed_paste(), "bracketed paste is still on");
+        assert_eq!(
+            s.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture is still on"
+        );
+    }
+
+    /// The UI is up: raw mode, alternate screen.
+    fn assert_taken_over(&self) {
+        assert!(
+            !cooked(self.flags()),
+            "the UI did not put the terminal in raw mode"
+        );
+        assert!(
+            self.parser.lock().unwrap().screen().alternate_screen(),
+            "the UI is not on the alternate screen"
+        );
+    }
+}
+
+fn start_demo(log: &Path) -> Session {
+    let session = Session::start(
+        &example("demo"),
+        &[
+            "--embed-ms".as_ref(),
+            "300".as_ref(),
+            "--log".as_ref(),
+            log.as_os_str(),
+        ],
+    );
+    session.wait_for("the library listing", Duration::from_secs(20), |s| {
+        s.contains("library, newest first")
+    });
+    session.assert_taken_over();
+    session
+}
+
+#[test]
+fn types_a_query_sees_the_hit_and_quits_leaving_the_terminal_as_it_was() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("tui.log");
+    let mut demo = start_demo(&log);
+
+    demo.type_keys(b"thunder");
+    demo.wait_for(
+        "the thunder hit after both search stages",
+        Duration::from_secs(20),
+        |s| {
+            s.contains("hark › thunder")
+                && s.lines()
+                    .any(|l| l.contains("THUNDER_Distant Rumble_HARK.wav") && l.contains("both"))
+        },
+    );
+    let text = demo.text();
+    assert!(
+        !text.contains("UI_Click"),
+        "the library is still listed:\n{text}"
+    );
+    assert!(
+        !text.contains("ALSA") && !text.contains("Dropping"),
+        "something printed over the screen:\n{text}"
+    );
+
+    // Esc leaves the query line, q quits. A pause between them, or the
+    // terminal reads them as Alt-q.
+    demo.type_keys(b"\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    demo.type_keys(b"q");
+    let status = demo.wait_exit("q");
+    assert!(status.success(), "the demo exited with {status:?}");
+    demo.assert_restored();
+
+    let log_text = std::fs::read_to_string(&log).expect("the log file was not written");
+    assert!(
+        log_text.contains("hark tui starting") && log_text.contains("hark tui closed"),
+        "{log_text}"
+    );
+}
+
+#[test]
+fn sigterm_quits_and_gives_the_terminal_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut demo = start_demo(&dir.path().join("tui.log"));
+    let pid = demo.child.process_id().expect("the demo's pid") as libc::pid_t;
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = demo.wait_exit("SIGTERM");
+    assert!(status.success(), "the demo exited with {status:?}");
+    demo.assert_restored();
+}
+
+#[test]
+fn a_panic_on_the_ui_thread_gives_the_terminal_back_and_the_message_shows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("panic.log");
+    let mut program = Session::start(&example("panic_restore"), &[log.as_os_str()]);
+    let status = program.wait_exit("its panic");
+    assert!(!status.success(), "a panicking program exited with success");
+    program.assert_restored();
+    let text = program.text();
+    assert!(
+        text.contains("deliberate panic on the UI thread"),
+        "the panic message is not on the screen:\n{text}"
+    );
+    assert!(
+        !text.contains("printed to"),
+        "prints reached the screen:\n{text}"
+    );
+    let log_text = std::fs::read_to_string(&log).expect("the log file was not written");
+    assert!(
+        log_text.contains("printed to stdout while the UI runs")
+            && log_text.contains("printed to stderr while the UI runs"),
+        "the prints did not reach the log:\n{log_text}"
+    );
+}
+
+#[test]
+fn a_hung_up_terminal_ends_the_ui() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("tui.log");
+    let mut demo = start_demo(&log);
+    demo.hang_up();
+    // Any exit status will do (drawing on a dead terminal is an error); it must exit.
+    demo.wait_exit("a hang-up");
+    let log_text = std::fs::read_to_string(&log).expect("the log file was not written");
+    assert!(log_text.contains("hark tui"), "{log_text}");
+}

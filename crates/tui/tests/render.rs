@@ -1,0 +1,267 @@
+//! Rendering tests: the UI drawn into ratatui's `TestBackend` at 80×24 (the
+//! design size) and 160×40, compared with insta snapshots
+//! (`tests/snapshots/`) and checked for the facts that matter. The hits and
+//! details come from the deterministic fake backend (tests/common/fake.rs),
+//! driven through the same messages the runtime sends.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::fake::FakeBackend;
+use hark_tui::app::PlaybackEvent;
+use hark_tui::{ui, App, Backend, Effect, FileId, Msg, Settings};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+fn fake() -> FakeBackend {
+    FakeBackend::new(Path::new("/library/demo"), Duration::ZERO)
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// An app of `size` that ran `query` on the fake to completion (both
+/// stages), with the summary and the selected hit's details delivered.
+fn app_after(query: Option<&str>, size: (u16, u16)) -> (App, FakeBackend) {
+    let backend = fake();
+    let settings = Settings {
+        color: false,
+        ..Settings::default()
+    };
+    let (mut app, effects) = App::new(query, settings, size);
+    let now = Instant::now();
+    serve(&mut app, &backend, effects, now);
+    (app, backend)
+}
+
+/// Answers effects the way the runtime's workers would, synchronously.
+fn serve(app: &mut App, backend: &FakeBackend, effects: Vec<Effect>, now: Instant) {
+    let mut queue = effects;
+    while let Some(effect) = queue.pop() {
+        let msgs = match effect {
+            Effect::LoadSummary => vec![Msg::Summary(backend.summary().map_err(|e| e.to_string()))],
+            Effect::Recent { seq } => vec![Msg::Hits {
+                seq,
+                result: backend.recent(200).map_err(|e| e.to_string()),
+                done: true,
+            }],
+            Effect::Search { seq, text } => {
+                let q = backend.parse(&text).unwrap();
+                let v = backend.embed_query(&q).unwrap();
+                vec![Msg::Hits {
+                    seq,
+                    result: backend.run(&q, Some(&v), 200).map_err(|e| e.to_string()),
+                    done: true,
+                }]
+            }
+            Effect::Similar { seq, id } => vec![Msg::Hits {
+                seq,
+                result: backend.similar(id, 200).map_err(|e| e.to_string()),
+                done: true,
+            }],
+            Effect::LoadDetail(id) => vec![Msg::Detail {
+                id,
+                result: backend.detail(id).map(Box::new).map_err(|e| e.to_string()),
+            }],
+            _ => vec![],
+        };
+        for msg in msgs {
+            queue.extend(app.update(msg, now));
+        }
+    }
+}
+
+fn render(app: &App) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    terminal.draw(|f| ui::draw(f, app)).unwrap();
+    terminal
+}
+
+fn screen(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn library_at_80x24() {
+    let (app, _) = app_after(None, (80, 24));
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    // Newest first, with the selected file's details and waveform.
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .contains("UI_Click Soft_HARK.wav"),
+        "{text}"
+    );
+    assert!(text.contains("library, newest first"));
+    assert!(text.contains("A soft interface click"));
+    assert!(text.contains("9 files (8 indexed, 1 failed)"), "{text}");
+    assert!(
+        text.contains('⣿') || text.contains('⣤'),
+        "no waveform: {text}"
+    );
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn search_playing_and_marked_at_80x24() {
+    let (mut app, backend) = app_after(Some("storm"), (80, 24));
+    let now = Instant::now();
+    let mut effects = app.update(key(KeyCode::Esc), now);
+    effects.extend(app.update(key(KeyCode::Char('j')), now));
+    serve(&mut app, &backend, effects, now);
+    let play = app.update(key(KeyCode::Char(' ')), now);
+    let Some(Effect::Play { token, start_s, .. }) = play.first().cloned() else {
+        panic!("{play:?}")
+    };
+    assert_eq!(start_s, 31.5, "the long file starts at its match");
+    app.update(Msg::Playback(PlaybackEvent::DeviceReady), now);
+    app.update(
+        Msg::Playback(PlaybackEvent::Started {
+            token,
+            duration_s: Some(60.0),
+        }),
+        now,
+    );
+    app.update(
+        Msg::Playback(PlaybackEvent::Position {
+            token,
+            position_s: 45.0,
+        }),
+        now,
+    );
+    app.update(key(KeyCode::Char('r')), now);
+    app.update(key(KeyCode::Char('k')), now);
+    app.update(key(KeyCode::Char('-')), now);
+    app.message = None;
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    assert!(text.contains("re-ranked +0 −1"), "{text}");
+    assert!(text.contains("▶ 0:45.0/1:00.0"), "{text}");
+    assert!(text.contains("loop"));
+    assert!(
+        text.contains("-  THUNDER") || text.contains("- THUNDER"),
+        "{text}"
+    );
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn wide_terminal_puts_the_detail_beside_the_list() {
+    let (app, _) = app_after(Some("water"), (160, 40));
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    let first_hit = text.lines().nth(2).unwrap();
+    assert!(first_hit.contains("WATRDrip_Cave Drips_HARK.wav"), "{text}");
+    assert!(
+        first_hit.contains("│/library/demo/WATRDrip"),
+        "the detail pane is not beside the list: {first_hit}"
+    );
+    assert!(text.contains("WATRDrip · WATER / DRIP · Cave Drips"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn help_overlay_at_80x24() {
+    let (mut app, _) = app_after(None, (80, 24));
+    app.update(key(KeyCode::Esc), Instant::now());
+    app.update(key(KeyCode::Char('?')), Instant::now());
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    assert!(text.contains("In the result list"));
+    assert!(text.contains("play or stop the selected hit"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn export_prompt_at_80x24() {
+    let (mut app, _) = app_after(None, (80, 24));
+    let now = Instant::now();
+    app.update(key(KeyCode::Esc), now);
+    app.update(key(KeyCode::Char('e')), now);
+    for c in "~/picks".chars() {
+        app.update(key(KeyCode::Char(c)), now);
+    }
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    assert!(text.contains("copy 1 file into folder"));
+    assert!(text.contains("~/picks"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn searching_with_no_hits_yet_shows_the_spinner() {
+    let backend = fake();
+    let (mut app, effects) = App::new(
+        Some("zzz"),
+        Settings {
+            color: false,
+            ..Settings::default()
+        },
+        (80, 24),
+    );
+    let now = Instant::now();
+    // Only the summary answers; the search is still running.
+    for e in effects {
+        if e == Effect::LoadSummary {
+            app.update(
+                Msg::Summary(backend.summary().map_err(|e| e.to_string())),
+                now,
+            );
+        }
+    }
+    app.update(
+        Msg::Playback(PlaybackEvent::DeviceMissing("no card".into())),
+        now,
+    );
+    app.message = None;
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    assert!(text.contains("searching…"), "{text}");
+    assert!(text.contains("⠋ searching"), "{text}");
+    assert!(text.contains("no audio device"), "{text}");
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_notice() {
+    let (mut app, _) = app_after(None, (80, 24));
+    app.update(Msg::Resize(30, 8), Instant::now());
+    let terminal = render(&app);
+    assert!(screen(&terminal).contains("terminal too small"));
+}
+
+#[test]
+fn a_missing_detail_says_why_in_the_pane() {
+    let (mut app, _) = app_after(None, (80, 24));
+    let id = app.selected_hit().unwrap().id;
+    app.update(key(KeyCode::Esc), Instant::now());
+    // The index changed and the file's row is gone.
+    app.update(Msg::IndexChanged, Instant::now());
+    app.update(
+        Msg::Detail {
+            id,
+            result: Err(format!("no file with id {}", id.0)),
+        },
+        Instant::now(),
+    );
+    let text = screen(&render(&app));
+    assert!(
+        text.contains("cannot read this file's details: no file with id 8"),
+        "{text}"
+    );
+    assert_eq!(id, FileId(8));
+}
