@@ -20,9 +20,7 @@ mod common;
 use std::time::Instant;
 
 use common::{Clusters, DIM, MODEL, PIPELINE};
-use hark_store::ann::{
-    dot, refresh_ann_with, AnnParams, SearchMode, VectorSearcher, EF_SEARCH,
-};
+use hark_store::ann::{dot, refresh_ann_with, AnnParams, SearchMode, VectorSearcher, EF_SEARCH};
 use hark_store::{Catalog, FileRecord};
 
 struct Args {
@@ -50,11 +48,9 @@ fn parse() -> Args {
         if flag == "--bench" {
             continue;
         }
-        let mut value = || {
-            it.next()
-                .unwrap_or_else(|| panic!("{flag} needs a value"))
-        };
-        let number = |s: String| -> usize { s.parse().unwrap_or_else(|_| panic!("bad number `{s}`")) };
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let number =
+            |s: String| -> usize { s.parse().unwrap_or_else(|_| panic!("bad number `{s}`")) };
         match flag.as_str() {
             "--n" => args.n = number(value()),
             "--queries" => args.queries = number(value()),
@@ -207,7 +203,10 @@ fn main() {
             let start = Instant::now();
             let hits = searcher.search(q, 10, None).unwrap();
             ms.push(start.elapsed().as_secs_f64() * 1e3);
-            found += hits.iter().filter(|h| t.iter().any(|x| x.1 == h.0 .0)).count();
+            found += hits
+                .iter()
+                .filter(|h| t.iter().any(|x| x.1 == h.0 .0))
+                .count();
         }
         println!(
             "ANN ef={ef}: recall@10 {:.4}, top-10 query {}",
@@ -217,7 +216,10 @@ fn main() {
     }
     drop(searcher);
 
-    let exact_n = args.exact_queries.unwrap_or(queries.len()).min(queries.len());
+    let exact_n = args
+        .exact_queries
+        .unwrap_or(queries.len())
+        .min(queries.len());
     if exact_n > 0 {
         // The same catalog with an empty ANN directory: an exact scan.
         let start = Instant::now();
@@ -233,7 +235,10 @@ fn main() {
             let start = Instant::now();
             let hits = exact.search(q, 10, None).unwrap();
             ms.push(start.elapsed().as_secs_f64() * 1e3);
-            agree += hits.iter().filter(|h| t.iter().any(|x| x.1 == h.0 .0)).count();
+            agree += hits
+                .iter()
+                .filter(|h| t.iter().any(|x| x.1 == h.0 .0))
+                .count();
         }
         println!(
             "exact: recall@10 {:.4} (sanity), top-10 query {} over {exact_n} queries",

@@ -494,9 +494,8 @@ impl Catalog {
                  DELETE FROM vector_tombstones WHERE seq <= {through};
                  COMMIT;"
             ))
-            .or_else(|e| {
+            .inspect_err(|_| {
                 let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e)
             })
             .map_err(sqlite("prune vector tombstones"))
     }

@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use common::{add_files, catalog, exact, Clusters, DIM, MODEL, PIPELINE};
 use hark_store::ann::{
@@ -22,20 +23,54 @@ fn current(catalog: &Catalog, model: &str) -> Vec<(FileId, Vec<f32>)> {
     all
 }
 
-/// A catalog with `n` clustered vectors and a graph built over them.
-fn indexed(n: usize, seed: u64) -> (tempfile::TempDir, Catalog, RootId, Clusters, Vec<FileId>) {
-    let (dir, mut catalog, root) = catalog();
-    let mut gen = Clusters::new(seed, 200, DIM);
-    let ids = add_files(&mut catalog, root, 0, &gen.take(n), MODEL);
-    let report = refresh_ann(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
-    assert_eq!(report.action, AnnAction::Built, "{report:?}");
-    assert_eq!(report.indexed, n);
+const FIXTURE_SEED: u64 = 1;
+
+/// A catalog of 20k clustered vectors (200 clusters) with a graph built
+/// over them, made once per test run and copied by each test that needs
+/// it: building a 20k graph is the slow part of these tests.
+fn fixture() -> &'static Path {
+    static FIXTURE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let (dir, mut catalog, root) = catalog();
+            let mut gen = Clusters::new(FIXTURE_SEED, 200, DIM);
+            add_files(&mut catalog, root, 0, &gen.take(EXACT_THRESHOLD), MODEL);
+            let report = refresh_ann(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
+            assert_eq!(report.action, AnnAction::Built, "{report:?}");
+            assert_eq!(report.indexed, EXACT_THRESHOLD);
+            // Closing the last connection folds the WAL into the file.
+            drop(catalog);
+            dir
+        })
+        .path()
+}
+
+/// A private copy of the fixture (with or without its graph), its
+/// catalog, root, file ids, and a generator of held-out points from the
+/// same clusters.
+fn indexed(with_graph: bool) -> (tempfile::TempDir, Catalog, RootId, Clusters, Vec<FileId>) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if with_graph || !name.starts_with("ann") {
+            std::fs::copy(entry.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    let catalog = Catalog::open(dir.path()).unwrap();
+    let root = catalog.roots().unwrap()[0].id;
+    let ids = current(&catalog, MODEL)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut gen = Clusters::new(FIXTURE_SEED, 200, DIM);
+    gen.reseed(FIXTURE_SEED + 1000);
     (dir, catalog, root, gen, ids)
 }
 
 #[test]
 fn recall_at_10_on_20k_clustered_vectors() {
-    let (dir, catalog, _root, mut gen, _) = indexed(EXACT_THRESHOLD, 1);
+    let (dir, catalog, _root, mut gen, _) = indexed(true);
     let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
     assert_eq!(searcher.mode(), SearchMode::Ann);
     assert_eq!(searcher.len(), EXACT_THRESHOLD);
@@ -79,7 +114,7 @@ fn exact_mode_below_the_threshold_is_exact() {
 #[test]
 fn stale_and_new_vectors_follow_the_catalog() {
     let n = EXACT_THRESHOLD;
-    let (dir, mut catalog, root, mut gen, ids) = indexed(n, 3);
+    let (dir, mut catalog, root, mut gen, ids) = indexed(true);
     let mut searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
     // A wide search, so that the graph's answers are exact and can be
     // compared with an exact scan id for id.
@@ -88,12 +123,16 @@ fn stale_and_new_vectors_follow_the_catalog() {
 
     // Delete 300 files, rewrite 300 vectors, add 300 files: 4.5% changed.
     let deleted: Vec<FileId> = ids[..300].to_vec();
-    let old_of_deleted: Vec<Vec<f32>> =
-        deleted.iter().map(|id| searcher.vector(*id).unwrap()).collect();
+    let old_of_deleted: Vec<Vec<f32>> = deleted
+        .iter()
+        .map(|id| searcher.vector(*id).unwrap())
+        .collect();
     catalog.transaction(|tx| tx.remove_files(&deleted)).unwrap();
     let rewritten: Vec<FileId> = ids[300..600].to_vec();
-    let old_of_rewritten: Vec<Vec<f32>> =
-        rewritten.iter().map(|id| searcher.vector(*id).unwrap()).collect();
+    let old_of_rewritten: Vec<Vec<f32>> = rewritten
+        .iter()
+        .map(|id| searcher.vector(*id).unwrap())
+        .collect();
     let new_vectors = gen.take(300);
     catalog
         .transaction(|tx| {
@@ -124,7 +163,10 @@ fn stale_and_new_vectors_follow_the_catalog() {
     for q in &queries {
         let want = exact(&all, q, 10);
         let got = searcher.search(q, 10, None).unwrap();
-        assert!(got.iter().all(|h| !gone.contains(&h.0)), "a deleted file came back");
+        assert!(
+            got.iter().all(|h| !gone.contains(&h.0)),
+            "a deleted file came back"
+        );
         assert_eq!(
             got.iter().map(|h| h.0).collect::<Vec<_>>(),
             want.iter().map(|h| h.0).collect::<Vec<_>>()
@@ -138,7 +180,10 @@ fn stale_and_new_vectors_follow_the_catalog() {
         assert_eq!(searcher.search(v, 1, None).unwrap()[0].0, *id);
     }
     let added_vector = searcher.vector(added[0]).unwrap();
-    assert_eq!(searcher.search(&added_vector, 1, None).unwrap()[0].0, added[0]);
+    assert_eq!(
+        searcher.search(&added_vector, 1, None).unwrap()[0].0,
+        added[0]
+    );
 
     // The writer keeps this graph: 900 changes are under 15% of 20k.
     let report = refresh_ann(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
@@ -150,7 +195,7 @@ fn stale_and_new_vectors_follow_the_catalog() {
 #[test]
 fn refresh_keeps_under_the_limit_and_rebuilds_over_it() {
     let n = EXACT_THRESHOLD;
-    let (dir, mut catalog, root, mut gen, ids) = indexed(n, 4);
+    let (dir, mut catalog, root, mut gen, ids) = indexed(true);
     let limit = (REBUILD_FRACTION * n as f64) as usize;
     // Just under the limit: stale + delta = limit.
     let rewritten = &ids[..limit / 2];
@@ -214,80 +259,98 @@ fn leftover_temporary_files_are_ignored_and_removed() {
     }
 }
 
-/// Damages the published graph with `damage`, then checks that a reader
-/// falls back to an exact scan with a reason, and the writer rebuilds.
-fn damaged_graph_falls_back(damage: impl FnOnce(&Path)) {
-    let (dir, catalog, _root, mut gen, _) = indexed(EXACT_THRESHOLD, 6);
-    damage(dir.path());
-    let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
-    assert_eq!(searcher.mode(), SearchMode::Exact);
-    assert!(searcher.ann_problem().is_some());
-    let all = current(&catalog, MODEL);
-    let q = gen.sample();
-    let want: Vec<FileId> = exact(&all, &q, 5).into_iter().map(|h| h.0).collect();
-    let got: Vec<FileId> = searcher.search(&q, 5, None).unwrap().into_iter().map(|h| h.0).collect();
-    assert_eq!(got, want);
-    let report = refresh_ann(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
-    assert!(matches!(report.action, AnnAction::Rebuilt(_)), "{report:?}");
-    let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
-    assert_eq!(searcher.mode(), SearchMode::Ann);
-    assert_eq!(searcher.ann_problem(), None);
-}
-
 fn truncate(path: &Path, keep: f64) {
     let bytes = std::fs::read(path).unwrap();
     std::fs::write(path, &bytes[..(bytes.len() as f64 * keep) as usize]).unwrap();
 }
 
-#[test]
-fn truncated_graph_file_does_not_panic() {
-    damaged_graph_falls_back(|dir| truncate(&dir.join("ann-1.hnsw.graph"), 0.5));
+/// Truncates the graph file but updates the manifest to match, so the file
+/// gets past the checks and hnsw_rs itself meets the end of it (it unwraps,
+/// panicking, or returns an error, depending on where the cut falls).
+fn truncate_behind_the_checksum(dir: &Path) {
+    let path = dir.join("ann-1.hnsw.graph");
+    truncate(&path, 0.5);
+    let bytes = std::fs::read(&path).unwrap();
+    let manifest_path = dir.join("ann.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    manifest["graph"]["bytes"] = bytes.len().into();
+    manifest["graph"]["blake3"] = blake3::hash(&bytes).to_hex().to_string().into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
 }
 
 #[test]
-fn truncated_data_file_does_not_panic() {
-    // hnsw_rs exits the process on a short data file: the size check must
-    // stop it from ever reading one.
-    damaged_graph_falls_back(|dir| truncate(&dir.join("ann-1.hnsw.data"), 0.7));
-}
-
-#[test]
-fn flipped_bytes_are_caught_by_the_checksum() {
-    damaged_graph_falls_back(|dir| {
-        let path = dir.join("ann-1.hnsw.graph");
-        let mut bytes = std::fs::read(&path).unwrap();
-        let mid = bytes.len() / 2;
-        bytes[mid] ^= 0xff;
-        std::fs::write(&path, bytes).unwrap();
-    });
-}
-
-#[test]
-fn a_file_that_makes_hnsw_rs_fail_is_caught() {
-    // Truncated, but with the manifest updated to match, so the file gets
-    // past the checks and hnsw_rs itself hits the end of it (it unwraps
-    // or returns an error there, depending on where the cut falls).
-    damaged_graph_falls_back(|dir| {
-        let path = dir.join("ann-1.hnsw.graph");
-        truncate(&path, 0.5);
-        let bytes = std::fs::read(&path).unwrap();
-        let manifest_path = dir.join("ann.json");
-        let mut manifest: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-        manifest["graph"]["bytes"] = bytes.len().into();
-        manifest["graph"]["blake3"] = blake3::hash(&bytes).to_hex().to_string().into();
-        std::fs::write(&manifest_path, manifest.to_string()).unwrap();
-    });
-}
-
-#[test]
-fn garbage_manifest_falls_back() {
-    damaged_graph_falls_back(|dir| std::fs::write(dir.join("ann.json"), b"{\"format\": 1,").unwrap());
+fn a_damaged_graph_falls_back_to_an_exact_scan_and_is_rebuilt() {
+    let (dir, catalog, _root, mut gen, _) = indexed(true);
+    let all = current(&catalog, MODEL);
+    let pristine: Vec<(String, Vec<u8>)> = ["ann.json", "ann-1.hnsw.graph", "ann-1.hnsw.data"]
+        .iter()
+        .map(|n| (n.to_string(), std::fs::read(dir.path().join(n)).unwrap()))
+        .collect();
+    type Damage = Box<dyn Fn(&Path)>;
+    let damages: Vec<(&str, Damage)> = vec![
+        (
+            "truncated graph",
+            Box::new(|d| truncate(&d.join("ann-1.hnsw.graph"), 0.5)),
+        ),
+        // hnsw_rs exits the process on a short data file: the size check
+        // must stop it from ever reading one.
+        (
+            "truncated data",
+            Box::new(|d| truncate(&d.join("ann-1.hnsw.data"), 0.7)),
+        ),
+        (
+            "flipped byte",
+            Box::new(|d| {
+                let path = d.join("ann-1.hnsw.graph");
+                let mut bytes = std::fs::read(&path).unwrap();
+                let mid = bytes.len() / 2;
+                bytes[mid] ^= 0xff;
+                std::fs::write(&path, bytes).unwrap();
+            }),
+        ),
+        ("hnsw_rs fails", Box::new(truncate_behind_the_checksum)),
+        (
+            "garbage manifest",
+            Box::new(|d| std::fs::write(d.join("ann.json"), b"{\"format\": 1,").unwrap()),
+        ),
+        (
+            "missing data",
+            Box::new(|d| std::fs::remove_file(d.join("ann-1.hnsw.data")).unwrap()),
+        ),
+    ];
+    for (what, damage) in &damages {
+        for (name, bytes) in &pristine {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        damage(dir.path());
+        let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
+        assert_eq!(searcher.mode(), SearchMode::Exact, "{what}");
+        assert!(searcher.ann_problem().is_some(), "{what}");
+        let q = gen.sample();
+        let want: Vec<FileId> = exact(&all, &q, 5).into_iter().map(|h| h.0).collect();
+        let got: Vec<FileId> = searcher
+            .search(&q, 5, None)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.0)
+            .collect();
+        assert_eq!(got, want, "{what}");
+    }
+    // The writer replaces the damaged graph (the last damage is in place).
+    let report = refresh_ann(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
+    assert!(
+        matches!(&report.action, AnnAction::Rebuilt(why) if why.contains("unusable")),
+        "{report:?}"
+    );
+    let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
+    assert_eq!(searcher.mode(), SearchMode::Ann);
+    assert_eq!(searcher.ann_problem(), None);
 }
 
 #[test]
 fn a_graph_of_another_model_is_ignored_then_replaced() {
-    let (dir, mut catalog, root, mut gen, _) = indexed(EXACT_THRESHOLD, 7);
+    let (dir, mut catalog, root, mut gen, _) = indexed(true);
     // A few files embedded by another model.
     let other = "other/model@1";
     add_files(&mut catalog, root, EXACT_THRESHOLD, &gen.take(40), other);
@@ -300,7 +363,12 @@ fn a_graph_of_another_model_is_ignored_then_replaced() {
         .into_iter()
         .map(|h| h.0)
         .collect();
-    let got: Vec<FileId> = searcher.search(&q, 5, None).unwrap().into_iter().map(|h| h.0).collect();
+    let got: Vec<FileId> = searcher
+        .search(&q, 5, None)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.0)
+        .collect();
     assert_eq!(got, want);
     // The writer for the new model drops the old model's graph (the new
     // one has too few vectors for one of its own).
@@ -312,18 +380,28 @@ fn a_graph_of_another_model_is_ignored_then_replaced() {
 
 #[test]
 fn a_filter_still_gets_k_hits() {
-    let (dir, catalog, _root, mut gen, ids) = indexed(EXACT_THRESHOLD, 8);
+    let (dir, catalog, _root, mut gen, ids) = indexed(true);
     let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
     let all = current(&catalog, MODEL);
     // Allow 1 file in 500: nearly every graph candidate is rejected.
     let allowed: HashSet<FileId> = ids.iter().copied().step_by(500).collect();
     let allow = |id: FileId| allowed.contains(&id);
-    let subset: Vec<(FileId, Vec<f32>)> =
-        all.iter().filter(|(id, _)| allowed.contains(id)).cloned().collect();
+    let subset: Vec<(FileId, Vec<f32>)> = all
+        .iter()
+        .filter(|(id, _)| allowed.contains(id))
+        .cloned()
+        .collect();
     for q in gen.take(5) {
         let got = searcher.search(&q, 10, Some(&allow)).unwrap();
         let want: Vec<FileId> = exact(&subset, &q, 10).into_iter().map(|h| h.0).collect();
         assert_eq!(got.iter().map(|h| h.0).collect::<Vec<_>>(), want);
+    }
+    // A filter that passes a third: the graph still gives 10 allowed hits.
+    let third = |id: FileId| id.0 % 3 == 0;
+    for q in gen.take(5) {
+        let got = searcher.search(&q, 10, Some(&third)).unwrap();
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(|h| third(h.0)));
     }
     // A filter that allows everything changes nothing.
     let q = gen.sample();
@@ -335,16 +413,15 @@ fn a_filter_still_gets_k_hits() {
 
 #[test]
 fn a_reader_picks_up_new_vectors_and_a_new_graph() {
-    let (dir, mut catalog, root) = catalog();
-    let mut gen = Clusters::new(9, 200, DIM);
-    add_files(&mut catalog, root, 0, &gen.take(EXACT_THRESHOLD - 10), MODEL);
+    // The fixture's catalog without its graph: searched exactly.
+    let (dir, mut catalog, root, mut gen, _) = indexed(false);
     let mut searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
     assert_eq!(searcher.mode(), SearchMode::Exact);
     assert!(!searcher.reload_if_changed().unwrap());
 
     let added = add_files(&mut catalog, root, EXACT_THRESHOLD, &gen.take(20), MODEL);
     assert!(searcher.reload_if_changed().unwrap());
-    assert_eq!(searcher.len(), EXACT_THRESHOLD + 10);
+    assert_eq!(searcher.len(), EXACT_THRESHOLD + 20);
     let v = searcher.vector(added[3]).unwrap();
     assert_eq!(searcher.search(&v, 1, None).unwrap()[0].0, added[3]);
     assert!(!searcher.reload_if_changed().unwrap());
@@ -354,7 +431,7 @@ fn a_reader_picks_up_new_vectors_and_a_new_graph() {
     assert_eq!(report.action, AnnAction::Built);
     assert!(searcher.reload_if_changed().unwrap());
     assert_eq!(searcher.mode(), SearchMode::Ann);
-    assert_eq!(searcher.len(), EXACT_THRESHOLD + 10);
+    assert_eq!(searcher.len(), EXACT_THRESHOLD + 20);
     assert_eq!(searcher.search(&v, 1, None).unwrap()[0].0, added[3]);
 }
 
@@ -385,8 +462,10 @@ fn sequence_numbers_track_every_vector_change() {
     let (dir, mut catalog, root) = catalog();
     let raw = rusqlite::Connection::open(dir.path().join(hark_store::FILE_NAME)).unwrap();
     let seq = |id: FileId| -> i64 {
-        raw.query_row("SELECT seq FROM vectors WHERE file_id = ?1", [id.0], |r| r.get(0))
-            .unwrap()
+        raw.query_row("SELECT seq FROM vectors WHERE file_id = ?1", [id.0], |r| {
+            r.get(0)
+        })
+        .unwrap()
     };
     let tombstones = || -> Vec<(i64, i64)> {
         let mut s = raw

@@ -176,8 +176,9 @@ pub fn refresh_ann_with(
             }
             (_, reason) => {
                 let generation = next_generation(index_dir, current.as_ref())?;
-                let manifest =
-                    build(catalog, index_dir, model, pipeline, generation, params, start)?;
+                let manifest = build(
+                    catalog, index_dir, model, pipeline, generation, params, start,
+                )?;
                 report.action = match reason {
                     Some(why) => AnnAction::Rebuilt(why),
                     None => AnnAction::Built,
@@ -237,7 +238,9 @@ fn build(
 ) -> Result<Manifest> {
     let tmp = TempDump::new(dir, generation);
     tmp.create()?;
-    let result = build_into(catalog, dir, model, pipeline, generation, params, start, &tmp);
+    let result = build_into(
+        catalog, dir, model, pipeline, generation, params, start, &tmp,
+    );
     if result.is_err() {
         tmp.discard();
     }
@@ -343,7 +346,8 @@ fn insert_all(
             if ids.is_empty() || insert_error.is_some() {
                 return;
             }
-            let items: Vec<(&[f32], usize)> = batch.chunks_exact(dim).zip(ids.iter().copied()).collect();
+            let items: Vec<(&[f32], usize)> =
+                batch.chunks_exact(dim).zip(ids.iter().copied()).collect();
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| hnsw.parallel_insert_slice(&items))) {
                 insert_error = Some(Error::AnnBuild {
                     path: dir.to_owned(),
@@ -382,7 +386,6 @@ fn insert_all(
         }
         let d = dim.unwrap_or(0);
         flush(&mut ids, &mut batch, d.max(1));
-        drop(flush);
         if let Some(e) = insert_error {
             return Err(e);
         }

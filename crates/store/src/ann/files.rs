@@ -105,10 +105,7 @@ impl Manifest {
     /// Why these files cannot be loaded by this build of hark, if so.
     pub fn incompatibility(&self) -> Option<String> {
         if self.format != FORMAT {
-            return Some(format!(
-                "format {} (this hark reads {FORMAT})",
-                self.format
-            ));
+            return Some(format!("format {} (this hark reads {FORMAT})", self.format));
         }
         if self.byte_order != byte_order() || self.pointer_bits != usize::BITS {
             return Some(format!(
@@ -223,10 +220,7 @@ fn hash_file(file: &File, path: &Path) -> Result<(u64, String)> {
     hasher
         .update_reader(&mut reader)
         .map_err(io_err(path, "read for its checksum"))?;
-    let len = file
-        .metadata()
-        .map_err(io_err(path, "stat"))?
-        .len();
+    let len = file.metadata().map_err(io_err(path, "stat"))?.len();
     Ok((len, hasher.finalize().to_hex().to_string()))
 }
 
@@ -440,7 +434,8 @@ impl TempDump {
     pub fn seal(&self) -> Result<(FileSum, FileSum)> {
         let seal_one = |path: PathBuf| -> Result<FileSum> {
             let file = File::open(&path).map_err(io_err(&path, "open a dump file"))?;
-            file.sync_all().map_err(io_err(&path, "fsync a dump file"))?;
+            file.sync_all()
+                .map_err(io_err(&path, "fsync a dump file"))?;
             let (bytes, blake3) = hash_file(&file, &path)?;
             Ok(FileSum {
                 name: String::new(),
@@ -480,7 +475,8 @@ fn write_manifest_text(dir: &Path, text: &str) -> Result<()> {
         let mut file = File::create(&tmp).map_err(io_err(&tmp, "create the manifest"))?;
         file.write_all(text.as_bytes())
             .map_err(io_err(&tmp, "write the manifest"))?;
-        file.sync_all().map_err(io_err(&tmp, "fsync the manifest"))?;
+        file.sync_all()
+            .map_err(io_err(&tmp, "fsync the manifest"))?;
     }
     let path = dir.join(MANIFEST);
     std::fs::rename(&tmp, &path).map_err(io_err(&path, "rename the manifest into place"))?;

@@ -74,12 +74,17 @@ unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
         while i + 32 <= n {
             for (j, acc) in acc.iter_mut().enumerate() {
                 let o = i + 8 * j;
-                *acc = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(o)), _mm256_loadu_ps(pb.add(o)), *acc);
+                *acc =
+                    _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(o)), _mm256_loadu_ps(pb.add(o)), *acc);
             }
             i += 32;
         }
         while i + 8 <= n {
-            acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc[0]);
+            acc[0] = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i)),
+                _mm256_loadu_ps(pb.add(i)),
+                acc[0],
+            );
             i += 8;
         }
         let v = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
@@ -261,10 +266,7 @@ impl TopK {
     pub(crate) fn admits(&self, score: f32) -> bool {
         self.k > 0
             && (self.heap.len() < self.k
-                || self
-                    .heap
-                    .peek()
-                    .is_some_and(|worst| score >= worst.0.score))
+                || self.heap.peek().is_some_and(|worst| score >= worst.0.score))
     }
 
     #[inline]
@@ -301,8 +303,12 @@ mod tests {
     #[test]
     fn kernels_agree_with_f64_sum() {
         for n in [0, 1, 15, 16, 17, 31, 32, 33, 100, 512, 513] {
-            let a: Vec<f32> = (0..n).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
-            let b: Vec<f32> = (0..n).map(|i| ((i * 104729) % 97) as f32 / 48.0 - 1.0).collect();
+            let a: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+                .collect();
+            let b: Vec<f32> = (0..n)
+                .map(|i| ((i * 104729) % 97) as f32 / 48.0 - 1.0)
+                .collect();
             let want = naive(&a, &b);
             let tol = 1e-4 * (1.0 + want.abs());
             let mut block = [0f32; 2];

@@ -26,7 +26,8 @@ use crate::{Catalog, Error, FileId, Result};
 const SCAN_BLOCK: usize = 256;
 
 /// How many candidates a filtered graph search may ask for before giving
-/// up on the graph and scanning the allowed vectors exactly.
+/// up on the graph and scanning the allowed vectors exactly (it gives up
+/// sooner when the predicate seems to pass at most EXACT_THRESHOLD).
 const MAX_CANDIDATES: usize = 4096;
 
 /// How many times a load retries when a writer replaces the graph under it.
@@ -395,9 +396,7 @@ impl VectorSearcher {
         }
         Err(Error::AnnCorrupt {
             path: self.dir.join(files::MANIFEST),
-            what: format!(
-                "the ANN cache changed under {LOAD_ATTEMPTS} load attempts in a row"
-            ),
+            what: format!("the ANN cache changed under {LOAD_ATTEMPTS} load attempts in a row"),
         })
     }
 
@@ -486,16 +485,20 @@ impl VectorSearcher {
         }
         match &state.base {
             Base::Flat(m) => m.find(id.0).map(<[f32]>::to_vec),
-            Base::Graph(g) => g.cell.with_dependent(|_, g| g.find(id.0).map(<[f32]>::to_vec)),
+            Base::Graph(g) => g
+                .cell
+                .with_dependent(|_, g| g.find(id.0).map(<[f32]>::to_vec)),
         }
     }
 
     /// The `k` vectors nearest `query` by cosine, best first, as
     /// (file, cosine); ties go to the smaller file id. With `allow`, only
     /// files it accepts are returned, and still `k` of them if that many
-    /// exist: the graph is asked for more candidates, and past a limit the
-    /// allowed vectors are scanned exactly. `allow` is called only for
-    /// files whose score would place them in the results.
+    /// exist: the graph is asked for more candidates, and when the predicate
+    /// passes few files (an estimated EXACT_THRESHOLD or fewer) or too many
+    /// candidates were needed, the allowed vectors are scanned exactly.
+    /// `allow` is called only for files whose score would place them in the
+    /// results, except in that exact scan.
     pub fn search(
         &self,
         query: &[f32],
@@ -576,9 +579,12 @@ impl VectorSearcher {
             if accepted >= k || hits.len() < want || want >= n {
                 return top.into_sorted();
             }
-            if want >= MAX_CANDIDATES {
-                // A predicate that rejects nearly everything: the allowed
-                // set is small, so scanning it exactly is cheap.
+            // Too few candidates passed the predicate. If it passes few
+            // vectors overall, the graph's far candidates are poor (its
+            // beam is built for near ones), and scanning the allowed ones
+            // exactly is both cheap and exact.
+            let allowed_estimate = accepted as f64 / hits.len().max(1) as f64 * n as f64;
+            if want >= MAX_CANDIDATES || allowed_estimate <= EXACT_THRESHOLD as f64 {
                 let mut top = TopK::new(k);
                 for p in &refs.points {
                     let id = p.get_origin_id() as i64;

@@ -46,6 +46,12 @@ impl Clusters {
         Clusters { centres, rng, dim }
     }
 
+    /// Draws further points from another stream (same centres): points
+    /// held out from a set drawn before.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15);
+    }
+
     pub fn sample(&mut self) -> Vec<f32> {
         let c = self.rng.random_range(0..self.centres.len());
         let spread: f32 = self.rng.random_range(0.6..1.0);
