@@ -69,7 +69,7 @@ pub const REBUILD_FRACTION: f64 = 0.15;
 
 /// hnsw_rs `max_nb_connection` (M): edges per point in the upper layers,
 /// twice that in layer 0. Chosen by measurement (docs/benchmarks.md).
-pub const MAX_NB_CONNECTION: usize = 16;
+pub const MAX_NB_CONNECTION: usize = 32;
 
 /// hnsw_rs `ef_construction`: the candidate list while inserting.
 /// Chosen by measurement (docs/benchmarks.md).
@@ -77,7 +77,7 @@ pub const EF_CONSTRUCTION: usize = 100;
 
 /// The candidate list of a search (at least k). Chosen by measurement for
 /// recall@10 ≥ 0.98 (docs/benchmarks.md).
-pub const EF_SEARCH: usize = 128;
+pub const EF_SEARCH: usize = 64;
 
 /// The parameters of a graph build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -168,6 +168,10 @@ fn consider(
 struct Graph {
     cell: LoadedGraph,
     manifest: Manifest,
+    /// The orphans' vectors, copied into one matrix: they are scanned on
+    /// every query, and a contiguous scan is several times faster than
+    /// visiting hnsw_rs's separately allocated points.
+    orphans: Matrix,
 }
 
 /// The graph and its points sorted by file id (for exact scoring of hits,
@@ -242,9 +246,22 @@ fn load_graph(dir: &Path, manifest: &Manifest) -> Result<Graph> {
             manifest.count, manifest.dim
         )));
     }
+    let mut orphans = Matrix {
+        dim: manifest.dim,
+        ..Matrix::default()
+    };
+    cell.with_dependent(|_, g| {
+        for &id in &manifest.orphans {
+            if let Some(v) = g.find(id) {
+                orphans.push(id, v);
+            }
+        }
+    });
+    orphans.sort();
     Ok(Graph {
         cell,
         manifest: manifest.clone(),
+        orphans,
     })
 }
 
@@ -527,13 +544,9 @@ impl VectorSearcher {
         match &state.base {
             Base::Flat(m) => m.scan(&q, &mut top, stale, allow),
             Base::Graph(g) => {
+                g.orphans.scan(&q, &mut top, stale, allow);
                 g.cell.with_dependent(|_, refs| {
                     let orphans = &g.manifest.orphans;
-                    for &id in orphans {
-                        if let Some(v) = refs.find(id) {
-                            consider(&mut top, id, dot(&q, v), &stale, allow);
-                        }
-                    }
                     let skip = |id: i64| stale(id) || orphans.binary_search(&id).is_ok();
                     for (id, score) in self.graph_top(refs, &q, k, &skip, allow) {
                         top.push(id, score);
