@@ -27,6 +27,13 @@
 //! without losing the vector. [`Tx::fts_search`] ranks files by BM25 over
 //! the words of [`name_tokens`], and [`Tx::vectors`] streams every vector of
 //! a model for the nearest-neighbour search.
+//!
+//! Every vector write and delete is numbered (schema version 2, the vector
+//! sequence), which lets the [`ann`] module keep an HNSW graph beside the
+//! catalog as a rebuildable cache: [`ann::refresh_ann`] (the indexer, after
+//! each run) builds or refreshes it, and [`ann::VectorSearcher`] (search and
+//! the UI) answers top-k queries from it, or by an exact scan below
+//! [`ann::EXACT_THRESHOLD`] vectors.
 
 #![warn(missing_docs)]
 
