@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::{add_files, catalog, exact, Clusters, DIM, MODEL, PIPELINE};
@@ -28,21 +28,37 @@ const FIXTURE_SEED: u64 = 1;
 /// A catalog of 20k clustered vectors (200 clusters) with a graph built
 /// over them, made once per test run and copied by each test that needs
 /// it: building a 20k graph is the slow part of these tests.
+///
+/// A static is never dropped, so the fixture lives in the target's temp
+/// directory under this process's id, and fixtures of test processes that
+/// are gone are deleted when a new one is made.
 fn fixture() -> &'static Path {
-    static FIXTURE: OnceLock<tempfile::TempDir> = OnceLock::new();
-    FIXTURE
-        .get_or_init(|| {
-            let (dir, mut catalog, root) = catalog();
-            let mut gen = Clusters::new(FIXTURE_SEED, 200, DIM);
-            add_files(&mut catalog, root, 0, &gen.take(EXACT_THRESHOLD), MODEL);
-            let report = refresh_ann(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
-            assert_eq!(report.action, AnnAction::Built, "{report:?}");
-            assert_eq!(report.indexed, EXACT_THRESHOLD);
-            // Closing the last connection folds the WAL into the file.
-            drop(catalog);
-            dir
-        })
-        .path()
+    static FIXTURE: OnceLock<PathBuf> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let parent = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("hark-store-ann-fixture-") {
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = parent.join(format!("hark-store-ann-fixture-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut catalog = Catalog::open(&dir).unwrap();
+        let root = catalog
+            .transaction(|tx| tx.add_root(Path::new("/lib")))
+            .unwrap();
+        let mut gen = Clusters::new(FIXTURE_SEED, 200, DIM);
+        add_files(&mut catalog, root, 0, &gen.take(EXACT_THRESHOLD), MODEL);
+        let report = refresh_ann(&catalog, &dir, MODEL, PIPELINE).unwrap();
+        assert_eq!(report.action, AnnAction::Built, "{report:?}");
+        assert_eq!(report.indexed, EXACT_THRESHOLD);
+        // Closing the last connection folds the WAL into the file.
+        drop(catalog);
+        dir
+    })
 }
 
 /// A private copy of the fixture (with or without its graph), its
