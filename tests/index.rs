@@ -217,6 +217,8 @@ fn index_then_rerun_changes_nothing() {
     let first = index(&idx, &[lib.to_str().unwrap()], 0);
     assert_eq!(count(&first, "added"), 6, "{first}");
     assert_eq!(count(&first, "failed"), 0, "{first}");
+    // Six vectors: an exact scan, no ANN graph.
+    assert_eq!(first["ann"], "not needed", "{first}");
     let st = status(&idx, false);
     assert_eq!(
         (
@@ -658,6 +660,7 @@ fn without_a_model_files_wait_and_a_later_run_embeds_only_them() {
         .assert_stderr_contains("hark model fetch");
     let s: Value = serde_json::from_str(out.lines(1)[0]).unwrap();
     assert_eq!((count(&s, "added"), count(&s, "waiting")), (5, 5), "{s}");
+    assert_eq!(s["ann"], "none", "{s}");
     let st = status(&idx, false);
     assert_eq!(
         (

@@ -190,6 +190,26 @@ impl Reporter {
                 }
             }
             Event::Removed { count } => self.say(&format!("{count} files left the index")),
+            Event::AnnStarted => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message("updating the search graph");
+                }
+            }
+            Event::Ann(r) => {
+                use hark_store::ann::AnnAction;
+                let what = match &r.action {
+                    AnnAction::Built => format!("built over {} vectors", r.indexed),
+                    AnnAction::Rebuilt(why) => format!("rebuilt over {} vectors ({why})", r.indexed),
+                    AnnAction::Removed => "removed (an exact scan is faster at this size)".into(),
+                    AnnAction::Kept | AnnAction::NotNeeded => String::new(),
+                };
+                if !what.is_empty() {
+                    self.say(&format!("search graph {what} in {:.1} s", r.seconds));
+                }
+            }
+            Event::AnnFailed(e) => self.warn(&format!(
+                "the search graph could not be updated (searches scan every vector until a later run succeeds): {e}"
+            )),
             _ => {}
         }
     }

@@ -175,6 +175,14 @@ pub enum Event<'a> {
         /// How many.
         count: usize,
     },
+    /// The ANN cache is being brought up to date (a build can take minutes
+    /// on a large library).
+    AnnStarted,
+    /// The ANN cache was brought up to date.
+    Ann(&'a hark_store::ann::AnnRefresh),
+    /// The ANN cache could not be refreshed; searches scan exactly until a
+    /// later run succeeds. The catalog is unaffected.
+    AnnFailed(&'a hark_store::Error),
 }
 
 /// Receives a run's [`Event`]s.
@@ -212,6 +220,11 @@ pub struct Summary {
     pub problems: u64,
     /// Roots whose missing files were kept (unmounted drive?).
     pub roots_kept: Vec<PathBuf>,
+    /// What happened to the ANN cache: `built`, `rebuilt`, `kept`,
+    /// `removed`, `not needed` (fewer vectors than an exact scan handles
+    /// well), `failed`, or `none` (no model this run).
+    #[serde(default)]
+    pub ann: String,
     /// Wall-clock seconds.
     pub seconds: f64,
     /// When the run finished, seconds since the Unix epoch.
@@ -441,6 +454,31 @@ pub fn run(
         observer.event(Event::Removed { count: removed });
     }
 
+    summary.ann = match model {
+        None => "none".into(),
+        Some(m) => {
+            observer.event(Event::AnnStarted);
+            match hark_store::ann::refresh_ann(&catalog, index_dir, m.identity, PIPELINE_VERSION) {
+                Ok(refresh) => {
+                    observer.event(Event::Ann(&refresh));
+                    use hark_store::ann::AnnAction;
+                    match refresh.action {
+                        AnnAction::Built => "built",
+                        AnnAction::Rebuilt(_) => "rebuilt",
+                        AnnAction::Kept => "kept",
+                        AnnAction::Removed => "removed",
+                        AnnAction::NotNeeded => "not needed",
+                    }
+                    .into()
+                }
+                Err(e) => {
+                    observer.event(Event::AnnFailed(&e));
+                    summary.problems += 1;
+                    "failed".into()
+                }
+            }
+        }
+    };
     summary.waiting = catalog.counts()?.waiting;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.finished_at = std::time::SystemTime::now()

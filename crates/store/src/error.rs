@@ -1,3 +1,5 @@
+//! The errors of hark-store.
+
 use std::path::PathBuf;
 
 /// What went wrong with a catalog, and where.
@@ -118,6 +120,47 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// Reading, writing or renaming a file of the ANN cache failed.
+    #[error("ANN cache `{}`: failed to {what}", path.display())]
+    AnnIo {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An ANN cache file is damaged, truncated, from another build of hark,
+    /// or does not match the catalog. The cache is rebuildable: the next
+    /// `hark index` replaces it, and search meanwhile scans exactly.
+    #[error("ANN cache `{}` is unusable: {what}", path.display())]
+    AnnCorrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// Building or writing the ANN graph failed inside hnsw_rs.
+    #[error("ANN cache `{}`: failed to {what}: {cause}", path.display())]
+    AnnBuild {
+        /// The index directory.
+        path: PathBuf,
+        /// The step that failed.
+        what: &'static str,
+        /// hnsw_rs's message (or panic message).
+        cause: String,
+    },
+    /// A query vector does not fit the vectors searched.
+    #[error("query vector has {found} components, the indexed vectors have {expected}")]
+    QueryDimension {
+        /// The dimension of the indexed vectors.
+        expected: usize,
+        /// The query's.
+        found: usize,
+    },
+    /// A query vector is zero or not finite, so it has no direction.
+    #[error("query vector is zero or not finite")]
+    QueryNotFinite,
 }
 
 /// A catalog result.

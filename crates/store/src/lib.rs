@@ -27,9 +27,17 @@
 //! without losing the vector. [`Tx::fts_search`] ranks files by BM25 over
 //! the words of [`name_tokens`], and [`Tx::vectors`] streams every vector of
 //! a model for the nearest-neighbour search.
+//!
+//! Every vector write and delete is numbered (schema version 2, the vector
+//! sequence), which lets the [`ann`] module keep an HNSW graph beside the
+//! catalog as a rebuildable cache: [`ann::refresh_ann`] (the indexer, after
+//! each run) builds or refreshes it, and [`ann::VectorSearcher`] (search and
+//! the UI) answers top-k queries from it, or by an exact scan below
+//! [`ann::EXACT_THRESHOLD`] vectors.
 
 #![warn(missing_docs)]
 
+pub mod ann;
 mod error;
 mod schema;
 mod tokens;
@@ -460,6 +468,48 @@ impl Catalog {
     /// [`Tx::meta`] in its own snapshot.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         self.read(|tx| tx.meta(key))
+    }
+
+    /// SQLite's `PRAGMA data_version` on this connection: it changes when
+    /// another connection commits, so a long-lived reader can tell cheaply
+    /// whether to look for new vectors.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|source| Error::Sqlite {
+                path: self.path.clone(),
+                what: "read data_version",
+                source,
+            })
+    }
+
+    /// Drops tombstones numbered `through` or below, recording first that
+    /// they are gone, so a reader whose snapshot predates them knows to
+    /// reload in full instead of trusting an incomplete list.
+    pub(crate) fn prune_tombstones(&self, through: i64) -> Result<()> {
+        let sqlite = |what| {
+            let path = self.path.clone();
+            move |source| Error::Sqlite { path, what, source }
+        };
+        if !self.writable {
+            return Err(Error::ReadOnly {
+                path: self.path.clone(),
+                what: "prune vector tombstones",
+            });
+        }
+        // `&self` cannot use `transaction`; and no `Tx` can be alive here,
+        // since `transaction` borrows the catalog mutably.
+        self.conn
+            .execute_batch(&format!(
+                "BEGIN IMMEDIATE;
+                 UPDATE vector_seq SET pruned_through = max(pruned_through, {through}) WHERE id = 0;
+                 DELETE FROM vector_tombstones WHERE seq <= {through};
+                 COMMIT;"
+            ))
+            .inspect_err(|_| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            })
+            .map_err(sqlite("prune vector tombstones"))
     }
 
     /// Opens a catalog at an older schema version, for upgrade tests.
@@ -925,6 +975,96 @@ impl Tx<'_> {
             f(id, &buf);
         }
         Ok(())
+    }
+
+    /// The vector sequence: the last number handed out, and the number
+    /// through which tombstones were pruned (see `index-format.md`).
+    pub(crate) fn seq_state(&self) -> Result<(i64, i64)> {
+        self.conn
+            .query_row(
+                "SELECT last, pruned_through FROM vector_seq WHERE id = 0",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(self.err("read the vector sequence"))
+    }
+
+    /// How many vectors `model` made under `pipeline`, and how many of
+    /// them have a sequence number above `after`.
+    pub(crate) fn count_vectors(
+        &self,
+        model: &str,
+        pipeline: &str,
+        after: i64,
+    ) -> Result<(usize, usize)> {
+        const WHAT: &str = "count vectors";
+        let total: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM vectors WHERE model = ?1 AND pipeline = ?2")
+            .and_then(|mut s| s.query_row(params![model, pipeline], |r| r.get(0)))
+            .map_err(self.err(WHAT))?;
+        let newer: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM vectors WHERE seq > ?3 AND model = ?1 AND pipeline = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![model, pipeline, after], |r| r.get(0)))
+            .map_err(self.err(WHAT))?;
+        Ok((total as usize, newer as usize))
+    }
+
+    /// Calls `f` with every vector of `model`/`pipeline` whose sequence
+    /// number is above `after`, in sequence order.
+    pub(crate) fn vectors_after(
+        &self,
+        model: &str,
+        pipeline: &str,
+        after: i64,
+        mut f: impl FnMut(FileId, &[f32]),
+    ) -> Result<()> {
+        const WHAT: &str = "read new vectors";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT file_id, dim, data FROM vectors
+                 WHERE seq > ?3 AND model = ?1 AND pipeline = ?2 ORDER BY seq",
+            )
+            .map_err(self.err(WHAT))?;
+        let mut rows = stmt
+            .query(params![model, pipeline, after])
+            .map_err(self.err(WHAT))?;
+        let mut buf = Vec::new();
+        while let Some(row) = rows.next().map_err(self.err(WHAT))? {
+            let id = FileId(row.get(0).map_err(self.err(WHAT))?);
+            let dim: i64 = row.get(1).map_err(self.err(WHAT))?;
+            let bytes = row
+                .get_ref(2)
+                .and_then(|v| Ok(v.as_blob()?))
+                .map_err(self.err(WHAT))?;
+            self.decode_vector(id, dim, bytes, &mut buf)?;
+            f(id, &buf);
+        }
+        Ok(())
+    }
+
+    /// Files whose vector (of any model) was written or deleted after
+    /// sequence number `after`: every vector an index built at `after`
+    /// holds for them is out of date. Sorted, without duplicates.
+    pub(crate) fn vectors_changed_after(&self, after: i64) -> Result<Vec<FileId>> {
+        const WHAT: &str = "list changed vectors";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT file_id FROM vectors WHERE seq > ?1
+                 UNION SELECT file_id FROM vector_tombstones WHERE seq > ?1
+                 ORDER BY 1",
+            )
+            .map_err(self.err(WHAT))?;
+        let rows = stmt
+            .query_map([after], |r| r.get(0).map(FileId))
+            .map_err(self.err(WHAT))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err(WHAT))
     }
 
     /// Files that need a vector from `model` under `pipeline`: not failed,

@@ -16,7 +16,7 @@ use crate::{Error, Result};
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: roots, files, vectors, meta and the full-text index.
 const V1: &str = "
@@ -74,6 +74,56 @@ CREATE VIRTUAL TABLE files_fts USING fts5(
     contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+";
+
+/// Version 2: a change sequence on vectors, for the ANN cache (see
+/// `index-format.md`, "The vector sequence").
+///
+/// Every insert or rewrite of a `vectors` row takes the next number of the
+/// `vector_seq.last` counter as its `seq`, and every delete records the next
+/// number in `vector_tombstones`, all by trigger, so no code path can change
+/// a vector without the sequence moving. Rows that exist when the catalog is
+/// upgraded get `seq = file_id` (distinct, and below every later number).
+const V2: &str = "
+ALTER TABLE vectors ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE vectors SET seq = file_id;
+CREATE INDEX vectors_seq ON vectors(seq);
+
+CREATE TABLE vector_seq (
+    id             INTEGER PRIMARY KEY CHECK (id = 0),
+    last           INTEGER NOT NULL,
+    pruned_through INTEGER NOT NULL
+);
+INSERT INTO vector_seq (id, last, pruned_through)
+    VALUES (0, (SELECT coalesce(max(seq), 0) FROM vectors), 0);
+
+CREATE TABLE vector_tombstones (
+    seq     INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL
+);
+
+CREATE TRIGGER vectors_seq_insert AFTER INSERT ON vectors BEGIN
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    UPDATE vectors SET seq = (SELECT last FROM vector_seq WHERE id = 0)
+        WHERE file_id = NEW.file_id;
+END;
+
+CREATE TRIGGER vectors_seq_update AFTER UPDATE OF file_id, model, pipeline, dim, data
+ON vectors BEGIN
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    INSERT INTO vector_tombstones (seq, file_id)
+        SELECT last, OLD.file_id FROM vector_seq
+        WHERE id = 0 AND OLD.file_id != NEW.file_id;
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    UPDATE vectors SET seq = (SELECT last FROM vector_seq WHERE id = 0)
+        WHERE file_id = NEW.file_id;
+END;
+
+CREATE TRIGGER vectors_seq_delete AFTER DELETE ON vectors BEGIN
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    INSERT INTO vector_tombstones (seq, file_id)
+        SELECT last, OLD.file_id FROM vector_seq WHERE id = 0;
+END;
 ";
 
 /// Reads the schema version.

@@ -51,8 +51,16 @@ fn creates_schema_in_wal_mode() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 1);
-    for table in ["roots", "files", "vectors", "meta", "files_fts"] {
+    assert_eq!(SCHEMA_VERSION, 2);
+    for table in [
+        "roots",
+        "files",
+        "vectors",
+        "meta",
+        "files_fts",
+        "vector_seq",
+        "vector_tombstones",
+    ] {
         let n: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name = ?1",
