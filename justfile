@@ -26,3 +26,13 @@ full-model:
 # Model speed against transformers/PyTorch (2 threads), alternated in one run; prints a Markdown table.
 bench-model: full-model
     target/pyenv/bin/python scripts/bench_model.py target/clap-full-random --rounds 3
+
+# Indexing speed: `hark index` against the bare model (full-size model), and a no-change rerun over 10,000 files.
+bench-index: full-model
+    cargo bench -p hark-indexer --bench index -- throughput {{justfile_directory()}}/target/clap-full-random 24 5
+    cargo bench -p hark-indexer --bench index -- rerun 10000
+
+# Peak memory of `hark index` with a two-hour 96 kHz stereo file, against the model alone.
+bench-index-memory: full-model
+    cargo build --release
+    scripts/bench_index_memory.sh target/clap-full-random
