@@ -793,12 +793,14 @@ fn killed_midway_the_next_run_continues_and_a_reader_always_sees_a_consistent_in
     let dir = empty_dir();
     let lib = dir.path().join("lib");
     let idx = dir.path().join("index");
-    let n = 120;
+    // 10 s clips at 8 kHz: small files, but each needs resampling and a
+    // full spectrogram, so the run lasts long enough (seconds) to be killed
+    // midway, whatever the machine.
+    let n = 400;
     for i in 0..n {
-        // Longer clips, so the run lasts long enough to be killed midway.
         write(
             &lib.join(format!("clip {i:03}.wav")),
-            &tone(48_000, 4.0, 100.0 + 9.0 * i as f32, i),
+            &tone(8_000, 10.0, 100.0 + 9.0 * i as f32, i),
         );
     }
     let mut child = index_cmd(&idx, &[lib.to_str().unwrap(), "--batch", "4"])
