@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod lookup;
 mod schema;
 mod tokens;
 
