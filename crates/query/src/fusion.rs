@@ -16,13 +16,17 @@
 //!   its name, folders or tags, which in a sound library a person chose;
 //!   CLAP's ranking is a softer signal. With these numbers a word hit at
 //!   rank r outranks the best sound-only hit while `2/(60+r) > 1/61`, i.e.
-//!   r ≤ 61: for any k up to 60 every file named for the words comes before
-//!   every file found by sound alone, and every file found both ways comes
-//!   before both. Tuned on the test library (`tests/search.rs`): with equal
-//!   weights, a file named for the query lost to an unrelated sound that the
-//!   (random-weight) test model happened to rank first; with `K` much lower
-//!   than 60 a hit found both ways at ranks (3, 3) lost to a word-only hit
-//!   at rank 1. No labelled real library was at hand to tune further.
+//!   r ≤ 61; and a file found both ways, at worst at rank k in each list,
+//!   outranks the first word-only hit while `3/(60+k) > 2/61`, i.e.
+//!   k ≤ 31. So for k up to 31 (the CLI's default is 20) hits come in three
+//!   tiers: found both ways, then by words only, then by sound only, each
+//!   tier in fused order; deeper lists interleave, as rank fusion intends.
+//!   Checked on the test library (`crates/query/tests/engine.rs`):
+//!   with equal weights, `gravel footsteps` tied the file named for those
+//!   words with an unrelated sound the (random-weight) test model ranks
+//!   first, and lost the tie; with `K = 1` the hits of `tone` no longer
+//!   came as both, then words, then sound. No labelled real library (and
+//!   no real model) was at hand to tune further.
 //!
 //! Each list is cut at k before fusing: a file below rank k in one list
 //! and absent from the other cannot reach the fused top k (the k files
@@ -164,6 +168,21 @@ mod tests {
             ]
         );
         assert!(fuse(&ids(&[1]), &ids(&[2]), 0).is_empty());
+    }
+
+    #[test]
+    fn found_both_ways_at_rank_31_still_beats_the_first_word_hit() {
+        // 7 is last (rank k) in both lists; 100 is first by words only.
+        for (k, both_first) in [(31, true), (32, false)] {
+            let mut sound: Vec<FileId> = (200..200 + k as i64 - 1).map(FileId).collect();
+            sound.push(FileId(7));
+            let mut words: Vec<FileId> = vec![FileId(100)];
+            words.extend((300..300 + k as i64 - 2).map(FileId));
+            words.push(FileId(7));
+            let fused = fuse(&sound, &words, k);
+            let pos = |id| fused.iter().position(|f| f.id == FileId(id)).unwrap();
+            assert_eq!(pos(7) < pos(100), both_first, "k = {k}");
+        }
     }
 
     #[test]
