@@ -4,6 +4,7 @@
 mod embed;
 mod model_cmd;
 mod output;
+mod search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,12 @@ enum Command {
     /// Get the model, or show where it is
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
+    /// Find sounds by a description, words and filters
+    #[command(after_help = search::SEARCH_HELP)]
+    Search(search::SearchArgs),
+    /// Find sounds like a sound file
+    #[command(after_help = search::SIMILAR_HELP)]
+    Similar(search::SimilarArgs),
 }
 
 impl Cli {
@@ -77,6 +84,8 @@ fn main() -> ExitCode {
             embed::run(&cli, args, sub)
         }
         Command::Model(cmd) => model_cmd::run(&cli, cmd),
+        Command::Search(args) => search::search(&cli, args),
+        Command::Similar(args) => search::similar(&cli, args),
     };
     match result {
         Ok(code) => code,
