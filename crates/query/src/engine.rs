@@ -197,8 +197,8 @@ impl Engine {
         loader: Box<IndexLoader>,
     ) -> Result<Engine> {
         let state = State::open(index_dir)?;
-        let counts = state.catalog().counts()?;
-        if counts.files == 0 && state.meta_model.is_none() {
+        let has_files = state.catalog().read(|tx| tx.has_files())?;
+        if !has_files && state.meta_model.is_none() {
             return Err(Error::NeverBuilt {
                 dir: index_dir.to_owned(),
             });

@@ -399,6 +399,13 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// Whether the catalog holds any file (in any status).
+    pub fn has_files(&self) -> Result<bool> {
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM files)", [], |r| r.get(0))
+            .map_err(self.err("look for files"))
+    }
+
     /// How many vectors `model` made under `pipeline`.
     pub fn count_vectors(&self, model: &str, pipeline: &str) -> Result<u64> {
         self.conn
@@ -435,5 +442,234 @@ impl Tx<'_> {
             )
             .optional()
             .map_err(self.err("find a file by path"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FileRecord, FileStatus, RootId};
+
+    fn word(w: &str, prefix: bool) -> TextMatch {
+        TextMatch {
+            terms: vec![MatchTerm {
+                words: vec![w.into()],
+                prefix,
+            }],
+        }
+    }
+
+    fn range(lower: Bound<f64>, upper: Bound<f64>) -> NumRange {
+        NumRange { lower, upper }
+    }
+
+    /// Three files: a known short mono one, a long stereo one, and one
+    /// with no format facts; plus a failed one.
+    fn setup() -> (tempfile::TempDir, Catalog, Vec<FileId>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut catalog = Catalog::open(dir.path()).unwrap();
+        let ids = catalog
+            .transaction(|tx| {
+                let root = tx.add_root(Path::new("/lib"))?;
+                let rec = |path: &str, dur: Option<f64>, ch: Option<u32>, status| {
+                    let mut r = FileRecord::new(root, path, 10, 1);
+                    r.content_hash = Some(path.as_bytes().to_vec());
+                    r.duration_s = dur;
+                    r.channels = ch;
+                    r.status = status;
+                    r
+                };
+                let mut a = rec(
+                    "/lib/Doors/DOORWood_Creak_A_B.wav",
+                    Some(1.0),
+                    Some(1),
+                    FileStatus::Ok,
+                );
+                a.ucs_cat_id = Some("DOORWood".into());
+                a.ucs_category = Some("DOORS".into());
+                a.ucs_subcategory = Some("WOOD".into());
+                let b = rec(
+                    "/lib/Rain/rain_100%_heavy.WAV",
+                    Some(30.0),
+                    Some(2),
+                    FileStatus::Ok,
+                );
+                let c = rec("/lib/Misc/unknown.flac", None, None, FileStatus::Waiting);
+                let d = rec(
+                    "/lib/Rain/rain broken.wav",
+                    Some(1.0),
+                    Some(1),
+                    FileStatus::Failed,
+                );
+                let ids = [a, b, c, d]
+                    .iter()
+                    .map(|r| tx.upsert_file(r))
+                    .collect::<Result<Vec<_>>>()?;
+                tx.set_vector(ids[0], "m", "p", &[1.0, 0.0])?;
+                tx.set_vector(ids[1], "m", "p", &[0.0, 1.0])?;
+                tx.set_vector(ids[2], "other", "p", &[0.0, 1.0])?;
+                Ok::<_, Error>(ids)
+            })
+            .unwrap();
+        (dir, catalog, ids)
+    }
+
+    fn ids_of(catalog: &Catalog, filters: &[FileFilter]) -> Vec<FileId> {
+        catalog.read(|tx| tx.filter_ids(filters)).unwrap()
+    }
+
+    #[test]
+    fn filters_unknown_values_and_failed_files() {
+        let (_dir, catalog, ids) = setup();
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        let short = FileFilter::Duration(range(Bound::Unbounded, Bound::Excluded(2.0)));
+        // The failed file is never returned; the unknown duration fails the
+        // condition and passes its negation.
+        assert_eq!(ids_of(&catalog, &[]), [a, b, c]);
+        assert_eq!(ids_of(&catalog, &[short.clone()]), [a]);
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Not(Box::new(short.clone()))]),
+            [b, c]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Channels(NumRange::exactly(2.0))]),
+            [b]
+        );
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::Duration(range(
+                    Bound::Included(1.0),
+                    Bound::Included(30.0)
+                ))]
+            ),
+            [a, b]
+        );
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::Duration(range(
+                    Bound::Excluded(1.0),
+                    Bound::Excluded(30.0)
+                ))]
+            ),
+            []
+        );
+        // Extensions: case-insensitive, and `%`/`_` in values are literal.
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Extension("wav".into())]),
+            [a, b]
+        );
+        assert_eq!(ids_of(&catalog, &[FileFilter::Extension("%".into())]), []);
+        // Folders only, not file names.
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::InFolder("rain".into())]),
+            [b]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::InFolder("heavy".into())]),
+            []
+        );
+        assert_eq!(ids_of(&catalog, &[FileFilter::InFolder("_".into())]), []);
+        for cat in ["doorwood", "DOORS", "doors-wood"] {
+            assert_eq!(
+                ids_of(&catalog, &[FileFilter::Category(cat.into())]),
+                [a],
+                "{cat}"
+            );
+        }
+        assert_eq!(ids_of(&catalog, &[FileFilter::AnyOf(vec![])]), []);
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::AnyOf(vec![
+                    short.clone(),
+                    FileFilter::Extension("flac".into())
+                ])]
+            ),
+            [a, c]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Text(word("rain", false))]),
+            [b]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Text(TextMatch::default())]),
+            []
+        );
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::Not(Box::new(FileFilter::Text(word(
+                    "creak", false
+                ))))]
+            ),
+            [b, c]
+        );
+    }
+
+    #[test]
+    fn ranked_words_listing_and_facts() {
+        let (_dir, catalog, ids) = setup();
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        catalog
+            .read(|tx| {
+                // Prefix matching, and FTS syntax in user text stays literal.
+                let hits = tx.fts_ranked(&word("cre", true), &[], 10)?;
+                assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [a]);
+                assert!(tx.fts_ranked(&word("cre", false), &[], 10)?.is_empty());
+                assert!(tx
+                    .fts_ranked(&word("rain OR creak", false), &[], 10)?
+                    .is_empty());
+                // The failed file is left out; filters apply.
+                let rain = tx.fts_ranked(&word("rain", false), &[], 10)?;
+                assert_eq!(rain.iter().map(|h| h.id).collect::<Vec<_>>(), [b]);
+                let short = FileFilter::Duration(range(Bound::Unbounded, Bound::Excluded(2.0)));
+                assert!(tx
+                    .fts_ranked(&word("rain", false), &[short], 10)?
+                    .is_empty());
+                assert!(tx.fts_ranked(&TextMatch::default(), &[], 10)?.is_empty());
+
+                let by_path = tx.list_files(&[], ListOrder::Path, 10)?;
+                assert_eq!(by_path.iter().map(|f| f.id).collect::<Vec<_>>(), [a, c, b]);
+                let newest = tx.list_files(&[], ListOrder::Newest, 2)?;
+                assert_eq!(newest.iter().map(|f| f.id).collect::<Vec<_>>(), [c, b]);
+
+                let facts = tx.file_facts(&[c, FileId(999), ids[3], a])?;
+                assert_eq!(facts.iter().map(|f| f.id).collect::<Vec<_>>(), [c, a]);
+                assert_eq!(
+                    facts[1].path,
+                    Path::new("/lib/Doors/DOORWood_Creak_A_B.wav")
+                );
+                assert_eq!(
+                    (facts[1].duration_s, facts[1].channels),
+                    (Some(1.0), Some(1))
+                );
+
+                assert_eq!(tx.count_vectors("m", "p")?, 2);
+                assert!(tx.has_files()?);
+                assert_eq!(
+                    tx.file_id_by_path(Path::new("/lib/Misc/unknown.flac"))?,
+                    Some(c)
+                );
+                let file = tx.file_by_id(a)?.unwrap();
+                assert_eq!(file.record.ucs_cat_id.as_deref(), Some("DOORWood"));
+                assert_eq!(file.record.root, RootId(1));
+                assert!(tx.file_by_id(FileId(999))?.is_none());
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn data_version_moves_when_another_connection_commits() {
+        let (dir, mut writer, _) = setup();
+        let reader = Catalog::open_readonly(dir.path()).unwrap();
+        let before = reader.data_version().unwrap();
+        assert_eq!(reader.data_version().unwrap(), before);
+        writer
+            .transaction(|tx| tx.set_meta("last_run", "now"))
+            .unwrap();
+        assert_ne!(reader.data_version().unwrap(), before);
     }
 }
