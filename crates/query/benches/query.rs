@@ -350,14 +350,28 @@ fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
         let q = Query::parse(&format!("{} -{}", word(rng), word(rng))).unwrap();
         (q, Some(vectors(rng, 1)))
     });
-    time("text query + filter dur:<2s", &mut |rng| {
-        let q = Query::parse(&format!("{} dur:<2s", word(rng))).unwrap();
-        (q, Some(vectors(rng, 0)))
-    });
-    time("text query + filter ch:1 sr:>=48k", &mut |rng| {
-        let q = Query::parse(&format!("{} ch:1 sr:>=48k", word(rng))).unwrap();
-        (q, Some(vectors(rng, 0)))
-    });
+    time(
+        "text query + filter dur:<2s (same filter as before)",
+        &mut |rng| {
+            let q = Query::parse(&format!("{} dur:<2s", word(rng))).unwrap();
+            (q, Some(vectors(rng, 0)))
+        },
+    );
+    time(
+        "text query + a new filter each time (dur:<Xs)",
+        &mut |rng| {
+            let limit = 1.0 + rng.unit() * 3.0;
+            let q = Query::parse(&format!("{} dur:<{limit:.4}s", word(rng))).unwrap();
+            (q, Some(vectors(rng, 0)))
+        },
+    );
+    time(
+        "text query + filter ch:1 sr:>=48k (same filter)",
+        &mut |rng| {
+            let q = Query::parse(&format!("{} ch:1 sr:>=48k", word(rng))).unwrap();
+            (q, Some(vectors(rng, 0)))
+        },
+    );
     time("words only (no vectors)", &mut |rng| {
         (Query::parse(word(rng)).unwrap(), None)
     });

@@ -226,18 +226,28 @@ impl Query {
         self.terms.is_empty()
     }
 
-    /// The full-text match of the words and phrases (all required).
+    /// The full-text match: every word and phrase, and none of the
+    /// excluded ones.
     pub(crate) fn text_match(&self) -> TextMatch {
         TextMatch {
             terms: self.terms.iter().map(Term::match_term).collect(),
+            excluded: self.exclusion_terms(),
         }
     }
 
-    /// The catalog conditions every hit must pass: the filters, and not
-    /// matching any excluded word or phrase lexically.
-    pub(crate) fn store_filters(&self) -> Vec<FileFilter> {
-        let mut out: Vec<FileFilter> = self
-            .filters
+    /// The excluded words and phrases as full-text terms (a file matching
+    /// any of them is dropped).
+    pub(crate) fn exclusion_terms(&self) -> Vec<MatchTerm> {
+        self.excluded
+            .iter()
+            .filter(|t| t.is_lexical())
+            .map(Term::match_term)
+            .collect()
+    }
+
+    /// The `key:value` filters as catalog conditions.
+    pub(crate) fn metadata_filters(&self) -> Vec<FileFilter> {
+        self.filters
             .iter()
             .map(|f| {
                 if f.negated {
@@ -246,14 +256,20 @@ impl Query {
                     f.condition.clone()
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Every condition a listed file must pass: the filters, and not
+    /// matching any excluded word or phrase.
+    pub(crate) fn store_filters(&self) -> Vec<FileFilter> {
+        let mut out = self.metadata_filters();
         let excluded: Vec<FileFilter> = self
-            .excluded
-            .iter()
-            .filter(|t| t.is_lexical())
+            .exclusion_terms()
+            .into_iter()
             .map(|t| {
                 FileFilter::Text(TextMatch {
-                    terms: vec![t.match_term()],
+                    terms: vec![t],
+                    excluded: Vec::new(),
                 })
             })
             .collect();

@@ -401,6 +401,16 @@ fn each_filter_lists_what_it_should() {
         let want = expected(&lib, keep);
         assert_eq!(list(query), want, "{query}");
     }
+    // The last filter set is cached per snapshot: alternating sets must not mix.
+    for (query, channels) in [("tone ch:1", 1), ("tone ch:2", 2), ("tone ch:1", 1)] {
+        let hits = engine.search(query, 100).unwrap();
+        assert!(!hits.is_empty(), "{query}");
+        assert!(
+            hits.iter()
+                .all(|h| lib.by_id(h.id).spec.channels == channels),
+            "{query}: {hits:?}"
+        );
+    }
     // Filters also restrict ranked searches, on both rankings.
     let hits = engine.search("tone ch:1 dur:<2s", 100).unwrap();
     assert_eq!(

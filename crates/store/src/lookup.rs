@@ -68,33 +68,43 @@ pub struct MatchTerm {
     pub prefix: bool,
 }
 
-/// Words and phrases that must all match (AND). An empty match matches no
-/// file.
+/// Words and phrases that must all match (AND), and others none of which
+/// may match. A match with no required term matches no file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TextMatch {
     /// The terms, all required.
     pub terms: Vec<MatchTerm>,
+    /// Terms that exclude a file if any of them matches.
+    pub excluded: Vec<MatchTerm>,
+}
+
+/// `"w1 w2"` or `"w1 w2"*` for each term that has a word, joined by `op`.
+/// Every word is quoted, so FTS5 operators in user text are plain words.
+fn fts_terms(terms: &[MatchTerm], op: &str) -> Option<String> {
+    let terms: Vec<String> = terms
+        .iter()
+        // A word of punctuation only would be an empty FTS5 phrase.
+        .filter(|t| t.words.iter().any(|w| w.chars().any(char::is_alphanumeric)))
+        .map(|t| {
+            let phrase = t.words.join(" ").replace('"', "\"\"");
+            if t.prefix {
+                format!("\"{phrase}\"*")
+            } else {
+                format!("\"{phrase}\"")
+            }
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(op))
 }
 
 impl TextMatch {
-    /// The FTS5 query expression, or `None` if no term has a word. Every
-    /// word is quoted, so FTS5 operators in user text are plain words.
+    /// The FTS5 query expression, or `None` if no required term has a word.
     fn fts_expression(&self) -> Option<String> {
-        let terms: Vec<String> = self
-            .terms
-            .iter()
-            // A word of punctuation only would be an empty FTS5 phrase.
-            .filter(|t| t.words.iter().any(|w| w.chars().any(char::is_alphanumeric)))
-            .map(|t| {
-                let phrase = t.words.join(" ").replace('"', "\"\"");
-                if t.prefix {
-                    format!("\"{phrase}\"*")
-                } else {
-                    format!("\"{phrase}\"")
-                }
-            })
-            .collect();
-        (!terms.is_empty()).then(|| terms.join(" AND "))
+        let all = fts_terms(&self.terms, " AND ")?;
+        Some(match fts_terms(&self.excluded, " OR ") {
+            Some(none) => format!("({all}) NOT ({none})"),
+            None => all,
+        })
     }
 }
 
@@ -406,6 +416,25 @@ impl Tx<'_> {
             .map_err(self.err("look for files"))
     }
 
+    /// Ids of the files (failed ones too) matching any of `terms` in the
+    /// full-text index, straight from it (no scan of `files`): what a
+    /// lexical exclusion removes.
+    pub fn fts_any(&self, terms: &[MatchTerm]) -> Result<Vec<FileId>> {
+        const WHAT: &str = "search names and tags";
+        let Some(expr) = fts_terms(terms, " OR ") else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT rowid FROM files_fts WHERE files_fts MATCH ?1")
+            .map_err(self.err(WHAT))?;
+        let rows = stmt
+            .query_map([expr], |r| r.get(0).map(FileId))
+            .map_err(self.err(WHAT))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err(WHAT))
+    }
+
     /// How many vectors `model` made under `pipeline`.
     pub fn count_vectors(&self, model: &str, pipeline: &str) -> Result<u64> {
         self.conn
@@ -450,12 +479,17 @@ mod tests {
     use super::*;
     use crate::{FileRecord, FileStatus, RootId};
 
+    fn term(w: &str, prefix: bool) -> MatchTerm {
+        MatchTerm {
+            words: vec![w.into()],
+            prefix,
+        }
+    }
+
     fn word(w: &str, prefix: bool) -> TextMatch {
         TextMatch {
-            terms: vec![MatchTerm {
-                words: vec![w.into()],
-                prefix,
-            }],
+            terms: vec![term(w, prefix)],
+            excluded: vec![],
         }
     }
 
@@ -628,6 +662,19 @@ mod tests {
                 assert!(tx
                     .fts_ranked(&word("rain", false), &[short], 10)?
                     .is_empty());
+                // Excluded terms, inside the FTS expression.
+                let lib = TextMatch {
+                    terms: vec![term("lib", false)],
+                    excluded: vec![term("heavy", false), term("cre", true)],
+                };
+                let hits = tx.fts_ranked(&lib, &[], 10)?;
+                assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [c]);
+                let mut any = tx.fts_any(&[term("heavy", false), term("cre", true)])?;
+                any.sort();
+                assert_eq!(any, [a, b]);
+                // The failed file is in the index too: excluding it is harmless.
+                assert_eq!(tx.fts_any(&[term("broken", false)])?, [ids[3]]);
+                assert!(tx.fts_any(&[term("!!", false)])?.is_empty());
                 assert!(tx.fts_ranked(&TextMatch::default(), &[], 10)?.is_empty());
 
                 let by_path = tx.list_files(&[], ListOrder::Path, 10)?;
