@@ -270,7 +270,8 @@ fn a_name_match_ranks_above_unrelated_files() {
 #[test]
 fn filters_through_the_command_line() {
     let lib = Library::build();
-    let cases: [(&str, fn(&library::Spec) -> bool); 9] = [
+    type Keep = fn(&library::Spec) -> bool;
+    let cases: [(&str, Keep); 9] = [
         ("dur:<1s", |s| s.seconds < 1.0),
         ("dur:1s..2s", |s| (1.0..=2.0).contains(&s.seconds)),
         ("sr:>=96k", |s| s.rate >= 96_000),

@@ -824,6 +824,12 @@ fn push_away(mut query: Vec<f32>, excluded: &[Vec<f32>]) -> Vec<f32> {
     query
 }
 
+// The engine is shared between a UI thread and workers.
+const _: fn() = || {
+    fn is<T: Send + Sync>() {}
+    is::<Engine>();
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -840,9 +846,3 @@ mod tests {
         assert!(!IdSet::new(vec![]).contains(FileId(0)));
     }
 }
-
-// The engine is shared between a UI thread and workers.
-const _: fn() = || {
-    fn is<T: Send + Sync>() {}
-    is::<Engine>();
-};

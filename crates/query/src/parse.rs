@@ -371,7 +371,8 @@ fn parse_range(
 ) -> Result<NumRange, String> {
     let s = s.trim();
     let value = |v: &str| one(v.trim()).ok_or_else(|| format!("`{}` is not {what}", v.trim()));
-    let ops: [(&str, fn(f64) -> NumRange); 5] = [
+    type Make = fn(f64) -> NumRange;
+    let ops: [(&str, Make); 5] = [
         (">=", |v| NumRange {
             lower: Bound::Included(v),
             upper: Bound::Unbounded,

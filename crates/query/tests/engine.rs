@@ -25,7 +25,7 @@ fn set<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a str> {
 }
 
 /// Files (not failed) for which `keep` holds.
-fn expected<'a>(lib: &'a Library, keep: impl Fn(&LibFile) -> bool) -> BTreeSet<&'a str> {
+fn expected(lib: &Library, keep: impl Fn(&LibFile) -> bool) -> BTreeSet<&str> {
     lib.files
         .iter()
         .filter(|f| f.spec.status != FileStatus::Failed && keep(f))
@@ -341,8 +341,11 @@ fn each_filter_lists_what_it_should() {
         assert_eq!(paths, sorted, "{query}");
         set(rels(&lib, &hits))
     };
-    let s = |f: &LibFile| f.spec.clone();
-    let cases: Vec<(&str, Box<dyn Fn(&LibFile) -> bool>)> = vec![
+    fn s(f: &LibFile) -> library::Spec {
+        f.spec.clone()
+    }
+    type Keep = Box<dyn Fn(&LibFile) -> bool>;
+    let cases: Vec<(&str, Keep)> = vec![
         ("dur:<1s", Box::new(|f| s(f).seconds < 1.0)),
         ("dur:<=1s", Box::new(|f| s(f).seconds <= 1.0)),
         (
@@ -683,7 +686,7 @@ fn recent_detail_and_summary() {
         lib.files.iter().filter(|f| f.vector.is_some()).count() as u64
     );
     assert_eq!((s.waiting, s.failed), (1, 1));
-    assert_eq!(s.roots, [lib.root.clone()]);
+    assert_eq!(s.roots, std::slice::from_ref(&lib.root));
     assert_eq!(s.model.as_deref(), Some(lib.model_identity.as_str()));
     assert_eq!(s.pipeline.as_deref(), Some(hark_model::PIPELINE_VERSION));
 }

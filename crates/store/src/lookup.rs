@@ -560,7 +560,7 @@ mod tests {
         // The failed file is never returned; the unknown duration fails the
         // condition and passes its negation.
         assert_eq!(ids_of(&catalog, &[]), [a, b, c]);
-        assert_eq!(ids_of(&catalog, &[short.clone()]), [a]);
+        assert_eq!(ids_of(&catalog, std::slice::from_ref(&short)), [a]);
         assert_eq!(
             ids_of(&catalog, &[FileFilter::Not(Box::new(short.clone()))]),
             [b, c]
