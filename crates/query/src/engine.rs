@@ -374,6 +374,8 @@ impl Engine {
             return self.run(&q, None, k);
         }
         let st = self.state();
+        // A missing or mismatched model fails now, not after the vectors load.
+        self.checked_model(&st)?;
         let loaded = lock(&st.index).is_some();
         let vectors = if loaded {
             self.embed_query(&q)?
