@@ -40,21 +40,6 @@ impl NumRange {
             upper: Bound::Included(value),
         }
     }
-
-    /// Whether `x` lies in the range.
-    pub fn contains(&self, x: f64) -> bool {
-        let above = match self.lower {
-            Bound::Included(l) => x >= l,
-            Bound::Excluded(l) => x > l,
-            Bound::Unbounded => true,
-        };
-        let below = match self.upper {
-            Bound::Included(u) => x <= u,
-            Bound::Excluded(u) => x < u,
-            Bound::Unbounded => true,
-        };
-        above && below
-    }
 }
 
 /// One term of a full-text match: a run of words that must appear in this
