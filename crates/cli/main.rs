@@ -5,6 +5,8 @@ mod embed;
 mod index;
 mod model_cmd;
 mod output;
+mod search;
+mod tui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,9 +54,18 @@ enum Command {
     Index(index::Args),
     /// Show the index: folders, counts, model, size, last run (--errors lists failed files)
     Status(index::StatusArgs),
+    /// The terminal UI: search as you type, hear every hit
+    #[command(after_help = tui::TUI_HELP)]
+    Tui(tui::Args),
     /// Get the model, or show where it is
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
+    /// Find sounds by a description, words and filters
+    #[command(after_help = search::SEARCH_HELP)]
+    Search(search::SearchArgs),
+    /// Find sounds like a sound file
+    #[command(after_help = search::SIMILAR_HELP)]
+    Similar(search::SimilarArgs),
 }
 
 impl Cli {
@@ -85,6 +96,9 @@ fn main() -> ExitCode {
         Command::Index(args) => index::run(&cli, args),
         Command::Status(args) => index::status(&cli, args),
         Command::Model(cmd) => model_cmd::run(&cli, cmd),
+        Command::Search(args) => search::search(&cli, args),
+        Command::Similar(args) => search::similar(&cli, args),
+        Command::Tui(args) => tui::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -39,6 +39,7 @@
 
 pub mod ann;
 mod error;
+pub mod lookup;
 mod schema;
 mod tokens;
 
