@@ -315,3 +315,95 @@ fn a_hung_up_terminal_ends_the_ui() {
     let log_text = std::fs::read_to_string(&log).expect("the log file was not written");
     assert!(log_text.contains("hark tui"), "{log_text}");
 }
+
+/// The `hark` binary built beside this test (by `cargo test --workspace`,
+/// which builds every binary before running any test).
+fn hark_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = profile_dir.join("hark");
+    assert!(
+        path.is_file(),
+        "the hark binary is not built at `{}`: run `cargo test --workspace` (or `cargo build` first)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn the_real_hark_tui_finds_an_indexed_file_by_name_and_quits_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22_050,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    for (i, name) in [
+        "DOORWood_Creaky Old Door_HK_Lib.wav",
+        "RAIN_Heavy On Tin Roof_HK_Lib.wav",
+        "THUN_Distant Rumble_HK_Lib.wav",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut w = hound::WavWriter::create(lib.join(name), spec).unwrap();
+        for n in 0..11_025 {
+            let x = (n as f32 * 0.02 * (i + 1) as f32).sin() * 12_000.0;
+            w.write_sample(x as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+    assert!(
+        model.join("model.safetensors").is_file(),
+        "test fixture missing: {}",
+        model.display()
+    );
+    let index = dir.path().join("index");
+    let out = std::process::Command::new(hark_binary())
+        .arg("--index")
+        .arg(&index)
+        .arg("--model")
+        .arg(&model)
+        .args(["index", "--quiet"])
+        .arg(&lib)
+        .output()
+        .expect("run hark index");
+    assert!(out.status.success(), "hark index failed: {out:?}");
+
+    let log = dir.path().join("tui.log");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "tui".as_ref(),
+        "--silent".as_ref(),
+        "--log".as_ref(),
+        log.as_os_str(),
+    ];
+    let mut tui = Session::start(&hark_binary(), &args);
+    tui.wait_for("the library listing", Duration::from_secs(30), |s| {
+        s.contains("Heavy On Tin Roof")
+    });
+    tui.assert_taken_over();
+    tui.type_keys(b"creaky door");
+    tui.wait_for(
+        "the door, found by its name",
+        Duration::from_secs(30),
+        |s| {
+            s.lines().any(|l| {
+                l.contains("Creaky Old Door") && (l.contains("both") || l.contains("words"))
+            })
+        },
+    );
+    tui.type_keys(b"\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    tui.type_keys(b"q");
+    let status = tui.wait_exit("q");
+    assert!(status.success(), "hark tui exited with {status:?}");
+    tui.assert_restored();
+}
