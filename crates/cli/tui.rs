@@ -70,6 +70,17 @@ impl ui::Backend for EngineBackend {
     type Error = hark_query::Error;
 
     fn parse(&self, query: &str) -> Result<Query, Self::Error> {
+        // The UI refines lists that have no query (similar sounds, the
+        // library): an empty query, which the command line refuses, is
+        // valid here and stands for "no words, no filters".
+        if query.trim().is_empty() {
+            return Ok(Query {
+                source: String::new(),
+                terms: Vec::new(),
+                excluded: Vec::new(),
+                filters: Vec::new(),
+            });
+        }
         self.0.parse(query)
     }
 

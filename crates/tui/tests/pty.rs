@@ -400,8 +400,24 @@ fn the_real_hark_tui_finds_an_indexed_file_by_name_and_quits_cleanly() {
             })
         },
     );
+    // To the list; similar sounds of the door; then mark the first as
+    // wanted and re-rank (relevance feedback on a list without a query).
     tui.type_keys(b"\x1b");
     std::thread::sleep(Duration::from_millis(300));
+    tui.type_keys(b"s");
+    tui.wait_for("the similar list", Duration::from_secs(30), |s| {
+        s.contains("sounds like DOORWood_Creaky Old Door")
+    });
+    tui.type_keys(b"+");
+    tui.wait_for("the refined list", Duration::from_secs(30), |s| {
+        s.contains("re-ranked +1")
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    let text = tui.text();
+    assert!(
+        !text.to_lowercase().contains("error") && !text.contains("nothing to refine"),
+        "refining failed:\n{text}"
+    );
     tui.type_keys(b"q");
     let status = tui.wait_exit("q");
     assert!(status.success(), "hark tui exited with {status:?}");
