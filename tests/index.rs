@@ -257,6 +257,24 @@ fn index_then_rerun_changes_nothing() {
     let norm: f32 = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-4, "vector norm {norm}");
 
+    // What `hark index` built is what `hark search` reads.
+    let mut cmd = hark();
+    cmd.arg("--index")
+        .arg(&idx)
+        .args(["--model", fixture(), "search", "creak 004", "--json"]);
+    let out = run(cmd);
+    out.assert_code(0);
+    let first_hit: Value = serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
+    assert!(
+        first_hit["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("DOORWood_Creak 004_HK_TestLib.wav"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(first_hit["matched"], "both", "{}", out.stdout);
+
     // No path: every known root; nothing changed.
     let again = index(&idx, &[], 0);
     assert_eq!(count(&again, "unchanged"), 6, "{again}");
