@@ -390,6 +390,30 @@ fn the_real_hark_tui_finds_an_indexed_file_by_name_and_quits_cleanly() {
         s.contains("Heavy On Tin Roof")
     });
     tui.assert_taken_over();
+
+    // A cron run adds a file while the UI is open: the listing shows it
+    // without a restart.
+    let mut w = hound::WavWriter::create(lib.join("WIND_Gusty Gale_HK_Lib.wav"), spec).unwrap();
+    for n in 0..11_025 {
+        w.write_sample(((n as f32 * 0.13).sin() * 9_000.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    let out = std::process::Command::new(hark_binary())
+        .arg("--index")
+        .arg(&index)
+        .arg("--model")
+        .arg(&model)
+        .args(["index", "--quiet"])
+        .output()
+        .expect("run hark index");
+    assert!(out.status.success(), "hark index failed: {out:?}");
+    tui.wait_for(
+        "the file a new index run added",
+        Duration::from_secs(30),
+        |s| s.contains("Gusty Gale"),
+    );
+
     tui.type_keys(b"creaky door");
     tui.wait_for(
         "the door, found by its name",
