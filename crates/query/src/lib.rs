@@ -16,8 +16,9 @@
 //!    cache beside the catalog ([`QueryVectors`]). The model is loaded
 //!    here, on first need, and checked against the one that built the
 //!    index.
-//! 3. [`Engine::run`] ranks files by sound (a [`VectorIndex`]: the exact
-//!    scan [`ExactIndex`], or an ANN plugged in with [`Engine::open_with`])
+//! 3. [`Engine::run`] ranks files by sound (a [`VectorIndex`]: by default
+//!    the ANN cache through [`AnnIndex`], which scans exactly below 20,000
+//!    vectors; any other [`VectorIndex`] plugs in with [`Engine::open_with`])
 //!    and by words (FTS5 BM25 over names, folders and tags), fuses the two
 //!    rankings ([`fusion`](crate#fusion)), applies filters and exclusions,
 //!    and returns [`Hit`]s that say how each matched ([`Matched`]).
