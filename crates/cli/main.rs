@@ -22,8 +22,9 @@ const EXIT_ERROR: u8 = 2;
     version,
     about = "Find sounds in a sound library by describing them",
     long_about = "Find sounds in a sound library by describing them.\n\n\
-        hark indexes sound libraries (`hark index PATH`) and embeds sounds and texts with \
-        LAION's CLAP model (laion/clap-htsat-fused), running on the CPU.",
+        hark indexes a sound library (`hark index PATH`), then finds sounds by description, \
+        by example and by metadata (`hark search`, `hark similar`, `hark tui`), with LAION's \
+        CLAP model (laion/clap-htsat-fused) running on the CPU.",
     after_help = "Exit status: 0 success, 2 error; `hark index --help` lists its own.\n\
         The model: --model DIR (a directory in the Hugging Face layout) or a hub id; \
         by default laion/clap-htsat-fused from the Hugging Face cache (`hark model fetch` downloads it)."
@@ -44,28 +45,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print CLAP embeddings of sounds and texts, one JSON object per input per line
-    #[command(after_help = "Inputs are embedded in the order given. Each line is \
-            {\"audio\": PATH, \"embedding\": [...]} or {\"text\": TEXT, \"embedding\": [...]}.\n\
-            Exit status: 0 if every input was embedded; 2 if any failed (each failure is reported on stderr).")]
-    Embed(embed::Args),
     /// Add folders to the library and bring the index up to date
     #[command(after_help = index::INDEX_HELP)]
     Index(index::Args),
     /// Show the index: folders, counts, model, size, last run (--errors lists failed files)
     Status(index::StatusArgs),
-    /// The terminal UI: search as you type, hear every hit
-    #[command(after_help = tui::TUI_HELP)]
-    Tui(tui::Args),
-    /// Get the model, or show where it is
-    #[command(subcommand)]
-    Model(model_cmd::ModelCommand),
     /// Find sounds by a description, words and filters
     #[command(after_help = search::SEARCH_HELP)]
     Search(search::SearchArgs),
     /// Find sounds like a sound file
     #[command(after_help = search::SIMILAR_HELP)]
     Similar(search::SimilarArgs),
+    /// The terminal UI: search as you type, hear every hit
+    #[command(after_help = tui::TUI_HELP)]
+    Tui(tui::Args),
+    /// Print CLAP embeddings of sounds and texts, one JSON object per input per line
+    #[command(after_help = "Inputs are embedded in the order given. Each line is \
+            {\"audio\": PATH, \"embedding\": [...]} or {\"text\": TEXT, \"embedding\": [...]}.\n\
+            Exit status: 0 if every input was embedded; 2 if any failed (each failure is reported on stderr).")]
+    Embed(embed::Args),
+    /// Get the model, or show where it is
+    #[command(subcommand)]
+    Model(model_cmd::ModelCommand),
 }
 
 impl Cli {
