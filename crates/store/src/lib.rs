@@ -951,7 +951,7 @@ impl Tx<'_> {
         &self,
         model: &str,
         pipeline: &str,
-        mut f: impl FnMut(FileId, &[f32]),
+        f: impl FnMut(FileId, &[f32]),
     ) -> Result<()> {
         const WHAT: &str = "read vectors";
         let mut stmt = self
@@ -961,21 +961,10 @@ impl Tx<'_> {
                  WHERE model = ?1 AND pipeline = ?2 ORDER BY file_id",
             )
             .map_err(self.err(WHAT))?;
-        let mut rows = stmt
+        let rows = stmt
             .query(params![model, pipeline])
             .map_err(self.err(WHAT))?;
-        let mut buf = Vec::new();
-        while let Some(row) = rows.next().map_err(self.err(WHAT))? {
-            let id = FileId(row.get(0).map_err(self.err(WHAT))?);
-            let dim: i64 = row.get(1).map_err(self.err(WHAT))?;
-            let bytes = row
-                .get_ref(2)
-                .and_then(|v| Ok(v.as_blob()?))
-                .map_err(self.err(WHAT))?;
-            self.decode_vector(id, dim, bytes, &mut buf)?;
-            f(id, &buf);
-        }
-        Ok(())
+        self.each_vector(rows, WHAT, f)
     }
 
     /// The vector sequence: the last number handed out, and the number
@@ -1021,7 +1010,7 @@ impl Tx<'_> {
         model: &str,
         pipeline: &str,
         after: i64,
-        mut f: impl FnMut(FileId, &[f32]),
+        f: impl FnMut(FileId, &[f32]),
     ) -> Result<()> {
         const WHAT: &str = "read new vectors";
         let mut stmt = self
@@ -1031,17 +1020,27 @@ impl Tx<'_> {
                  WHERE seq > ?3 AND model = ?1 AND pipeline = ?2 ORDER BY seq",
             )
             .map_err(self.err(WHAT))?;
-        let mut rows = stmt
+        let rows = stmt
             .query(params![model, pipeline, after])
             .map_err(self.err(WHAT))?;
+        self.each_vector(rows, WHAT, f)
+    }
+
+    /// Calls `f` with each row of `(file_id, dim, data)` decoded.
+    fn each_vector(
+        &self,
+        mut rows: rusqlite::Rows<'_>,
+        what: &'static str,
+        mut f: impl FnMut(FileId, &[f32]),
+    ) -> Result<()> {
         let mut buf = Vec::new();
-        while let Some(row) = rows.next().map_err(self.err(WHAT))? {
-            let id = FileId(row.get(0).map_err(self.err(WHAT))?);
-            let dim: i64 = row.get(1).map_err(self.err(WHAT))?;
+        while let Some(row) = rows.next().map_err(self.err(what))? {
+            let id = FileId(row.get(0).map_err(self.err(what))?);
+            let dim: i64 = row.get(1).map_err(self.err(what))?;
             let bytes = row
                 .get_ref(2)
                 .and_then(|v| Ok(v.as_blob()?))
-                .map_err(self.err(WHAT))?;
+                .map_err(self.err(what))?;
             self.decode_vector(id, dim, bytes, &mut buf)?;
             f(id, &buf);
         }
