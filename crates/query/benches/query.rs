@@ -222,9 +222,10 @@ fn args() -> Args {
 
 /// Builds (or reuses) the synthetic index; returns its directory.
 fn build_index(files: usize, model: &str) -> PathBuf {
+    // Benches run in the crate's folder: default to the workspace's target.
     let base = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let dir = base.join(format!("bench-index-{files}"));
     let marker = dir.join("built-for");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(model) {
