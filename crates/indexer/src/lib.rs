@@ -554,8 +554,8 @@ fn process(
                     Err(_) => break,
                 }
             }
-            let batch: Vec<Prepared> = std::mem::take(&mut queue);
-            let vectors = embed_batch(model, &batch);
+            let mut batch: Vec<Prepared> = std::mem::take(&mut queue);
+            let vectors = embed_batch(model, &mut batch);
             for (prepared, vector) in batch.into_iter().zip(vectors) {
                 let ready = match prepared {
                     Prepared::Vanished { task, cause } => {
@@ -584,7 +584,7 @@ fn process(
                                 let cause = record.error.clone().unwrap_or_default();
                                 (None, Outcome::Failed { cause })
                             }
-                            (_, Some(_), Some(Err(e))) => {
+                            (_, _, Some(Err(e))) => {
                                 record.status = FileStatus::Failed;
                                 record.error = Some(format!("the model failed on this file: {e}"));
                                 let cause = record.error.clone().unwrap_or_default();
@@ -624,11 +624,12 @@ fn process(
 }
 
 /// Embeds the batch's features in one pass (one by one if the pass fails,
-/// so one bad input costs only its own file). Returns an entry per item:
-/// `None` where there was nothing to embed.
+/// so one bad input costs only its own file), moving them out of the
+/// records. Returns an entry per item: `None` where there was nothing to
+/// embed.
 fn embed_batch(
     model: Option<Model<'_>>,
-    batch: &[Prepared],
+    batch: &mut [Prepared],
 ) -> Vec<Option<std::result::Result<Vec<f32>, hark_model::Error>>> {
     let mut out: Vec<Option<std::result::Result<Vec<f32>, hark_model::Error>>> =
         batch.iter().map(|_| None).collect();
@@ -636,12 +637,10 @@ fn embed_batch(
         return out;
     };
     let (slots, inputs): (Vec<usize>, Vec<Vec<f32>>) = batch
-        .iter()
+        .iter_mut()
         .enumerate()
         .filter_map(|(i, p)| match p {
-            Prepared::Record {
-                features: Some(f), ..
-            } => Some((i, f.clone())),
+            Prepared::Record { features, .. } => features.take().map(|f| (i, f)),
             _ => None,
         })
         .unzip();
