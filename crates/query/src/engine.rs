@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use hark_model::hub::{self, ModelSpec};
 use hark_model::{Clap, ModelLocation, PIPELINE_VERSION};
 use hark_store::lookup::{FileFilter, ListOrder, MatchTerm};
-use hark_store::{Catalog, FileId};
+use hark_store::{Catalog, FileId, PointId};
 
 use crate::cache::TextCache;
 use crate::error::{Error, Result};
@@ -358,17 +358,29 @@ impl Engine {
             Some((positive, excluded)) => {
                 let query = push_away(positive.clone(), excluded);
                 self.sound_ranking(&st, &query, &filters, &q.exclusion_terms(), &[], k)?
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .collect()
             }
             None => Vec::new(),
         };
+        self.fused_hits(&st, &sound, &words, k)
+    }
+
+    /// Fuses a sound ranking (of points) and a word ranking (of files)
+    /// into the top `k` hits; a file found by sound through one of its
+    /// moments starts there.
+    fn fused_hits(
+        &self,
+        st: &State,
+        sound: &[(PointId, f32)],
+        words: &[FileId],
+        k: usize,
+    ) -> Result<Vec<Hit>> {
+        let files: Vec<FileId> = sound.iter().map(|(p, _)| p.file()).collect();
+        let points: Vec<PointId> = sound.iter().map(|(p, _)| *p).collect();
+        let fused = fuse(&files, words, k);
         self.hits(
-            &st,
-            fuse(&sound, &words, k)
-                .into_iter()
-                .map(|f| (f.id, f.score, f.matched)),
+            st,
+            fused.into_iter().map(|f| (f.id, f.score, f.matched)),
+            &points,
         )
     }
 
@@ -451,14 +463,18 @@ impl Engine {
         let exclusions = filters.map(Query::exclusion_terms).unwrap_or_default();
         let own: Vec<FileId> = own_id.into_iter().collect();
         let ranked = self.sound_ranking(&st, &query, &metadata, &exclusions, &own, k)?;
-        // Scores are the cosine to the example (moved by `plus`), whatever
-        // exclusions did to the order.
+        let points: Vec<PointId> = ranked.iter().map(|(p, _)| *p).collect();
+        // Scores are the cosine of the matched point to the example (moved
+        // by `plus`), whatever exclusions did to the order.
         self.hits(
             &st,
-            ranked.into_iter().map(|(id, _)| {
-                let cosine = index.vector(id).map_or(0.0, |v| dot(&scored_query, &v));
-                (id, cosine, Matched::Sound)
+            ranked.into_iter().map(|(point, _)| {
+                let cosine = index
+                    .point_vector(point)
+                    .map_or(0.0, |v| dot(&scored_query, &v));
+                (point.file(), cosine, Matched::Sound)
             }),
+            &points,
         )
     }
 
@@ -515,11 +531,7 @@ impl Engine {
         let excluded = vectors.map(|v| v.excluded.as_slice()).unwrap_or_default();
         let query = push_away(query, excluded);
         let filters = q.metadata_filters();
-        let sound: Vec<FileId> = self
-            .sound_ranking(&st, &query, &filters, &q.exclusion_terms(), unwanted, k)?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
+        let sound = self.sound_ranking(&st, &query, &filters, &q.exclusion_terms(), unwanted, k)?;
         let words: Vec<FileId> = if q.is_listing() {
             Vec::new()
         } else {
@@ -528,12 +540,7 @@ impl Engine {
                 .filter(|id| !unwanted.contains(id))
                 .collect()
         };
-        self.hits(
-            &st,
-            fuse(&sound, &words, k)
-                .into_iter()
-                .map(|f| (f.id, f.score, f.matched)),
-        )
+        self.fused_hits(&st, &sound, &words, k)
     }
 
     /// The library, most recently indexed first (for an empty query).
@@ -655,7 +662,8 @@ impl Engine {
     }
 
     /// The top `k` files by similarity to `query` that pass `filters`,
-    /// match none of `excluded` lexically, and are not in `skip`.
+    /// match none of `excluded` lexically, and are not in `skip`; each as
+    /// its nearest point (the whole file or a moment of it).
     fn sound_ranking(
         &self,
         st: &State,
@@ -664,7 +672,7 @@ impl Engine {
         excluded: &[MatchTerm],
         skip: &[FileId],
         k: usize,
-    ) -> Result<Vec<(FileId, f32)>> {
+    ) -> Result<Vec<(PointId, f32)>> {
         let index = st.index(&self.dir, &*self.loader)?;
         if query.len() != index.dim() && !index.is_empty() {
             return Err(Error::Dimension {
@@ -749,15 +757,30 @@ impl Engine {
     }
 
     /// Hits in the given order, with their facts; files gone from the
-    /// catalog since the vector index loaded are left out.
+    /// catalog since the vector index loaded are left out. A hit whose file
+    /// is in `points` as a moment gets that moment's start as its offset.
     fn hits(
         &self,
         st: &State,
         ranked: impl Iterator<Item = (FileId, f32, Matched)>,
+        points: &[PointId],
     ) -> Result<Vec<Hit>> {
         let ranked: Vec<(FileId, f32, Matched)> = ranked.collect();
         let ids: Vec<FileId> = ranked.iter().map(|r| r.0).collect();
-        let facts = st.catalog().read(|tx| tx.file_facts(&ids))?;
+        let moments: Vec<PointId> = points
+            .iter()
+            .copied()
+            .filter(|p| p.is_moment() && ids.contains(&p.file()))
+            .collect();
+        let (facts, starts) = st
+            .catalog()
+            .read(|tx| Ok::<_, Error>((tx.file_facts(&ids)?, tx.point_starts(&moments)?)))?;
+        let offset = |id: FileId| {
+            starts
+                .iter()
+                .find(|(p, _)| p.file() == id)
+                .map(|&(_, start)| start)
+        };
         let mut facts = facts.into_iter().peekable();
         let mut hits = Vec::with_capacity(ranked.len());
         for (id, score, matched) in ranked {
@@ -771,7 +794,7 @@ impl Engine {
                     duration_s: f.duration_s,
                     sample_rate: f.sample_rate,
                     channels: f.channels,
-                    offset_s: None,
+                    offset_s: offset(id),
                     matched,
                 });
             }

@@ -51,7 +51,7 @@ pub use engine::{Engine, IndexLoader, IndexSource};
 pub use error::{Error, Result};
 pub use hark_store::{FileId, FileStatus};
 pub use parse::{Filter, Query, Term, FILTER_KEYS};
-pub use vector::{AnnIndex, ExactIndex, VectorIndex};
+pub use vector::{AnnIndex, VectorIndex};
 
 /// The text-embedding cache's file name in the index directory.
 pub use cache::FILE_NAME as TEXT_CACHE_FILE;

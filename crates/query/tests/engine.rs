@@ -764,3 +764,76 @@ fn the_engine_is_shared_across_threads() {
         assert!(c.join().unwrap().positive.is_some());
     });
 }
+
+// Moments.
+
+/// Gives `long` moments: the second carries `like`'s vector, so it is the
+/// long file's best match to anything near `like`.
+fn add_moments(lib: &Library, long: &LibFile, like: &LibFile) {
+    let other = lib.file("Tones/Tone Low 110.wav");
+    let moment = |start_s: f64, v: &LibFile| hark_store::MomentVector {
+        start_s,
+        end_s: start_s + 10.0,
+        data: v.vector.clone().unwrap(),
+    };
+    let mut writer = Catalog::open(&lib.index).unwrap();
+    writer
+        .transaction(|tx| {
+            tx.set_moments(
+                long.id,
+                &lib.model_identity,
+                hark_model::PIPELINE_VERSION,
+                &[moment(0.0, other), moment(10.0, like), moment(20.0, other)],
+            )
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_moment_inside_a_long_file_is_a_hit_that_starts_there() {
+    let lib = Library::build();
+    let target = lib.file("Tones/Tone Bright 880.wav");
+    let long = lib.file("Weather/RAINMetl_Heavy On Roof_HK_TestLib.wav");
+    let query = target.vector.clone().unwrap();
+    // Before: the long file is not the nearest sound, and no hit has an offset.
+    let before = engine(&lib)
+        .similar(&SimilarTarget::File(target.id), 20, None)
+        .unwrap();
+    assert_ne!(before[0].id, long.id);
+    assert!(before.iter().all(|h| h.offset_s.is_none()), "{before:?}");
+
+    add_moments(&lib, long, target);
+    let engine = engine(&lib);
+    let hits = engine
+        .similar(&SimilarTarget::File(target.id), 20, None)
+        .unwrap();
+    assert_eq!(hits[0].id, long.id, "{hits:?}");
+    assert_eq!(hits[0].offset_s, Some(10.0));
+    assert!((hits[0].score - 1.0).abs() < 1e-5, "{}", hits[0].score);
+    // One hit per file, however many of its moments are near.
+    let ids: BTreeSet<FileId> = hits.iter().map(|h| h.id).collect();
+    assert_eq!(ids.len(), hits.len());
+    assert!(hits[1..].iter().all(|h| h.offset_s.is_none()), "{hits:?}");
+
+    // A sound query finds the moment too, fused with the words ranking.
+    let q = engine.parse("bright").unwrap();
+    let vectors = hark_query::QueryVectors {
+        positive: Some(query),
+        excluded: Vec::new(),
+        computed: 0,
+    };
+    let hits = engine.run(&q, Some(&vectors), 10).unwrap();
+    let hit = hits
+        .iter()
+        .find(|h| h.id == long.id)
+        .expect("the long file");
+    assert_eq!(hit.offset_s, Some(10.0));
+    assert_eq!(hit.matched, Matched::Sound);
+    let tone = hits.iter().find(|h| h.id == target.id).unwrap();
+    assert_eq!((tone.offset_s, tone.matched), (None, Matched::Both));
+
+    // Moments follow filters like their file: excluded by `dur:<2s`.
+    let q = engine.parse("bright dur:<2s").unwrap();
+    let hits = engine.run(&q, Some(&vectors), 10).unwrap();
+    assert!(hits.iter().all(|h| h.id != long.id), "{hits:?}");
+}

@@ -69,6 +69,59 @@ const BM25_WEIGHTS: (f64, f64, f64) = (10.0, 3.0, 1.0);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub i64);
 
+/// The id of one vector in the catalog, a *point* of the vector space: a
+/// file's whole-file vector (segment 0) or one moment of a long file
+/// (segment 1 on). It is `file_id * 2^20 + segment` (schema V3), so the
+/// file of any point is known without a lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PointId(pub i64);
+
+impl PointId {
+    /// Bits of a point id that hold the segment.
+    pub const SEGMENT_BITS: u32 = 20;
+    /// Segments a file can have, the whole-file one included.
+    pub const MAX_SEGMENTS: u32 = 1 << Self::SEGMENT_BITS;
+
+    /// The point of a file's whole-file vector.
+    pub fn whole(file: FileId) -> PointId {
+        PointId(file.0 << Self::SEGMENT_BITS)
+    }
+
+    /// The point of segment `segment` of `file` (0 is the whole file).
+    /// `segment` must be below [`PointId::MAX_SEGMENTS`].
+    pub fn new(file: FileId, segment: u32) -> PointId {
+        debug_assert!(segment < Self::MAX_SEGMENTS);
+        PointId((file.0 << Self::SEGMENT_BITS) | i64::from(segment & (Self::MAX_SEGMENTS - 1)))
+    }
+
+    /// The file the point belongs to.
+    pub fn file(self) -> FileId {
+        FileId(self.0 >> Self::SEGMENT_BITS)
+    }
+
+    /// Its segment: 0 for the whole file, from 1 for a moment.
+    pub fn segment(self) -> u32 {
+        (self.0 & i64::from(Self::MAX_SEGMENTS - 1)) as u32
+    }
+
+    /// Whether this is a moment rather than the whole file.
+    pub fn is_moment(self) -> bool {
+        self.segment() != 0
+    }
+}
+
+/// The vector of one moment of a long file: the stretch from `start_s` to
+/// `end_s` seconds, embedded on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MomentVector {
+    /// Where the moment starts, in seconds from the start of the file.
+    pub start_s: f64,
+    /// Where it ends.
+    pub end_s: f64,
+    /// Its vector.
+    pub data: Vec<f32>,
+}
+
 /// The id of a root folder in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RootId(pub i64);
@@ -441,7 +494,7 @@ impl Catalog {
         &self,
         model: &str,
         pipeline: &str,
-        f: impl FnMut(FileId, &[f32]),
+        f: impl FnMut(PointId, &[f32]),
     ) -> Result<()> {
         self.read(|tx| tx.vectors(model, pipeline, f))
     }
@@ -875,9 +928,9 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Stores a file's vector (replacing any), made by `model` under
-    /// embedding `pipeline`, as little-endian f32; a file waiting for its
-    /// vector becomes [`FileStatus::Ok`].
+    /// Stores a file's whole-file vector (replacing any), made by `model`
+    /// under embedding `pipeline`, as little-endian f32; a file waiting for
+    /// its vector becomes [`FileStatus::Ok`].
     pub fn set_vector(
         &self,
         id: FileId,
@@ -887,14 +940,7 @@ impl Tx<'_> {
     ) -> Result<()> {
         const WHAT: &str = "store a vector";
         self.check_writable(WHAT)?;
-        let data: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
-        self.conn
-            .prepare_cached(
-                "INSERT OR REPLACE INTO vectors (file_id, model, pipeline, dim, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| s.execute(params![id.0, model, pipeline, vector.len() as i64, data]))
-            .map_err(self.err(WHAT))?;
+        self.insert_point(PointId::whole(id), None, model, pipeline, vector, WHAT)?;
         self.conn
             .execute(
                 "UPDATE files SET status = 'ok', error = NULL WHERE id = ?1 AND status = 'waiting'",
@@ -904,14 +950,120 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Replaces the moment vectors of a file (segments 1 on, in the order
+    /// given) with `moments`; an empty slice removes them. At most
+    /// [`PointId::MAX_SEGMENTS`]` - 1` are kept.
+    pub fn set_moments(
+        &self,
+        id: FileId,
+        model: &str,
+        pipeline: &str,
+        moments: &[MomentVector],
+    ) -> Result<()> {
+        const WHAT: &str = "store moment vectors";
+        self.check_writable(WHAT)?;
+        self.conn
+            .prepare_cached("DELETE FROM vectors WHERE file_id = ?1 AND segment > 0")
+            .and_then(|mut s| s.execute([id.0]))
+            .map_err(self.err(WHAT))?;
+        let kept = moments.len().min(PointId::MAX_SEGMENTS as usize - 1);
+        for (i, m) in moments[..kept].iter().enumerate() {
+            let point = PointId::new(id, i as u32 + 1);
+            let span = Some((m.start_s, m.end_s));
+            self.insert_point(point, span, model, pipeline, &m.data, WHAT)?;
+        }
+        Ok(())
+    }
+
+    fn insert_point(
+        &self,
+        point: PointId,
+        span: Option<(f64, f64)>,
+        model: &str,
+        pipeline: &str,
+        vector: &[f32],
+        what: &'static str,
+    ) -> Result<()> {
+        let data: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO vectors
+                    (point, file_id, segment, start_s, end_s, model, pipeline, dim, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    point.0,
+                    point.file().0,
+                    point.segment(),
+                    span.map(|s| s.0),
+                    span.map(|s| s.1),
+                    model,
+                    pipeline,
+                    vector.len() as i64,
+                    data
+                ])
+            })
+            .map_err(self.err(what))?;
+        Ok(())
+    }
+
+    /// The moments of a file with a vector of `model` under `pipeline`:
+    /// (point, start, end) in segment order.
+    pub fn moments(
+        &self,
+        id: FileId,
+        model: &str,
+        pipeline: &str,
+    ) -> Result<Vec<(PointId, f64, f64)>> {
+        const WHAT: &str = "list moments";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT point, start_s, end_s FROM vectors
+                 WHERE file_id = ?1 AND segment > 0 AND model = ?2 AND pipeline = ?3
+                 ORDER BY segment",
+            )
+            .map_err(self.err(WHAT))?;
+        let rows = stmt
+            .query_map(params![id.0, model, pipeline], |r| {
+                Ok((PointId(r.get(0)?), r.get(1)?, r.get(2)?))
+            })
+            .map_err(self.err(WHAT))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(self.err(WHAT))
+    }
+
+    /// Where each of `points` starts in its file, in seconds: 0 for a
+    /// whole-file point, the moment's start otherwise. Points not in the
+    /// catalog are left out.
+    pub fn point_starts(&self, points: &[PointId]) -> Result<Vec<(PointId, f64)>> {
+        const WHAT: &str = "read moment starts";
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT coalesce(start_s, 0) FROM vectors WHERE point = ?1")
+            .map_err(self.err(WHAT))?;
+        let mut out = Vec::with_capacity(points.len());
+        for &p in points {
+            let start: Option<f64> = stmt
+                .query_row([p.0], |r| r.get(0))
+                .optional()
+                .map_err(self.err(WHAT))?;
+            if let Some(start) = start {
+                out.push((p, start));
+            }
+        }
+        Ok(out)
+    }
+
     /// A file's vector, whatever model made it.
     pub fn vector(&self, id: FileId) -> Result<Option<StoredVector>> {
         const WHAT: &str = "read a vector";
         let row: Option<(String, String, i64, Vec<u8>)> = self
             .conn
             .query_row(
-                "SELECT model, pipeline, dim, data FROM vectors WHERE file_id = ?1",
-                [id.0],
+                "SELECT model, pipeline, dim, data FROM vectors WHERE point = ?1",
+                [PointId::whole(id).0],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
@@ -920,7 +1072,7 @@ impl Tx<'_> {
             return Ok(None);
         };
         let mut data = Vec::new();
-        self.decode_vector(id, dim, &bytes, &mut data)?;
+        self.decode_vector(PointId::whole(id), dim, &bytes, &mut data)?;
         Ok(Some(StoredVector {
             model,
             pipeline,
@@ -928,11 +1080,13 @@ impl Tx<'_> {
         }))
     }
 
-    fn decode_vector(&self, id: FileId, dim: i64, bytes: &[u8], out: &mut Vec<f32>) -> Result<()> {
+    fn decode_vector(&self, id: PointId, dim: i64, bytes: &[u8], out: &mut Vec<f32>) -> Result<()> {
         if dim < 0 || bytes.len() as u64 != 4 * dim as u64 {
             return Err(self.corrupt(format!(
-                "vector of file {} has {} bytes for dimension {dim}",
+                "vector {} (segment {} of file {}) has {} bytes for dimension {dim}",
                 id.0,
+                id.segment(),
+                id.file().0,
                 bytes.len()
             )));
         }
@@ -945,20 +1099,21 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Calls `f` with every vector made by `model` under `pipeline`, in
-    /// file id order, without holding them all in memory.
+    /// Calls `f` with every vector made by `model` under `pipeline`, whole
+    /// files and moments, in point order, without holding them all in
+    /// memory.
     pub fn vectors(
         &self,
         model: &str,
         pipeline: &str,
-        f: impl FnMut(FileId, &[f32]),
+        f: impl FnMut(PointId, &[f32]),
     ) -> Result<()> {
         const WHAT: &str = "read vectors";
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT file_id, dim, data FROM vectors
-                 WHERE model = ?1 AND pipeline = ?2 ORDER BY file_id",
+                "SELECT point, dim, data FROM vectors
+                 WHERE model = ?1 AND pipeline = ?2 ORDER BY point",
             )
             .map_err(self.err(WHAT))?;
         let rows = stmt
@@ -1010,13 +1165,13 @@ impl Tx<'_> {
         model: &str,
         pipeline: &str,
         after: i64,
-        f: impl FnMut(FileId, &[f32]),
+        f: impl FnMut(PointId, &[f32]),
     ) -> Result<()> {
         const WHAT: &str = "read new vectors";
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT file_id, dim, data FROM vectors
+                "SELECT point, dim, data FROM vectors
                  WHERE seq > ?3 AND model = ?1 AND pipeline = ?2 ORDER BY seq",
             )
             .map_err(self.err(WHAT))?;
@@ -1026,16 +1181,16 @@ impl Tx<'_> {
         self.each_vector(rows, WHAT, f)
     }
 
-    /// Calls `f` with each row of `(file_id, dim, data)` decoded.
+    /// Calls `f` with each row of `(point, dim, data)` decoded.
     fn each_vector(
         &self,
         mut rows: rusqlite::Rows<'_>,
         what: &'static str,
-        mut f: impl FnMut(FileId, &[f32]),
+        mut f: impl FnMut(PointId, &[f32]),
     ) -> Result<()> {
         let mut buf = Vec::new();
         while let Some(row) = rows.next().map_err(self.err(what))? {
-            let id = FileId(row.get(0).map_err(self.err(what))?);
+            let id = PointId(row.get(0).map_err(self.err(what))?);
             let dim: i64 = row.get(1).map_err(self.err(what))?;
             let bytes = row
                 .get_ref(2)
@@ -1047,21 +1202,21 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Files whose vector (of any model) was written or deleted after
+    /// Points whose vector (of any model) was written or deleted after
     /// sequence number `after`: every vector an index built at `after`
     /// holds for them is out of date. Sorted, without duplicates.
-    pub(crate) fn vectors_changed_after(&self, after: i64) -> Result<Vec<FileId>> {
+    pub(crate) fn vectors_changed_after(&self, after: i64) -> Result<Vec<PointId>> {
         const WHAT: &str = "list changed vectors";
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT file_id FROM vectors WHERE seq > ?1
-                 UNION SELECT file_id FROM vector_tombstones WHERE seq > ?1
+                "SELECT point FROM vectors WHERE seq > ?1
+                 UNION SELECT point FROM vector_tombstones WHERE seq > ?1
                  ORDER BY 1",
             )
             .map_err(self.err(WHAT))?;
         let rows = stmt
-            .query_map([after], |r| r.get(0).map(FileId))
+            .query_map([after], |r| r.get(0).map(PointId))
             .map_err(self.err(WHAT))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(self.err(WHAT))
@@ -1079,8 +1234,8 @@ impl Tx<'_> {
             .conn
             .prepare_cached(
                 "SELECT f.id, f.path FROM files f
-                 LEFT JOIN vectors v ON v.file_id = f.id AND v.model = ?1 AND v.pipeline = ?2
-                 WHERE f.status != 'failed' AND v.file_id IS NULL ORDER BY f.id",
+                 LEFT JOIN vectors v ON v.point = f.id * 1048576 AND v.model = ?1 AND v.pipeline = ?2
+                 WHERE f.status != 'failed' AND v.point IS NULL ORDER BY f.id",
             )
             .map_err(self.err(WHAT))?;
         let rows = stmt
@@ -1136,7 +1291,7 @@ impl Tx<'_> {
         self.conn
             .query_row(
                 "SELECT (SELECT count(*) FROM files),
-                        (SELECT count(*) FROM vectors),
+                        (SELECT count(*) FROM vectors WHERE segment = 0),
                         (SELECT count(*) FROM files WHERE status = 'waiting'),
                         (SELECT count(*) FROM files WHERE status = 'failed')",
                 [],
@@ -1324,6 +1479,83 @@ mod tests {
             assert_eq!(roots[0].path, Path::new("/lib"));
             assert_eq!(roots[0].added_at, 7);
         }
+    }
+
+    #[test]
+    fn version_2_vectors_and_tombstones_become_whole_file_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = |x: f32| -> Vec<u8> { [x, 0.0].iter().flat_map(|f| f.to_le_bytes()).collect() };
+        {
+            let conn = Catalog::create_at_version(dir.path(), 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO roots (id, path, added_at) VALUES (1, CAST('/lib' AS BLOB), 1);
+                 INSERT INTO files (id, root_id, path, path_text, size, mtime_ns, status, indexed_at)
+                 VALUES (5, 1, CAST('/lib/a.wav' AS BLOB), '/lib/a.wav', 1, 1, 'ok', 1),
+                        (9, 1, CAST('/lib/b.wav' AS BLOB), '/lib/b.wav', 1, 1, 'ok', 1);",
+            )
+            .unwrap();
+            for (id, x) in [(5, 1.0f32), (9, 2.0), (7, 3.0)] {
+                if id == 7 {
+                    conn.execute_batch(
+                        "INSERT INTO files (id, root_id, path, path_text, size, mtime_ns, status, indexed_at)
+                         VALUES (7, 1, CAST('/lib/c.wav' AS BLOB), '/lib/c.wav', 1, 1, 'ok', 1)",
+                    )
+                    .unwrap();
+                }
+                conn.execute(
+                    "INSERT INTO vectors (file_id, model, pipeline, dim, data) VALUES (?1, 'm', 'p', 2, ?2)",
+                    params![id, v(x)],
+                )
+                .unwrap();
+            }
+            conn.execute("DELETE FROM files WHERE id = 7", []).unwrap();
+        }
+        let mut catalog = Catalog::open(dir.path()).unwrap();
+        let mut got = Vec::new();
+        catalog
+            .vectors("m", "p", |id, v| got.push((id, v.to_vec())))
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (PointId::whole(FileId(5)), vec![1.0, 0.0]),
+                (PointId::whole(FileId(9)), vec![2.0, 0.0])
+            ]
+        );
+        let (last, _) = catalog.read(|tx| tx.seq_state()).unwrap();
+        let changed = catalog.read(|tx| tx.vectors_changed_after(0)).unwrap();
+        assert!(changed.contains(&PointId::whole(FileId(7))), "{changed:?}");
+        // The triggers number moments too, and a file's removal takes them.
+        let moment = MomentVector {
+            start_s: 10.0,
+            end_s: 20.0,
+            data: vec![0.0, 1.0],
+        };
+        catalog
+            .transaction(|tx| tx.set_moments(FileId(5), "m", "p", &[moment.clone(), moment]))
+            .unwrap();
+        let moments = catalog.read(|tx| tx.moments(FileId(5), "m", "p")).unwrap();
+        assert_eq!(
+            moments,
+            vec![
+                (PointId::new(FileId(5), 1), 10.0, 20.0),
+                (PointId::new(FileId(5), 2), 10.0, 20.0)
+            ]
+        );
+        let after = catalog.read(|tx| tx.vectors_changed_after(last)).unwrap();
+        assert_eq!(after, vec![moments[0].0, moments[1].0]);
+        assert_eq!(catalog.counts().unwrap().embedded, 2);
+        catalog
+            .transaction(|tx| tx.remove_files(&[FileId(5)]))
+            .unwrap();
+        let (last2, _) = catalog.read(|tx| tx.seq_state()).unwrap();
+        let gone = catalog
+            .read(|tx| tx.vectors_changed_after(last2 - 3))
+            .unwrap();
+        assert_eq!(
+            gone,
+            vec![PointId::whole(FileId(5)), moments[0].0, moments[1].0]
+        );
     }
 
     #[test]

@@ -406,11 +406,12 @@ impl Tx<'_> {
             .map_err(self.err(WHAT))
     }
 
-    /// How many vectors `model` made under `pipeline`.
+    /// How many files have a whole-file vector `model` made under
+    /// `pipeline` (moments are not counted).
     pub fn vector_count(&self, model: &str, pipeline: &str) -> Result<u64> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM vectors WHERE model = ?1 AND pipeline = ?2",
+                "SELECT count(*) FROM vectors WHERE segment = 0 AND model = ?1 AND pipeline = ?2",
                 [model, pipeline],
                 |r| r.get::<_, i64>(0),
             )

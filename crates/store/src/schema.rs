@@ -16,7 +16,7 @@ use crate::{Error, Result};
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: roots, files, vectors, meta and the full-text index.
 const V1: &str = "
@@ -123,6 +123,66 @@ CREATE TRIGGER vectors_seq_delete AFTER DELETE ON vectors BEGIN
     UPDATE vector_seq SET last = last + 1 WHERE id = 0;
     INSERT INTO vector_tombstones (seq, file_id)
         SELECT last, OLD.file_id FROM vector_seq WHERE id = 0;
+END;
+";
+
+/// Version 3: vectors of moments. A file keeps its whole-file vector
+/// (segment 0) and, for a long file, one vector per moment (segment 1 on,
+/// each with its start and end in seconds). Each vector is a *point* with
+/// the id `file_id * 2^20 + segment` (see [`crate::PointId`]), which is
+/// what the vector sequence, the tombstones and the ANN cache number.
+///
+/// Existing vectors become segment 0 of their file; tombstones are
+/// renumbered the same way. An ANN cache of version 2 numbered files, so
+/// its format version changes and it is rebuilt.
+const V3: &str = "
+CREATE TABLE vectors_v3 (
+    point    INTEGER PRIMARY KEY,
+    file_id  INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    segment  INTEGER NOT NULL CHECK (segment >= 0 AND segment < 1048576),
+    start_s  REAL,
+    end_s    REAL,
+    model    TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    dim      INTEGER NOT NULL,
+    data     BLOB NOT NULL CHECK (length(data) = 4 * dim),
+    seq      INTEGER NOT NULL DEFAULT 0,
+    CHECK (point = file_id * 1048576 + segment),
+    CHECK ((segment = 0) = (start_s IS NULL AND end_s IS NULL))
+);
+INSERT INTO vectors_v3 (point, file_id, segment, model, pipeline, dim, data, seq)
+    SELECT file_id * 1048576, file_id, 0, model, pipeline, dim, data, seq FROM vectors;
+DROP TABLE vectors;
+ALTER TABLE vectors_v3 RENAME TO vectors;
+CREATE INDEX vectors_file ON vectors(file_id, segment);
+CREATE INDEX vectors_model ON vectors(model, pipeline);
+CREATE INDEX vectors_seq ON vectors(seq);
+
+UPDATE vector_tombstones SET file_id = file_id * 1048576;
+ALTER TABLE vector_tombstones RENAME COLUMN file_id TO point;
+
+CREATE TRIGGER vectors_seq_insert AFTER INSERT ON vectors BEGIN
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    UPDATE vectors SET seq = (SELECT last FROM vector_seq WHERE id = 0)
+        WHERE point = NEW.point;
+END;
+
+CREATE TRIGGER vectors_seq_update
+AFTER UPDATE OF point, file_id, segment, start_s, end_s, model, pipeline, dim, data
+ON vectors BEGIN
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    INSERT INTO vector_tombstones (seq, point)
+        SELECT last, OLD.point FROM vector_seq
+        WHERE id = 0 AND OLD.point != NEW.point;
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    UPDATE vectors SET seq = (SELECT last FROM vector_seq WHERE id = 0)
+        WHERE point = NEW.point;
+END;
+
+CREATE TRIGGER vectors_seq_delete AFTER DELETE ON vectors BEGIN
+    UPDATE vector_seq SET last = last + 1 WHERE id = 0;
+    INSERT INTO vector_tombstones (seq, point)
+        SELECT last, OLD.point FROM vector_seq WHERE id = 0;
 END;
 ";
 

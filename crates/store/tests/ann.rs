@@ -12,13 +12,13 @@ use common::{add_files, catalog, exact, Clusters, DIM, MODEL, PIPELINE};
 use hark_store::ann::{
     refresh_ann, AnnAction, SearchMode, VectorSearcher, EXACT_THRESHOLD, REBUILD_FRACTION,
 };
-use hark_store::{Catalog, FileId, FileRecord, RootId};
+use hark_store::{Catalog, FileId, FileRecord, PointId, RootId};
 
 /// The catalog's current vectors of MODEL, for exact reference answers.
 fn current(catalog: &Catalog, model: &str) -> Vec<(FileId, Vec<f32>)> {
     let mut all = Vec::new();
     catalog
-        .vectors(model, PIPELINE, |id, v| all.push((id, v.to_vec())))
+        .vectors(model, PIPELINE, |id, v| all.push((id.file(), v.to_vec())))
         .unwrap();
     all
 }
@@ -97,7 +97,7 @@ fn recall_at_10_on_20k_clustered_vectors() {
         let truth: HashSet<FileId> = exact(&all, q, 10).into_iter().map(|h| h.0).collect();
         let got = searcher.search(q, 10, None).unwrap();
         assert_eq!(got.len(), 10);
-        found += got.iter().filter(|h| truth.contains(&h.0)).count();
+        found += got.iter().filter(|h| truth.contains(&h.0.file())).count();
     }
     let recall = found as f64 / (10 * queries.len()) as f64;
     assert!(recall >= 0.98, "recall@10 = {recall:.4}");
@@ -118,7 +118,7 @@ fn exact_mode_below_the_threshold_is_exact() {
         let want = exact(&all, &q, 7);
         let got = searcher.search(&q, 7, None).unwrap();
         assert_eq!(
-            got.iter().map(|h| h.0).collect::<Vec<_>>(),
+            got.iter().map(|h| h.0.file()).collect::<Vec<_>>(),
             want.iter().map(|h| h.0).collect::<Vec<_>>()
         );
         for (g, w) in got.iter().zip(&want) {
@@ -180,11 +180,11 @@ fn stale_and_new_vectors_follow_the_catalog() {
         let want = exact(&all, q, 10);
         let got = searcher.search(q, 10, None).unwrap();
         assert!(
-            got.iter().all(|h| !gone.contains(&h.0)),
+            got.iter().all(|h| !gone.contains(&h.0.file())),
             "a deleted file came back"
         );
         assert_eq!(
-            got.iter().map(|h| h.0).collect::<Vec<_>>(),
+            got.iter().map(|h| h.0.file()).collect::<Vec<_>>(),
             want.iter().map(|h| h.0).collect::<Vec<_>>()
         );
         for (g, w) in got.iter().zip(&want) {
@@ -193,11 +193,11 @@ fn stale_and_new_vectors_follow_the_catalog() {
     }
     // A rewritten vector's new value finds its file first; an added one too.
     for (id, v) in rewritten.iter().zip(&new_vectors).take(5) {
-        assert_eq!(searcher.search(v, 1, None).unwrap()[0].0, *id);
+        assert_eq!(searcher.search(v, 1, None).unwrap()[0].0.file(), *id);
     }
     let added_vector = searcher.vector(added[0]).unwrap();
     assert_eq!(
-        searcher.search(&added_vector, 1, None).unwrap()[0].0,
+        searcher.search(&added_vector, 1, None).unwrap()[0].0.file(),
         added[0]
     );
 
@@ -349,7 +349,7 @@ fn a_damaged_graph_falls_back_to_an_exact_scan_and_is_rebuilt() {
             .search(&q, 5, None)
             .unwrap()
             .into_iter()
-            .map(|h| h.0)
+            .map(|h| h.0.file())
             .collect();
         assert_eq!(got, want, "{what}");
     }
@@ -383,7 +383,7 @@ fn a_graph_of_another_model_is_ignored_then_replaced() {
         .search(&q, 5, None)
         .unwrap()
         .into_iter()
-        .map(|h| h.0)
+        .map(|h| h.0.file())
         .collect();
     assert_eq!(got, want);
     // The writer for the new model drops the old model's graph (the new
@@ -410,14 +410,14 @@ fn a_filter_still_gets_k_hits() {
     for q in gen.take(5) {
         let got = searcher.search(&q, 10, Some(&allow)).unwrap();
         let want: Vec<FileId> = exact(&subset, &q, 10).into_iter().map(|h| h.0).collect();
-        assert_eq!(got.iter().map(|h| h.0).collect::<Vec<_>>(), want);
+        assert_eq!(got.iter().map(|h| h.0.file()).collect::<Vec<_>>(), want);
     }
     // A filter that passes a third: the graph still gives 10 allowed hits.
     let third = |id: FileId| id.0 % 3 == 0;
     for q in gen.take(5) {
         let got = searcher.search(&q, 10, Some(&third)).unwrap();
         assert_eq!(got.len(), 10);
-        assert!(got.iter().all(|h| third(h.0)));
+        assert!(got.iter().all(|h| third(h.0.file())));
     }
     // A filter that allows everything changes nothing.
     let q = gen.sample();
@@ -439,7 +439,7 @@ fn a_reader_picks_up_new_vectors_and_a_new_graph() {
     assert!(searcher.reload_if_changed().unwrap());
     assert_eq!(searcher.len(), EXACT_THRESHOLD + 20);
     let v = searcher.vector(added[3]).unwrap();
-    assert_eq!(searcher.search(&v, 1, None).unwrap()[0].0, added[3]);
+    assert_eq!(searcher.search(&v, 1, None).unwrap()[0].0.file(), added[3]);
     assert!(!searcher.reload_if_changed().unwrap());
 
     // The cron run's refresh publishes a graph: the reader switches to it.
@@ -448,7 +448,7 @@ fn a_reader_picks_up_new_vectors_and_a_new_graph() {
     assert!(searcher.reload_if_changed().unwrap());
     assert_eq!(searcher.mode(), SearchMode::Ann);
     assert_eq!(searcher.len(), EXACT_THRESHOLD + 20);
-    assert_eq!(searcher.search(&v, 1, None).unwrap()[0].0, added[3]);
+    assert_eq!(searcher.search(&v, 1, None).unwrap()[0].0.file(), added[3]);
 }
 
 #[test]
@@ -485,7 +485,7 @@ fn sequence_numbers_track_every_vector_change() {
     };
     let tombstones = || -> Vec<(i64, i64)> {
         let mut s = raw
-            .prepare("SELECT seq, file_id FROM vector_tombstones ORDER BY seq")
+            .prepare("SELECT seq, point FROM vector_tombstones ORDER BY seq")
             .unwrap();
         s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
@@ -507,13 +507,13 @@ fn sequence_numbers_track_every_vector_change() {
     catalog.transaction(|tx| tx.upsert_file(&r)).unwrap();
     let t = tombstones();
     assert_eq!(t.len(), 1);
-    assert_eq!(t[0].1, a.0);
+    assert_eq!(t[0].1, PointId::whole(a).0);
     assert!(t[0].0 > seq(b));
     // Removing a file deletes its vector by cascade: a tombstone too.
     catalog.transaction(|tx| tx.remove_files(&[b])).unwrap();
     let t = tombstones();
     assert_eq!(t.len(), 2);
-    assert_eq!(t[1].1, b.0);
+    assert_eq!(t[1].1, PointId::whole(b).0);
     // A refresh below the threshold prunes them: no reader needs them.
     refresh_ann(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
     assert!(tombstones().is_empty());

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hark_store::{Catalog, Error, FileId, FileRecord, FileStatus, RootId, SCHEMA_VERSION};
+use hark_store::{Catalog, Error, FileId, FileRecord, FileStatus, PointId, RootId, SCHEMA_VERSION};
 
 const MODEL: &str = "laion/clap-htsat-fused@abc123";
 const PIPELINE: &str = "hark-clap-1";
@@ -51,7 +51,7 @@ fn creates_schema_in_wal_mode() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     for table in [
         "roots",
         "files",
@@ -240,8 +240,8 @@ fn vectors_round_trip_bit_exact() {
         .vectors(MODEL, PIPELINE, |id, v| got.push((id, v.to_vec())))
         .unwrap();
     assert_eq!(got.len(), 2);
-    assert_eq!(got[0].0, a);
-    assert_eq!(got[1].0, b);
+    assert_eq!(got[0].0, PointId::whole(a));
+    assert_eq!(got[1].0, PointId::whole(b));
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&got[0].1), bits(&va));
     assert_eq!(bits(&got[1].1), bits(&vb));

@@ -379,7 +379,8 @@ fn insert_all(
             return Err(Error::Corrupt {
                 path: tx.path.to_owned(),
                 what: format!(
-                    "vector of file {id} has {found} components, others of model `{model}` have {}",
+                    "vector {id} (of file {}) has {found} components, others of model `{model}` have {}",
+                    crate::PointId(id).file().0,
                     dim.unwrap_or(0)
                 ),
             });

@@ -33,7 +33,8 @@ pub(crate) const WRITER_LOCK: &str = "ann.lock";
 const TMP_PREFIX: &str = "ann-tmp-";
 const MANIFEST_TMP_PREFIX: &str = "ann.json.tmp-";
 /// The version of the manifest and of the way hark uses hnsw_rs's dump.
-pub(crate) const FORMAT: u32 = 1;
+/// 2: the graph's ids are points (file and segment, schema V3), not files.
+pub(crate) const FORMAT: u32 = 2;
 /// The hnsw_rs release whose dump format the files are in.
 pub(crate) const HNSW_RS_VERSION: &str = "0.3.5";
 /// A manifest bigger than this is not one hark wrote (orphan lists are

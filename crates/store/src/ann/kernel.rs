@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 use hnsw_rs::anndists::dist::distances::Distance;
 
+use crate::PointId;
+
 /// Lanes of the portable accumulator.
 const LANES: usize = 16;
 
@@ -221,19 +223,31 @@ impl Distance<f32> for UnitDot {
     }
 }
 
-/// The best `k` (score, id) pairs seen, highest score first on output;
+/// The best `k` (score, point id) pairs seen, **one per file**: a point
+/// whose file is already kept replaces it only with a better score, so a
+/// long file's many moments take one place. Highest score first on output;
 /// ties go to the smaller id, so results are deterministic.
+///
+/// A sorted vector rather than a heap: a push must find the kept entry of
+/// the same file, and `k` is small (search results), while most offers are
+/// turned away by [`TopK::admits`] before any of this runs.
 #[derive(Debug)]
 pub(crate) struct TopK {
     k: usize,
-    // Min-heap on (score, Reverse(id)): the root is the worst kept.
-    heap: std::collections::BinaryHeap<std::cmp::Reverse<Entry>>,
+    /// Best first.
+    kept: Vec<Entry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Entry {
     score: f32,
     id: i64,
+}
+
+impl Entry {
+    fn file(&self) -> i64 {
+        PointId(self.id).file().0
+    }
 }
 
 impl Eq for Entry {}
@@ -244,6 +258,7 @@ impl PartialOrd for Entry {
     }
 }
 
+/// Greater is better: a higher score, then a smaller id.
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.score
@@ -256,7 +271,7 @@ impl TopK {
     pub(crate) fn new(k: usize) -> TopK {
         TopK {
             k,
-            heap: std::collections::BinaryHeap::with_capacity(k + 1),
+            kept: Vec::with_capacity(k.min(1024) + 1),
         }
     }
 
@@ -265,36 +280,46 @@ impl TopK {
     #[inline]
     pub(crate) fn admits(&self, score: f32) -> bool {
         self.k > 0
-            && (self.heap.len() < self.k
-                || self.heap.peek().is_some_and(|worst| score >= worst.0.score))
+            && (self.kept.len() < self.k
+                || self.kept.last().is_some_and(|worst| score >= worst.score))
     }
 
-    #[inline]
+    /// How many files are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.kept.len()
+    }
+
     pub(crate) fn push(&mut self, id: i64, score: f32) {
         if self.k == 0 {
             return;
         }
         let entry = Entry { score, id };
-        if self.heap.len() < self.k {
-            self.heap.push(std::cmp::Reverse(entry));
-        } else if let Some(mut worst) = self.heap.peek_mut() {
-            if entry > worst.0 {
-                *worst = std::cmp::Reverse(entry);
+        let file = entry.file();
+        if let Some(i) = self.kept.iter().position(|e| e.file() == file) {
+            if entry <= self.kept[i] {
+                return;
             }
+            self.kept.remove(i);
+        } else if self.kept.len() == self.k {
+            if self.kept.last().is_some_and(|worst| entry <= *worst) {
+                return;
+            }
+            self.kept.pop();
         }
+        let at = self.kept.partition_point(|e| *e > entry);
+        self.kept.insert(at, entry);
     }
 
     /// The kept pairs, best first.
     pub(crate) fn into_sorted(self) -> Vec<(i64, f32)> {
-        let mut entries: Vec<Entry> = self.heap.into_iter().map(|r| r.0).collect();
-        entries.sort_unstable_by(|a, b| b.cmp(a));
-        entries.into_iter().map(|e| (e.id, e.score)).collect()
+        self.kept.into_iter().map(|e| (e.id, e.score)).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FileId;
 
     fn naive(a: &[f32], b: &[f32]) -> f64 {
         a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
@@ -356,15 +381,46 @@ mod tests {
         assert!((UnitDot.eval(&v, &w) - 2.0).abs() < 1e-5);
     }
 
+    fn whole(file: i64) -> i64 {
+        PointId::whole(FileId(file)).0
+    }
+
     #[test]
     fn top_k_keeps_best_and_breaks_ties_by_id() {
         let mut top = TopK::new(3);
         for (id, score) in [(5, 0.5), (1, 0.9), (7, 0.1), (3, 0.9), (2, 0.5), (9, 0.95)] {
-            top.push(id, score);
+            top.push(whole(id), score);
         }
-        assert_eq!(top.into_sorted(), vec![(9, 0.95), (1, 0.9), (3, 0.9)]);
+        let want = vec![(whole(9), 0.95), (whole(1), 0.9), (whole(3), 0.9)];
+        assert_eq!(top.into_sorted(), want);
         let mut none = TopK::new(0);
         none.push(1, 1.0);
         assert!(none.into_sorted().is_empty());
+    }
+
+    #[test]
+    fn top_k_keeps_one_point_per_file() {
+        let moment = |file, seg| PointId::new(FileId(file), seg).0;
+        let mut top = TopK::new(2);
+        top.push(moment(1, 3), 0.5);
+        top.push(moment(1, 4), 0.7);
+        top.push(whole(1), 0.6);
+        top.push(whole(2), 0.4);
+        top.push(moment(3, 1), 0.3);
+        assert_eq!(top.len(), 2);
+        assert_eq!(
+            top.into_sorted(),
+            vec![(moment(1, 4), 0.7), (whole(2), 0.4)]
+        );
+        // A full list whose worst file improves keeps its order right.
+        let mut top = TopK::new(2);
+        top.push(whole(1), 0.9);
+        top.push(whole(2), 0.5);
+        top.push(moment(2, 7), 0.95);
+        top.push(whole(3), 0.6);
+        assert_eq!(
+            top.into_sorted(),
+            vec![(moment(2, 7), 0.95), (whole(1), 0.9)]
+        );
     }
 }

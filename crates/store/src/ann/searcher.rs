@@ -20,7 +20,7 @@ use super::build::NB_LAYERS;
 use super::files::{self, FileIdentity, Manifest, PinError};
 use super::kernel::{dot, dot_rows, TopK};
 use super::{EF_SEARCH, EXACT_THRESHOLD, REBUILD_FRACTION};
-use crate::{Catalog, Error, FileId, Result};
+use crate::{Catalog, Error, FileId, PointId, Result};
 
 /// Rows scored per call of the block kernel in an exact scan.
 const SCAN_BLOCK: usize = 256;
@@ -158,7 +158,7 @@ fn consider(
     if score.is_nan() || !top.admits(score) || skip(id) {
         return;
     }
-    if allow.is_none_or(|f| f(FileId(id))) {
+    if allow.is_none_or(|f| f(PointId(id).file())) {
         top.push(id, score);
     }
 }
@@ -491,25 +491,32 @@ impl VectorSearcher {
         self.state.dim
     }
 
-    /// The vector of a file, as searched.
+    /// The whole-file vector of a file, as searched.
     pub fn vector(&self, id: FileId) -> Option<Vec<f32>> {
+        self.point_vector(PointId::whole(id))
+    }
+
+    /// The vector of a point (a whole file or a moment), as searched.
+    pub fn point_vector(&self, point: PointId) -> Option<Vec<f32>> {
         let state = &self.state;
-        if let Some(v) = state.delta.find(id.0) {
+        let id = point.0;
+        if let Some(v) = state.delta.find(id) {
             return Some(v.to_vec());
         }
-        if state.stale.contains(&id.0) {
+        if state.stale.contains(&id) {
             return None;
         }
         match &state.base {
-            Base::Flat(m) => m.find(id.0).map(<[f32]>::to_vec),
+            Base::Flat(m) => m.find(id).map(<[f32]>::to_vec),
             Base::Graph(g) => g
                 .cell
-                .with_dependent(|_, g| g.find(id.0).map(<[f32]>::to_vec)),
+                .with_dependent(|_, g| g.find(id).map(<[f32]>::to_vec)),
         }
     }
 
-    /// The `k` vectors nearest `query` by cosine, best first, as
-    /// (file, cosine); ties go to the smaller file id. With `allow`, only
+    /// The `k` files nearest `query` by cosine, best first, each as its
+    /// nearest point (the whole file or one of its moments) and that
+    /// point's cosine; ties go to the smaller point id. With `allow`, only
     /// files it accepts are returned, and still `k` of them if that many
     /// exist: the graph is asked for more candidates, and when the predicate
     /// passes few files (an estimated EXACT_THRESHOLD or fewer) or too many
@@ -521,7 +528,7 @@ impl VectorSearcher {
         query: &[f32],
         k: usize,
         allow: Option<&dyn Fn(FileId) -> bool>,
-    ) -> Result<Vec<(FileId, f32)>> {
+    ) -> Result<Vec<(PointId, f32)>> {
         let state = &self.state;
         if k == 0 || self.is_empty() {
             return Ok(Vec::new());
@@ -557,7 +564,7 @@ impl VectorSearcher {
         Ok(top
             .into_sorted()
             .into_iter()
-            .map(|(id, score)| (FileId(id), score))
+            .map(|(id, score)| (PointId(id), score))
             .collect())
     }
 
@@ -581,7 +588,7 @@ impl VectorSearcher {
             let mut accepted = 0;
             for hit in &hits {
                 let id = hit.d_id as i64;
-                if skip(id) || !allow.is_none_or(|f| f(FileId(id))) {
+                if skip(id) || !allow.is_none_or(|f| f(PointId(id).file())) {
                     continue;
                 }
                 if let Some(v) = refs.find(id) {
@@ -589,7 +596,8 @@ impl VectorSearcher {
                     top.push(id, dot(q, v));
                 }
             }
-            if accepted >= k || hits.len() < want || want >= n {
+            // Points of one file share a place, so count files, not points.
+            if top.len() >= k || hits.len() < want || want >= n {
                 return top.into_sorted();
             }
             // Too few candidates passed the predicate. If it passes few
@@ -666,7 +674,8 @@ fn mixed_dims(path: &Path, id: i64, found: usize, expected: usize, model: &str) 
     Error::Corrupt {
         path: path.to_owned(),
         what: format!(
-            "vector of file {id} has {found} components, others of model `{model}` have {expected}"
+            "vector {id} (of file {}) has {found} components, others of model `{model}` have {expected}",
+            PointId(id).file().0
         ),
     }
 }
