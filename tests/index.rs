@@ -901,3 +901,107 @@ fn a_two_hour_96k_stereo_file_is_indexed() {
     assert_eq!(rec.duration_s, Some(7200.0));
     assert_eq!((rec.sample_rate, rec.channels), (Some(96_000), Some(2)));
 }
+
+#[test]
+fn a_moment_inside_a_long_file_is_found_and_starts_where_it_is() {
+    let dir = empty_dir();
+    let lib = dir.path().join("lib");
+    let idx = dir.path().join("index");
+    tones(&lib, 4);
+    // 45 s at 48 kHz: a low hum, with a bright chirp from 20 s to 30 s.
+    let rate = 48_000;
+    let signal = |i: usize| -> f32 {
+        let t = i as f32 / rate as f32;
+        if (20.0..30.0).contains(&t) {
+            let f = 1_000.0 + 300.0 * (t - 20.0);
+            0.6 * (std::f32::consts::TAU * f * t).sin()
+        } else {
+            0.4 * (std::f32::consts::TAU * 110.0 * t).sin()
+        }
+    };
+    let long = lib.join("Ambience/long hum.wav");
+    write(
+        &long,
+        &wav(rate, 1, 45 * rate as usize, Enc::I16, |i, _| signal(i)),
+    );
+    // The chirp alone, outside the library: the same samples.
+    let clip = dir.path().join("chirp.wav");
+    let start = 20 * rate as usize;
+    write(
+        &clip,
+        &wav(rate, 1, 10 * rate as usize, Enc::I16, |i, _| {
+            signal(start + i)
+        }),
+    );
+
+    let s = index(&idx, &[lib.to_str().unwrap()], 0);
+    assert_eq!(count(&s, "added"), 5, "{s}");
+    let catalog = hark_store::Catalog::open_readonly(&idx).unwrap();
+    let file = catalog.file_by_path(&canon(&long)).unwrap().unwrap();
+    let model = catalog.meta("model").unwrap().unwrap();
+    let pipeline = catalog.meta("pipeline").unwrap().unwrap();
+    let moments = catalog
+        .read(|tx| tx.moments(file.id, &model, &pipeline))
+        .unwrap();
+    let spans: Vec<(f64, f64)> = moments.iter().map(|m| (m.1, m.2)).collect();
+    assert_eq!(
+        spans,
+        [
+            (0.0, 10.0),
+            (10.0, 20.0),
+            (20.0, 30.0),
+            (30.0, 40.0),
+            (35.0, 45.0)
+        ]
+    );
+    // Short files have none.
+    let short = catalog
+        .file_by_path(&canon(&tones(&lib, 1)[0]))
+        .unwrap()
+        .unwrap();
+    assert!(catalog
+        .read(|tx| tx.moments(short.id, &model, &pipeline))
+        .unwrap()
+        .is_empty());
+
+    let similar = |extra: &[&str]| {
+        let mut cmd = hark();
+        cmd.arg("--index")
+            .arg(&idx)
+            .arg("--model")
+            .arg(fixture())
+            .arg("similar")
+            .arg(&clip)
+            .args(extra);
+        run(cmd)
+    };
+    let out = similar(&["--json"]);
+    out.assert_success();
+    assert_eq!(
+        out.lines(5).len(),
+        5,
+        "the long file and the 4 tones, once each"
+    );
+    let first: Value = serde_json::from_str(out.lines(5)[0]).unwrap();
+    assert_eq!(
+        first["path"].as_str(),
+        canon(&long).to_str(),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(first["offset_s"].as_f64(), Some(20.0), "{first}");
+    assert!(first["score"].as_f64().unwrap() > 0.999, "{first}");
+    // The table says where the moment starts.
+    let out = similar(&[]);
+    out.assert_success();
+    out.assert_stdout_contains("45.0s @20.0s");
+    // Rewritten short, the file loses its moments.
+    write(&long, &tone(rate, 3.0, 440.0, 1));
+    index(&idx, &[], 0);
+    let catalog = hark_store::Catalog::open_readonly(&idx).unwrap();
+    let file = catalog.file_by_path(&canon(&long)).unwrap().unwrap();
+    assert!(catalog
+        .read(|tx| tx.moments(file.id, &model, &pipeline))
+        .unwrap()
+        .is_empty());
+}

@@ -40,6 +40,9 @@ Hits are ranked by sound and by words, and the two rankings fused; MATCH says ho
 was found: sound, words, both (or filter, for a listing). SCORE is the fused rank score,
 1 = first both ways.
 
+Files over 30 s are also searched by moment (10 s windows): when a moment matches better
+than the whole file, the hit says where it starts (DUR `4:00 @1:20`, JSON offset_s).
+
 Output: a table; --json prints one object per hit per line (rank, path, score, duration_s,
 sample_rate, channels, matched, id; offset_s when a hit is a moment in a long file);
 --paths one path per line.
@@ -49,10 +52,11 @@ Exit status: 0 if anything matched, 1 if nothing did, 2 on error.";
 pub const SIMILAR_HELP: &str = "\
 FILE may be in the index (its stored vector is used) or any sound file (it is decoded and
 embedded now). The file itself is never among the hits. SCORE is the cosine similarity
-to FILE (moved toward --plus TEXT if given).
+to FILE (moved toward --plus TEXT if given), of the hit's best-matching moment when that
+is a moment of a long file (DUR `4:00 @1:20`, JSON offset_s).
 
 Output: a table; --json prints one object per hit per line (rank, path, score, duration_s,
-sample_rate, channels, matched, id); --paths one path per line.
+sample_rate, channels, matched, id; offset_s for a moment); --paths one path per line.
 Exit status: 0 if anything matched, 1 if nothing did, 2 on error.";
 
 /// How many hits, and how to print them.
@@ -308,7 +312,11 @@ fn table(hits: &[Hit], width: Option<usize>, style: Style) -> String {
         .map(|(i, h)| Row {
             rank: (i + 1).to_string(),
             score: format!("{:.3}", h.score),
-            dur: duration(h.duration_s),
+            // A moment inside a long file: where it starts, after the length.
+            dur: match h.offset_s {
+                Some(at) => format!("{} @{}", duration(h.duration_s), duration(Some(at))),
+                None => duration(h.duration_s),
+            },
             format: format_facts(h.channels, h.sample_rate),
             path: display_path(&h.path),
             matched: h.matched.as_str(),

@@ -23,6 +23,7 @@
 
 mod error;
 mod lock;
+mod moments;
 mod prepare;
 mod walk;
 
@@ -32,7 +33,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hark_model::{Clap, PIPELINE_VERSION};
-use hark_store::{Catalog, FileId, FileRecord, FileState, FileStatus, RootId};
+use hark_store::{Catalog, FileId, FileRecord, FileState, FileStatus, MomentVector, RootId};
 use serde::Serialize;
 
 pub use crate::error::{Error, Result};
@@ -238,13 +239,12 @@ impl Summary {
     }
 }
 
-/// Clips embedded in one pass of the audio tower. One: on the CPU a batch
-/// of 4 takes longer per clip than 4 single passes (132.6 against 116.9 ms
-/// per 10 s clip, docs/benchmarks.md), and a batch would delay every
-/// commit behind its slowest file.
-const EMBED_BATCH: usize = 1;
+// Clips go through the audio tower one at a time: on the CPU a batch of 4
+// takes longer per clip than 4 single passes (132.6 against 116.9 ms per
+// 10 s clip, docs/benchmarks.md), and a batch would delay every commit
+// behind its slowest file.
 
-/// Files decoded ahead of the model.
+/// Files (or moments of a long file) decoded ahead of the model.
 const DECODE_AHEAD: usize = 4;
 
 /// Brings the index in `index_dir` up to date. See the crate docs.
@@ -494,6 +494,8 @@ enum Ready {
     Record {
         record: Box<FileRecord>,
         vector: Option<Vec<f32>>,
+        /// Its moments' vectors, if it is long (stored with `vector`).
+        moments: Vec<MomentVector>,
         outcome: Outcome,
     },
     Moved {
@@ -530,7 +532,14 @@ fn process(
             .name("hark-decode".into())
             .spawn_scoped(scope, move || {
                 for task in tasks {
-                    if tx.send(prepare(task, &mut missing, front_end)).is_err() {
+                    let mut emit = |m| {
+                        // A closed channel ends the loop below at once.
+                        let _ = tx.send(Prepared::Moment(m));
+                    };
+                    if tx
+                        .send(prepare(task, &mut missing, front_end, &mut emit))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -539,25 +548,39 @@ fn process(
 
         let mut pending: Vec<Ready> = Vec::new();
         let mut last_commit = Instant::now();
-        let mut queue: Vec<Prepared> = Vec::new();
+        // The moments of the file being decoded: they come before its record.
+        let mut moments: Vec<MomentVector> = Vec::new();
+        let mut moment_error: Option<String> = None;
         loop {
-            if queue.is_empty() {
-                match rx.recv() {
-                    Ok(p) => queue.push(p),
-                    Err(_) => break,
+            let prepared = match rx.recv() {
+                Ok(Prepared::Moment(m)) => {
+                    if let (Some(model), None) = (model, &moment_error) {
+                        match model.clap.embed_features(std::slice::from_ref(&m.features)) {
+                            Ok(mut v) => moments.push(MomentVector {
+                                start_s: m.start_s,
+                                end_s: m.end_s,
+                                data: v.remove(0),
+                            }),
+                            Err(e) => {
+                                moment_error = Some(format!(
+                                    "the model failed on its moment at {:.1} s: {e}",
+                                    m.start_s
+                                ))
+                            }
+                        }
+                    }
+                    continue;
                 }
-            }
-            // Batch the files already decoded, up to EMBED_BATCH.
-            while queue.len() < EMBED_BATCH {
-                match rx.try_recv() {
-                    Ok(p) => queue.push(p),
-                    Err(_) => break,
-                }
-            }
-            let mut batch: Vec<Prepared> = std::mem::take(&mut queue);
+                Ok(p) => p,
+                Err(_) => break,
+            };
+            let mut file_moments = std::mem::take(&mut moments);
+            let file_moment_error = moment_error.take();
+            let mut batch: Vec<Prepared> = vec![prepared];
             let vectors = embed_batch(model, &mut batch);
             for (prepared, vector) in batch.into_iter().zip(vectors) {
                 let ready = match prepared {
+                    Prepared::Moment(_) => unreachable!("moments are taken on receipt"),
                     Prepared::Vanished { task, cause } => {
                         let outcome = Outcome::Vanished { cause };
                         observer.event(Event::File {
@@ -590,6 +613,12 @@ fn process(
                                 let cause = record.error.clone().unwrap_or_default();
                                 (None, Outcome::Failed { cause })
                             }
+                            (_, _, Some(Ok(_))) if file_moment_error.is_some() => {
+                                record.status = FileStatus::Failed;
+                                record.error = file_moment_error.clone();
+                                let cause = record.error.clone().unwrap_or_default();
+                                (None, Outcome::Failed { cause })
+                            }
                             (_, _, v) => {
                                 let outcome = match task.kind {
                                     Kind::New => Outcome::Added,
@@ -602,6 +631,7 @@ fn process(
                         Ready::Record {
                             record,
                             vector,
+                            moments: std::mem::take(&mut file_moments),
                             outcome,
                         }
                     }
@@ -681,10 +711,16 @@ fn commit(
     catalog.transaction(|tx| {
         for ready in pending.iter() {
             match ready {
-                Ready::Record { record, vector, .. } => {
+                Ready::Record {
+                    record,
+                    vector,
+                    moments,
+                    ..
+                } => {
                     let id = tx.upsert_file(record)?;
                     if let (Some(v), Some(m)) = (vector, model) {
                         tx.set_vector(id, m.identity, PIPELINE_VERSION, v)?;
+                        tx.set_moments(id, m.identity, PIPELINE_VERSION, moments)?;
                     }
                 }
                 Ready::Moved { id, to, .. } => {

@@ -10,6 +10,7 @@ use hark_audio::{decode_stream, parse_ucs, read_metadata, PeakBuilder, DEFAULT_B
 use hark_model::mel::MelFrontEnd;
 use hark_store::{FileRecord, FileState, FileStatus, RootId};
 
+use crate::moments::{Moment, MomentCutter};
 use crate::walk::{mtime_ns, Found};
 
 /// Why a file is being looked at.
@@ -42,6 +43,8 @@ pub(crate) enum Prepared {
     /// A new path holding the content of a file that is no longer where the
     /// catalog has it.
     Moved { task: Task, from: FileState },
+    /// A moment of the file whose `Record` comes next (see `moments`).
+    Moment(Moment),
     /// The file disappeared while it was read: nothing to record.
     Vanished { task: Task, cause: String },
 }
@@ -64,6 +67,7 @@ pub(crate) fn prepare(
     task: Task,
     missing: &mut MissingByHash,
     front_end: Option<&MelFrontEnd>,
+    emit: &mut dyn FnMut(Moment),
 ) -> Prepared {
     let path = task.found.path.clone();
     let mut record = FileRecord::new(task.root, &path, task.found.size, task.found.mtime_ns);
@@ -127,10 +131,15 @@ pub(crate) fn prepare(
 
     let mut peaks = PeakBuilder::new(DEFAULT_BUCKETS);
     let mut features = front_end.map(MelFrontEnd::stream);
+    let mut cutter = front_end.map(MomentCutter::new);
+    let mut moment_error = None;
     let decoded = decode_stream(&path, &mut |chunk| {
         peaks.push(chunk);
         if let Some(f) = &mut features {
             f.push(chunk);
+        }
+        if let (Some(c), None) = (&mut cutter, &moment_error) {
+            moment_error = c.push(chunk, emit).err();
         }
     });
     let info = match decoded {
@@ -146,6 +155,20 @@ pub(crate) fn prepare(
         record.bits_per_sample = info.bits_per_sample;
     }
     record.peaks = peaks.finish().into_iter().map(|p| (p.min, p.max)).collect();
+    if let Some(e) = moment_error {
+        let cause = format!(
+            "cannot compute the spectrogram of a moment of `{}`: {e}",
+            path.display()
+        );
+        return failed(record, task, cause);
+    }
+    if let Some(Err(e)) = cutter.map(|c| c.finish(emit)) {
+        let cause = format!(
+            "cannot compute the spectrogram of a moment of `{}`: {e}",
+            path.display()
+        );
+        return failed(record, task, cause);
+    }
     let features = match features.map(|f| f.finish()).transpose() {
         Ok(f) => f,
         Err(e) => {
@@ -233,7 +256,12 @@ mod tests {
         let path = dir.path().join("GUNAuto_Burst_HK_Lib.wav");
         std::fs::write(&path, wav_bytes()).unwrap();
         let (size, mtime) = stat(&path);
-        match prepare(task(&path, size, mtime), &mut MissingByHash::new(), None) {
+        match prepare(
+            task(&path, size, mtime),
+            &mut MissingByHash::new(),
+            None,
+            &mut |_| {},
+        ) {
             Prepared::Record {
                 record, features, ..
             } => {
@@ -258,6 +286,7 @@ mod tests {
             task(&path, size - 2, mtime),
             &mut MissingByHash::new(),
             None,
+            &mut |_| {},
         ) {
             Prepared::Record { record, .. } => {
                 assert_eq!(record.status, FileStatus::Failed);
@@ -277,7 +306,12 @@ mod tests {
     fn a_file_deleted_since_the_walk_is_not_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gone.wav");
-        match prepare(task(&path, 10, 0), &mut MissingByHash::new(), None) {
+        match prepare(
+            task(&path, 10, 0),
+            &mut MissingByHash::new(),
+            None,
+            &mut |_| {},
+        ) {
             Prepared::Vanished { cause, .. } => assert!(cause.contains("deleted"), "{cause}"),
             _ => panic!("expected Vanished"),
         }
@@ -298,12 +332,12 @@ mod tests {
         };
         let mut missing = MissingByHash::new();
         missing.insert(old.content_hash.clone().unwrap(), vec![old.clone()]);
-        match prepare(task(&path, size, mtime), &mut missing, None) {
+        match prepare(task(&path, size, mtime), &mut missing, None, &mut |_| {}) {
             Prepared::Moved { from, .. } => assert_eq!(from, old),
             _ => panic!("expected a move"),
         }
         // Claimed once: a second copy is a new file.
-        match prepare(task(&path, size, mtime), &mut missing, None) {
+        match prepare(task(&path, size, mtime), &mut missing, None, &mut |_| {}) {
             Prepared::Record { .. } => {}
             _ => panic!("expected a record"),
         }

@@ -50,8 +50,8 @@ pub const SAMPLE_RATE: u32 = 48_000;
 
 /// Names hark's embedding rules; stored with every vector, so that a change
 /// of rules re-embeds. Bump it whenever the audio path changes its output.
-pub const PIPELINE_VERSION: &str =
-    "hark-clap-1 (fusion always; repeatpad; middle-of-third crops; channel mean; 48k sinc)";
+pub const PIPELINE_VERSION: &str = "hark-clap-2 (fusion always; repeatpad; middle-of-third crops; \
+     channel mean; 48k sinc; 10 s moments of files over 30 s)";
 
 /// Process settings for the CPU backend; call first thing in `main`, before
 /// any other thread exists (it sets an environment variable).
