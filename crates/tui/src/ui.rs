@@ -254,7 +254,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 )),
                 Cell::from(Span::styled(score_bar(hit.score, top), theme.accent())),
                 Cell::from(Line::from(vec![mark, Span::styled(play, theme.accent())])),
-                Cell::from(crate::app::file_name(hit)),
+                Cell::from(name_cell(hit, theme)),
                 Cell::from(
                     Line::from(hit.duration_s.map(strings::duration).unwrap_or_default())
                         .right_aligned(),
@@ -273,6 +273,19 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Table::new(body, widths).header(header).column_spacing(1),
         area,
     );
+}
+
+/// The hit's file name, and where its matching moment starts when it is
+/// a moment inside a long file (playback starts there too).
+fn name_cell(hit: &Hit, theme: Theme) -> Line<'static> {
+    let mut spans = vec![Span::raw(crate::app::file_name(hit))];
+    if let Some(at) = hit.offset_s {
+        spans.push(Span::styled(
+            format!(" @{}", strings::duration(at)),
+            theme.accent(),
+        ));
+    }
+    Line::from(spans)
 }
 
 /// A bar of `score` relative to `top`, in eighths of a cell.
