@@ -907,7 +907,7 @@ fn a_moment_inside_a_long_file_is_found_and_starts_where_it_is() {
     let dir = empty_dir();
     let lib = dir.path().join("lib");
     let idx = dir.path().join("index");
-    tones(&lib, 4);
+    let short = tones(&lib, 4);
     // 45 s at 48 kHz: a low hum, with a bright chirp from 20 s to 30 s.
     let rate = 48_000;
     let signal = |i: usize| -> f32 {
@@ -936,6 +936,13 @@ fn a_moment_inside_a_long_file_is_found_and_starts_where_it_is() {
 
     let s = index(&idx, &[lib.to_str().unwrap()], 0);
     assert_eq!(count(&s, "added"), 5, "{s}");
+    assert_eq!(count(&s, "moments"), 5, "{s}");
+    let st = status(&idx, false);
+    assert_eq!(
+        (count(&st, "embedded"), count(&st, "moments")),
+        (5, 5),
+        "{st}"
+    );
     let catalog = hark_store::Catalog::open_readonly(&idx).unwrap();
     let file = catalog.file_by_path(&canon(&long)).unwrap().unwrap();
     let model = catalog.meta("model").unwrap().unwrap();
@@ -955,10 +962,7 @@ fn a_moment_inside_a_long_file_is_found_and_starts_where_it_is() {
         ]
     );
     // Short files have none.
-    let short = catalog
-        .file_by_path(&canon(&tones(&lib, 1)[0]))
-        .unwrap()
-        .unwrap();
+    let short = catalog.file_by_path(&canon(&short[0])).unwrap().unwrap();
     assert!(catalog
         .read(|tx| tx.moments(short.id, &model, &pipeline))
         .unwrap()
@@ -997,7 +1001,9 @@ fn a_moment_inside_a_long_file_is_found_and_starts_where_it_is() {
     out.assert_stdout_contains("45.0s @20.0s");
     // Rewritten short, the file loses its moments.
     write(&long, &tone(rate, 3.0, 440.0, 1));
-    index(&idx, &[], 0);
+    let s = index(&idx, &[], 0);
+    assert_eq!((count(&s, "updated"), count(&s, "moments")), (1, 0), "{s}");
+    assert_eq!(count(&status(&idx, false), "moments"), 0);
     let catalog = hark_store::Catalog::open_readonly(&idx).unwrap();
     let file = catalog.file_by_path(&canon(&long)).unwrap().unwrap();
     assert!(catalog

@@ -286,6 +286,7 @@ fn print_summary(s: &Summary) {
     ];
     for (n, what) in [
         (s.embedded, "embedded"),
+        (s.moments, "moments of long files embedded"),
         (s.moved, "moved"),
         (s.removed, "removed"),
         (s.failed, "failed"),
@@ -323,6 +324,7 @@ struct Status {
     roots: Vec<RootStatus>,
     files: u64,
     embedded: u64,
+    moments: u64,
     waiting: u64,
     failed: u64,
     model: Option<String>,
@@ -416,6 +418,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         roots,
         files: counts.files,
         embedded: counts.embedded,
+        moments: counts.moments,
         waiting: counts.waiting,
         failed: counts.failed,
         model: catalog.meta(hark_indexer::META_MODEL_NAME)?,
@@ -442,6 +445,13 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         "files:    {} ({} embedded, {} waiting for the model, {} failed)",
         status.files, status.embedded, status.waiting, status.failed
     )?;
+    if status.moments > 0 {
+        writeln!(
+            out,
+            "moments:  {} (10 s windows of files over 30 s)",
+            status.moments
+        )?;
+    }
     match (&status.model, &status.model_identity) {
         (Some(name), Some(identity)) if name != identity => {
             writeln!(out, "model:    {name} ({identity})")?

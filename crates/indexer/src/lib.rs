@@ -215,6 +215,9 @@ pub struct Summary {
     pub unchanged: u64,
     /// Unchanged files given a vector they lacked.
     pub embedded: u64,
+    /// Moments of long files embedded (see `index-format.md`).
+    #[serde(default)]
+    pub moments: u64,
     /// Files in the index still waiting for a vector.
     pub waiting: u64,
     /// Folders or files the walk could not read.
@@ -708,6 +711,7 @@ fn commit(
     if pending.is_empty() {
         return Ok(());
     }
+    let mut moments_stored = 0;
     catalog.transaction(|tx| {
         for ready in pending.iter() {
             match ready {
@@ -721,6 +725,7 @@ fn commit(
                     if let (Some(v), Some(m)) = (vector, model) {
                         tx.set_vector(id, m.identity, PIPELINE_VERSION, v)?;
                         tx.set_moments(id, m.identity, PIPELINE_VERSION, moments)?;
+                        moments_stored += moments.len() as u64;
                     }
                 }
                 Ready::Moved { id, to, .. } => {
@@ -731,6 +736,7 @@ fn commit(
         }
         Ok::<_, Error>(())
     })?;
+    summary.moments += moments_stored;
     for ready in pending.drain(..) {
         match ready {
             Ready::Record {

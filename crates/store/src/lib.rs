@@ -282,8 +282,10 @@ pub struct StoredVector {
 pub struct Counts {
     /// All files in the catalog.
     pub files: u64,
-    /// Files with a vector (of any model).
+    /// Files with a whole-file vector (of any model).
     pub embedded: u64,
+    /// Moment vectors of long files (see [`PointId`]).
+    pub moments: u64,
     /// Files with status [`FileStatus::Waiting`].
     pub waiting: u64,
     /// Files with status [`FileStatus::Failed`].
@@ -1293,7 +1295,8 @@ impl Tx<'_> {
                 "SELECT (SELECT count(*) FROM files),
                         (SELECT count(*) FROM vectors WHERE segment = 0),
                         (SELECT count(*) FROM files WHERE status = 'waiting'),
-                        (SELECT count(*) FROM files WHERE status = 'failed')",
+                        (SELECT count(*) FROM files WHERE status = 'failed'),
+                        (SELECT count(*) FROM vectors WHERE segment > 0)",
                 [],
                 |r| {
                     Ok(Counts {
@@ -1301,6 +1304,7 @@ impl Tx<'_> {
                         embedded: r.get::<_, i64>(1)? as u64,
                         waiting: r.get::<_, i64>(2)? as u64,
                         failed: r.get::<_, i64>(3)? as u64,
+                        moments: r.get::<_, i64>(4)? as u64,
                     })
                 },
             )
