@@ -63,13 +63,11 @@ pub fn run(cli: &Cli, args: &Args, matches: &ArgMatches) -> anyhow::Result<ExitC
             Input::Audio(path) => (
                 "audio",
                 path.to_string_lossy().into_owned(),
-                hark_audio::decode_file(path)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|decoded| {
-                        model
-                            .embed_audio(&decoded.samples)
-                            .with_context(|| format!("failed to embed `{}`", path.display()))
-                    }),
+                match hark_query::embed_audio_file(&model, path) {
+                    // The decoder's message names the file and the cause.
+                    Err(hark_query::Error::NotAudio { cause }) => Err(anyhow::Error::from(cause)),
+                    other => other.with_context(|| format!("failed to embed `{}`", path.display())),
+                },
             ),
             Input::Text(text) => (
                 "text",

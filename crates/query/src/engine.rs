@@ -751,8 +751,7 @@ impl Engine {
                 current: PIPELINE_VERSION.to_owned(),
             });
         }
-        let decoded = hark_audio::decode_file(path).map_err(|cause| Error::NotAudio { cause })?;
-        let vector = model.clap()?.embed_audio(&decoded.samples)?;
+        let vector = embed_audio_file(model.clap()?, path)?;
         Ok((vector, stored.map(|f| f.id)))
     }
 
@@ -801,6 +800,24 @@ impl Engine {
         }
         Ok(hits)
     }
+}
+
+/// Embeds a sound file, decoding it as a stream: memory holds the file's
+/// spectrogram (what CLAP's fusion path needs), never its samples, so an
+/// hour-long FILE costs tens of MB, not a GB. The vector equals
+/// [`Clap::embed_audio`] of the decoded samples.
+///
+/// # Errors
+///
+/// [`Error::NotAudio`] if the file cannot be decoded (the cause names the
+/// file); a model error otherwise.
+pub fn embed_audio_file(clap: &Clap, path: &Path) -> Result<Vec<f32>> {
+    let mut stream = clap.front_end().stream();
+    hark_audio::decode_stream(path, &mut |chunk| stream.push(chunk))
+        .map_err(|cause| Error::NotAudio { cause })?;
+    let features = stream.finish()?;
+    let mut v = clap.embed_features(std::slice::from_ref(&features))?;
+    Ok(v.remove(0))
 }
 
 /// A set of file ids with constant-time membership, for the filter the

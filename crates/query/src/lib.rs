@@ -47,7 +47,7 @@ pub mod vector;
 
 use std::path::PathBuf;
 
-pub use engine::{Engine, IndexLoader, IndexSource};
+pub use engine::{embed_audio_file, Engine, IndexLoader, IndexSource};
 pub use error::{Error, Result};
 pub use hark_store::{FileId, FileStatus};
 pub use parse::{Filter, Query, Term, FILTER_KEYS};

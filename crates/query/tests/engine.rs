@@ -837,3 +837,38 @@ fn a_moment_inside_a_long_file_is_a_hit_that_starts_there() {
     let hits = engine.run(&q, Some(&vectors), 10).unwrap();
     assert!(hits.iter().all(|h| h.id != long.id), "{hits:?}");
 }
+
+#[test]
+fn a_file_embeds_streamed_as_it_does_decoded_whole() {
+    let lib = Library::build();
+    let clap = library::model();
+    for rel in [
+        "Weather/Thunder Distant Rumble.wav",
+        "Doors/DOORMetl_Slam Heavy_HK_TestLib.wav",
+    ] {
+        let path = &lib.file(rel).path;
+        let whole = hark_audio::decode_file(path).unwrap();
+        let want = clap.embed_audio(&whole.samples).unwrap();
+        assert_eq!(
+            hark_query::embed_audio_file(&clap, path).unwrap(),
+            want,
+            "{rel}"
+        );
+    }
+    let failed = lib
+        .files
+        .iter()
+        .find(|f| f.spec.status == FileStatus::Failed)
+        .expect("a failed file in the test library");
+    match hark_query::embed_audio_file(&clap, &failed.path) {
+        Err(Error::NotAudio { cause }) => {
+            assert!(
+                cause
+                    .to_string()
+                    .contains(failed.spec.rel.rsplit('/').next().unwrap()),
+                "{cause}"
+            )
+        }
+        other => panic!("expected NotAudio, got {other:?}"),
+    }
+}
