@@ -316,16 +316,18 @@ impl VectorSearcher {
                         // A newer graph replaced this one meanwhile.
                         return Ok(None);
                     }
-                    let (total, _) = tx.count_vectors(model, pipeline, built)?;
-                    if total >= EXACT_THRESHOLD {
-                        let mut state = State {
-                            dim: graph.manifest.dim,
-                            base: Base::Graph(graph),
-                            base_seq: built,
-                            stale: HashSet::new(),
-                            delta: Matrix::default(),
-                        };
-                        state.read_changes(tx, model, pipeline)?;
+                    let mut state = State {
+                        dim: graph.manifest.dim,
+                        base: Base::Graph(graph),
+                        base_seq: built,
+                        stale: HashSet::new(),
+                        delta: Matrix::default(),
+                    };
+                    state.read_changes(tx, model, pipeline)?;
+                    // The model's vectors now, from the graph and what
+                    // changed since: counting them in SQLite reads an
+                    // index entry per vector, milliseconds per 100k.
+                    if state.len() >= EXACT_THRESHOLD {
                         return Ok(Some(state));
                     }
                 }
@@ -426,7 +428,7 @@ impl VectorSearcher {
 
     /// The number of vectors searched.
     pub fn len(&self) -> usize {
-        self.state.base_len() - self.state.stale.len() + self.state.delta.ids.len()
+        self.state.len()
     }
 
     /// Whether there is nothing to search.
@@ -559,6 +561,10 @@ impl VectorSearcher {
 }
 
 impl State {
+    fn len(&self) -> usize {
+        self.base_len() - self.stale.len() + self.delta.ids.len()
+    }
+
     fn base_len(&self) -> usize {
         match &self.base {
             Base::Flat(m) => m.ids.len(),
