@@ -1138,6 +1138,11 @@ impl Tx<'_> {
 
     /// How many vectors `model` made under `pipeline`, and how many of
     /// them have a sequence number above `after`.
+    ///
+    /// Here and in [`Tx::vectors_after`], `+model` keeps SQLite from
+    /// answering `seq > ?` through the `(model, pipeline)` index, which
+    /// visits every vector row (2 KB each: 0.7 s at 100k vectors) to find
+    /// the few above `after`; `vectors_seq` visits only those.
     pub(crate) fn count_vectors(
         &self,
         model: &str,
@@ -1153,7 +1158,7 @@ impl Tx<'_> {
         let newer: i64 = self
             .conn
             .prepare_cached(
-                "SELECT count(*) FROM vectors WHERE seq > ?3 AND model = ?1 AND pipeline = ?2",
+                "SELECT count(*) FROM vectors WHERE seq > ?3 AND +model = ?1 AND +pipeline = ?2",
             )
             .and_then(|mut s| s.query_row(params![model, pipeline, after], |r| r.get(0)))
             .map_err(self.err(WHAT))?;
@@ -1174,7 +1179,7 @@ impl Tx<'_> {
             .conn
             .prepare_cached(
                 "SELECT point, dim, data FROM vectors
-                 WHERE seq > ?3 AND model = ?1 AND pipeline = ?2 ORDER BY seq",
+                 WHERE seq > ?3 AND +model = ?1 AND +pipeline = ?2 ORDER BY seq",
             )
             .map_err(self.err(WHAT))?;
         let rows = stmt
@@ -1213,15 +1218,20 @@ impl Tx<'_> {
             .conn
             .prepare_cached(
                 "SELECT point FROM vectors WHERE seq > ?1
-                 UNION SELECT point FROM vector_tombstones WHERE seq > ?1
-                 ORDER BY 1",
+                 UNION ALL SELECT point FROM vector_tombstones WHERE seq > ?1",
             )
             .map_err(self.err(WHAT))?;
         let rows = stmt
             .query_map([after], |r| r.get(0).map(PointId))
             .map_err(self.err(WHAT))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(self.err(WHAT))
+        let mut ids: Vec<PointId> = rows
+            .collect::<rusqlite::Result<_>>()
+            .map_err(self.err(WHAT))?;
+        // Sorted here: an ORDER BY or UNION in SQL makes SQLite scan the
+        // whole vectors table instead of the few rows above `after`.
+        ids.sort_unstable_by_key(|id| id.0);
+        ids.dedup();
+        Ok(ids)
     }
 
     /// Files that need a vector from `model` under `pipeline`: not failed,

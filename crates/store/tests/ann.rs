@@ -243,7 +243,7 @@ fn refresh_keeps_under_the_limit_and_rebuilds_over_it() {
         .collect();
     let mut names = names;
     names.sort();
-    assert_eq!(names, vec!["ann-2.hnsw.data", "ann-2.hnsw.graph"]);
+    assert_eq!(names, vec!["ann-2.graph"]);
     // And a reader sees a graph without stale entries or delta.
     let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
     assert_eq!(searcher.mode(), SearchMode::Ann);
@@ -257,7 +257,7 @@ fn leftover_temporary_files_are_ignored_and_removed() {
     add_files(&mut catalog, root, 0, &gen.take(50), MODEL);
     // What a writer killed mid-build leaves: half-written dumps and manifest.
     let leftovers = [
-        "ann-tmp-4242-1.hnsw.graph",
+        "ann-tmp-4242-1.graph",
         "ann-tmp-4242-1.hnsw.data",
         "ann.json.tmp-4242",
     ];
@@ -280,69 +280,126 @@ fn truncate(path: &Path, keep: f64) {
     std::fs::write(path, &bytes[..(bytes.len() as f64 * keep) as usize]).unwrap();
 }
 
-/// Truncates the graph file but updates the manifest to match, so the file
-/// gets past the checks and hnsw_rs itself meets the end of it (it unwraps,
-/// panicking, or returns an error, depending on where the cut falls).
-fn truncate_behind_the_checksum(dir: &Path) {
-    let path = dir.join("ann-1.hnsw.graph");
-    truncate(&path, 0.5);
-    let bytes = std::fs::read(&path).unwrap();
-    let manifest_path = dir.join("ann.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+const GRAPH: &str = "ann-1.graph";
+
+fn read_manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("ann.json")).unwrap()).unwrap()
+}
+
+/// Makes the manifest agree with the graph file as it now is (size and
+/// hash of its prefix), so that only the file's own checks can catch the
+/// damage.
+fn update_manifest(dir: &Path) {
+    let bytes = std::fs::read(dir.join(GRAPH)).unwrap();
+    let mut manifest = read_manifest(dir);
+    let hashed = (manifest["graph"]["hashed_bytes"].as_u64().unwrap() as usize).min(bytes.len());
     manifest["graph"]["bytes"] = bytes.len().into();
-    manifest["graph"]["blake3"] = blake3::hash(&bytes).to_hex().to_string().into();
-    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    manifest["graph"]["blake3"] = blake3::hash(&bytes[..hashed]).to_hex().to_string().into();
+    std::fs::write(dir.join("ann.json"), manifest.to_string()).unwrap();
+}
+
+fn le_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
+}
+
+/// Overwrites `new` at byte `at` of the graph file, behind the checksum.
+fn patch_graph(dir: &Path, at: impl Fn(&[u8]) -> usize, new: &[u8]) {
+    let path = dir.join(GRAPH);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = at(&bytes);
+    bytes[at..at + new.len()].copy_from_slice(new);
+    std::fs::write(&path, bytes).unwrap();
+    update_manifest(dir);
+}
+
+/// The byte offset of level 0's first neighbour index, by the layout in
+/// index-format.md: the level table follows the 64-byte header, level 0's
+/// section holds n + 1 row offsets and then the neighbours.
+fn first_level0_neighbour(bytes: &[u8]) -> usize {
+    let n = le_u64(bytes, 16) as usize;
+    let level0 = le_u64(bytes, 64 + 16) as usize;
+    level0 + 4 * (n + 1)
 }
 
 #[test]
 fn a_damaged_graph_falls_back_to_an_exact_scan_and_is_rebuilt() {
     let (dir, catalog, _root, mut gen, _) = indexed(true);
     let all = current(&catalog, MODEL);
-    let pristine: Vec<(String, Vec<u8>)> = ["ann.json", "ann-1.hnsw.graph", "ann-1.hnsw.data"]
+    let pristine: Vec<(String, Vec<u8>)> = ["ann.json", GRAPH]
         .iter()
         .map(|n| (n.to_string(), std::fs::read(dir.path().join(n)).unwrap()))
         .collect();
     type Damage = Box<dyn Fn(&Path)>;
-    let damages: Vec<(&str, Damage)> = vec![
+    // What each damage does, and a word the reason must contain.
+    let damages: Vec<(&str, Damage, &str)> = vec![
         (
             "truncated graph",
-            Box::new(|d| truncate(&d.join("ann-1.hnsw.graph"), 0.5)),
-        ),
-        // hnsw_rs exits the process on a short data file: the size check
-        // must stop it from ever reading one.
-        (
-            "truncated data",
-            Box::new(|d| truncate(&d.join("ann-1.hnsw.data"), 0.7)),
+            Box::new(|d| truncate(&d.join(GRAPH), 0.5)),
+            "the manifest says",
         ),
         (
-            "flipped byte",
+            "truncated behind the checksum",
             Box::new(|d| {
-                let path = d.join("ann-1.hnsw.graph");
+                truncate(&d.join(GRAPH), 0.7);
+                update_manifest(d);
+            }),
+            "header implies",
+        ),
+        (
+            "flipped byte in the adjacency",
+            Box::new(|d| {
+                let path = d.join(GRAPH);
                 let mut bytes = std::fs::read(&path).unwrap();
-                let mid = bytes.len() / 2;
-                bytes[mid] ^= 0xff;
+                let at = first_level0_neighbour(&bytes);
+                bytes[at] ^= 0x01;
                 std::fs::write(&path, bytes).unwrap();
             }),
+            "checksum",
         ),
-        ("hnsw_rs fails", Box::new(truncate_behind_the_checksum)),
+        (
+            "neighbour index out of range",
+            Box::new(|d| patch_graph(d, first_level0_neighbour, &u32::MAX.to_le_bytes())),
+            "neighbour index is out of range",
+        ),
+        (
+            "wrong magic",
+            Box::new(|d| patch_graph(d, |_| 0, b"NOTHARK!")),
+            "wrong magic",
+        ),
+        (
+            "wrong version",
+            Box::new(|d| patch_graph(d, |_| 8, &99u32.to_le_bytes())),
+            "version 99",
+        ),
         (
             "garbage manifest",
-            Box::new(|d| std::fs::write(d.join("ann.json"), b"{\"format\": 1,").unwrap()),
+            Box::new(|d| std::fs::write(d.join("ann.json"), b"{\"format\": 2,").unwrap()),
+            "does not parse",
         ),
         (
-            "missing data",
-            Box::new(|d| std::fs::remove_file(d.join("ann-1.hnsw.data")).unwrap()),
+            "manifest of format 1",
+            Box::new(|d| {
+                let mut manifest = read_manifest(d);
+                manifest["format"] = 1.into();
+                std::fs::write(d.join("ann.json"), manifest.to_string()).unwrap();
+            }),
+            "format 1 (this hark reads 3)",
+        ),
+        (
+            "missing graph",
+            Box::new(|d| std::fs::remove_file(d.join(GRAPH)).unwrap()),
+            "is missing",
         ),
     ];
-    for (what, damage) in &damages {
+    for (what, damage, reason) in &damages {
         for (name, bytes) in &pristine {
             std::fs::write(dir.path().join(name), bytes).unwrap();
         }
         damage(dir.path());
         let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
         assert_eq!(searcher.mode(), SearchMode::Exact, "{what}");
-        assert!(searcher.ann_problem().is_some(), "{what}");
+        let problem = searcher.ann_problem().unwrap_or_default().to_owned();
+        assert!(problem.contains(reason), "{what}: {problem}");
         let q = gen.sample();
         let want: Vec<FileId> = exact(&all, &q, 5).into_iter().map(|h| h.0).collect();
         let got: Vec<FileId> = searcher
@@ -360,6 +417,54 @@ fn a_damaged_graph_falls_back_to_an_exact_scan_and_is_rebuilt() {
         "{report:?}"
     );
     let searcher = VectorSearcher::open(&catalog, dir.path(), MODEL, PIPELINE).unwrap();
+    assert_eq!(searcher.mode(), SearchMode::Ann);
+    assert_eq!(searcher.ann_problem(), None);
+}
+
+/// An index written by hark before the graph file (manifest format 1,
+/// hnsw_rs's dump files): readers report it incompatible and scan exactly,
+/// and the next refresh rebuilds it and deletes the old files.
+#[test]
+fn a_format_1_cache_is_reported_and_replaced() {
+    let (dir, catalog, _root, mut gen, _) = indexed(false);
+    let d = dir.path();
+    // The manifest as format 1 wrote it (field for field), and its files.
+    let old = serde_json::json!({
+        "format": 1, "generation": 4, "model": MODEL, "pipeline": PIPELINE,
+        "dim": DIM, "count": EXACT_THRESHOLD, "built_seq": 1,
+        "max_nb_connection": 32, "ef_construction": 100,
+        "distance": "hark_store::ann::kernel::UnitDot", "byte_order": "little",
+        "pointer_bits": 64, "hnsw_rs": "0.3.5", "orphans": [],
+        "graph": {"name": "ann-4.hnsw.graph", "bytes": 3, "blake3": "00"},
+        "data": {"name": "ann-4.hnsw.data", "bytes": 3, "blake3": "00"},
+        "built_at": 0, "build_seconds": 1.0
+    });
+    std::fs::write(d.join("ann.json"), old.to_string()).unwrap();
+    std::fs::write(d.join("ann-4.hnsw.graph"), b"old").unwrap();
+    std::fs::write(d.join("ann-4.hnsw.data"), b"old").unwrap();
+
+    let searcher = VectorSearcher::open(&catalog, d, MODEL, PIPELINE).unwrap();
+    assert_eq!(searcher.mode(), SearchMode::Exact);
+    let problem = searcher.ann_problem().unwrap();
+    assert!(
+        problem.contains("format 1 (this hark reads 3)"),
+        "{problem}"
+    );
+    assert_eq!(searcher.search(&gen.sample(), 5, None).unwrap().len(), 5);
+
+    let report = refresh_ann(&catalog, d, MODEL, PIPELINE).unwrap();
+    assert!(
+        matches!(&report.action, AnnAction::Rebuilt(why) if why.contains("format 1")),
+        "{report:?}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("ann-"))
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["ann-5.graph"]);
+    let searcher = VectorSearcher::open(&catalog, d, MODEL, PIPELINE).unwrap();
     assert_eq!(searcher.mode(), SearchMode::Ann);
     assert_eq!(searcher.ann_problem(), None);
 }
@@ -391,7 +496,7 @@ fn a_graph_of_another_model_is_ignored_then_replaced() {
     let report = refresh_ann(&catalog, dir.path(), other, PIPELINE).unwrap();
     assert_eq!(report.action, AnnAction::Removed);
     assert!(!dir.path().join("ann.json").exists());
-    assert!(!dir.path().join("ann-1.hnsw.graph").exists());
+    assert!(!dir.path().join(GRAPH).exists());
 }
 
 #[test]

@@ -5,11 +5,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Instant;
 
-use hnsw_rs::api::AnnT;
-use hnsw_rs::hnsw::{Hnsw, PointId};
+use std::sync::Arc;
 
-use super::files::{self, Manifest, PinError, TempDump};
+use hnsw_rs::hnsw::{Hnsw, Point, PointId};
+
+use super::files::{self, GraphSum, Manifest, PinError, TempGraph};
 use super::kernel::UnitDot;
+use super::mapped::{self, MappedGraph};
 use super::{AnnParams, EXACT_THRESHOLD, REBUILD_FRACTION};
 use crate::{Catalog, Error, Result};
 
@@ -107,8 +109,8 @@ pub fn refresh_ann_with(
     let (current, unusable) = match files::read_manifest(index_dir) {
         Ok(Some(m)) => match m.incompatibility() {
             Some(why) => (None, Some(why)),
-            None => match files::pin_and_verify(index_dir, &m) {
-                Ok(_pin) => (Some(m), None),
+            None => match files::pin_and_map(index_dir, &m) {
+                Ok(_graph) => (Some(m), None),
                 Err(PinError::Gone) => (None, Some("its files are missing".to_owned())),
                 Err(PinError::Bad(e)) => (None, Some(e.to_string())),
             },
@@ -226,7 +228,7 @@ struct Built {
     non_finite: Vec<i64>,
 }
 
-/// Builds, checks, dumps and publishes generation `generation`.
+/// Builds, checks, exports and publishes generation `generation`.
 fn build(
     catalog: &Catalog,
     dir: &Path,
@@ -236,8 +238,7 @@ fn build(
     params: &AnnParams,
     start: Instant,
 ) -> Result<Manifest> {
-    let tmp = TempDump::new(dir, generation);
-    tmp.create()?;
+    let tmp = TempGraph::new(dir, generation);
     let result = build_into(
         catalog, dir, model, pipeline, generation, params, start, &tmp,
     );
@@ -256,57 +257,63 @@ fn build_into(
     generation: u64,
     params: &AnnParams,
     start: Instant,
-    tmp: &TempDump,
+    tmp: &TempGraph,
 ) -> Result<Manifest> {
     let built = insert_all(catalog, dir, model, pipeline, params)?;
-    let mut orphans = unreachable(&built.hnsw);
+    let (graph, points) = export(&built.hnsw);
+    if graph.ids.len() != built.count {
+        return Err(Error::AnnBuild {
+            path: dir.to_owned(),
+            what: "export the graph",
+            cause: format!(
+                "hnsw_rs holds {} points, {} were inserted",
+                graph.ids.len(),
+                built.count
+            ),
+        });
+    }
+    let mut orphans: Vec<i64> = graph.ids[graph.reachable..].to_vec();
     orphans.extend(&built.non_finite);
     orphans.sort_unstable();
 
-    let dumped = catch_unwind(AssertUnwindSafe(|| {
-        built.hnsw.file_dump(&tmp.dir, &tmp.basename)
-    }))
-    .map_err(|p| Error::AnnBuild {
-        path: dir.to_owned(),
-        what: "write the graph",
-        cause: panic_message(p),
-    })?
-    .map_err(|e| Error::AnnBuild {
-        path: dir.to_owned(),
-        what: "write the graph",
-        cause: format!("{e:#}"),
-    })?;
-    if dumped != tmp.basename {
-        return Err(Error::AnnBuild {
-            path: dir.to_owned(),
-            what: "write the graph",
-            cause: format!("hnsw_rs wrote `{dumped}` instead of `{}`", tmp.basename),
-        });
-    }
-    let count = built.count;
+    // hnsw_rs's own dump is not written: readers map hark's file, and a
+    // rebuild always starts from the catalog.
+    let written =
+        mapped::write(&tmp.path, &graph, built.dim, |i| points[i].get_v()).map_err(|e| {
+            Error::AnnIo {
+                path: tmp.path.clone(),
+                what: "write the graph file",
+                source: e,
+            }
+        })?;
+    drop(points);
     drop(built.hnsw);
+    // Never publish a file the reader would refuse.
+    let file = std::fs::File::open(&tmp.path).map_err(|e| Error::AnnIo {
+        path: tmp.path.clone(),
+        what: "open the graph file written",
+        source: e,
+    })?;
+    MappedGraph::open(&file, &tmp.path, &written, built.dim)?;
 
-    let (mut graph, mut data) = tmp.seal()?;
-    let base = files::generation_basename(generation);
-    graph.name = format!("{base}.hnsw.graph");
-    data.name = format!("{base}.hnsw.data");
     let manifest = Manifest {
         format: files::FORMAT,
         generation,
         model: model.to_owned(),
         pipeline: pipeline.to_owned(),
         dim: built.dim,
-        count: count + built.non_finite.len(),
+        count: graph.ids.len() + built.non_finite.len(),
         built_seq: built.built_seq,
         max_nb_connection: params.max_nb_connection,
         ef_construction: params.ef_construction,
-        distance: std::any::type_name::<UnitDot>().to_owned(),
-        byte_order: files::byte_order().to_owned(),
-        pointer_bits: usize::BITS,
         hnsw_rs: files::HNSW_RS_VERSION.to_owned(),
         orphans,
-        graph,
-        data,
+        graph: GraphSum {
+            name: files::graph_name(generation),
+            bytes: written.bytes,
+            hashed_bytes: written.hashed_bytes,
+            blake3: written.blake3,
+        },
         built_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64),
@@ -402,51 +409,287 @@ fn insert_all(
     })
 }
 
-/// The file ids of points no search can reach: not reached by walking
-/// every layer's edges from the points of the top layer.
-pub(super) fn unreachable(hnsw: &Hnsw<'_, f32, UnitDot>) -> Vec<i64> {
+/// How many of each point's nearest level-0 neighbours get an edge back
+/// to it in the exported graph (see [`mapped::Graph::add_reverse_edges`]).
+const REVERSE_EDGES: usize = 16;
+
+/// The graph hnsw_rs built, in hark's file terms: points ordered by
+/// catalog id, reachable ones first (see [`mapped::Graph::orphans_last`]),
+/// with each level's neighbour lists as CSR rows of point indices. Returns
+/// it with the points in the same order, for their vectors.
+///
+/// The entry point is the first point hnsw_rs placed on its top layer (its
+/// own entry point is not public; any top-layer point serves, and the
+/// orphans are computed from the one chosen).
+///
+/// A point is on the levels up to its own. hnsw_rs also keeps lists on the
+/// levels above a point's own, which its searches never read, and can name
+/// on a level a point below it: its entry point of the time, when the
+/// first points of a higher level were inserted (a few dozen edges in a
+/// graph). Both are left out, so every neighbour on a level is a point of
+/// that level.
+pub(super) fn export<'h, 'b>(
+    hnsw: &'h Hnsw<'b, f32, UnitDot>,
+) -> (mapped::Graph, Vec<Arc<Point<'b, f32>>>) {
     let pi = hnsw.get_point_indexation();
-    // Dense numbering: layer offsets, then rank within the layer.
-    let mut offsets = [0usize; NB_LAYERS + 1];
-    for l in 0..NB_LAYERS {
-        offsets[l + 1] = offsets[l] + pi.get_layer_nb_point(l);
-    }
-    let total = offsets[NB_LAYERS];
-    if total == 0 {
-        return Vec::new();
-    }
-    let index = |p: PointId| -> Option<usize> {
-        let (l, r) = (p.0 as usize, usize::try_from(p.1).ok()?);
-        (l < NB_LAYERS && r < offsets[l + 1] - offsets[l]).then(|| offsets[l] + r)
-    };
-    let mut points = Vec::with_capacity(total);
+    let mut points: Vec<Arc<Point<'b, f32>>> = Vec::with_capacity(pi.get_nb_point());
     for l in 0..NB_LAYERS {
         if pi.get_layer_nb_point(l) > 0 {
             points.extend(pi.get_layer_iterator(l));
         }
     }
-    let top = pi.get_max_level_observed() as usize;
-    let mut seen = vec![false; total];
-    let mut queue: Vec<usize> = (offsets[top]..offsets[top + 1]).collect();
-    for &i in &queue {
-        seen[i] = true;
+    points.sort_unstable_by_key(|p| p.get_origin_id());
+    let n = points.len();
+    // hnsw_rs names a point by (layer, rank in layer): a dense numbering of
+    // those, then a table to the point's index in id order.
+    let mut layer_start = [0usize; NB_LAYERS + 1];
+    for l in 0..NB_LAYERS {
+        layer_start[l + 1] = layer_start[l] + pi.get_layer_nb_point(l);
     }
-    while let Some(i) = queue.pop() {
-        for layer in points[i].get_neighborhood_id() {
-            for n in layer {
-                if let Some(j) = index(n.p_id) {
-                    if !seen[j] {
-                        seen[j] = true;
-                        queue.push(j);
-                    }
+    let mut index_of = vec![u32::MAX; layer_start[NB_LAYERS]];
+    let slot = |p: PointId| -> Option<usize> {
+        let (l, r) = (p.0 as usize, usize::try_from(p.1).ok()?);
+        (l < NB_LAYERS && r < layer_start[l + 1] - layer_start[l]).then(|| layer_start[l] + r)
+    };
+    for (i, p) in points.iter().enumerate() {
+        if let Some(s) = slot(p.get_point_id()) {
+            index_of[s] = i as u32;
+        }
+    }
+    let level_of = |i: usize| points[i].get_point_id().0 as usize;
+    let levels = (0..n).map(level_of).max().map_or(1, |top| top + 1);
+    let mut graph = mapped::Graph {
+        ids: points.iter().map(|p| p.get_origin_id() as i64).collect(),
+        reachable: n,
+        entry: 0,
+        levels: vec![mapped::Csr::default(); levels],
+    };
+    for (l, csr) in graph.levels.iter_mut().enumerate() {
+        csr.offsets.push(0);
+        if l > 0 {
+            csr.members = (0..n as u32)
+                .filter(|&i| level_of(i as usize) >= l)
+                .collect();
+        }
+    }
+    for (i, p) in points.iter().enumerate() {
+        let top = level_of(i);
+        for (l, list) in p.get_neighborhood_id().into_iter().enumerate() {
+            if l > top || l >= levels {
+                continue;
+            }
+            let csr = &mut graph.levels[l];
+            // Only neighbours that exist and are on this level (all of
+            // them, in a sound hnsw_rs graph).
+            csr.neighbours.extend(
+                list.iter()
+                    .filter_map(|nb| slot(nb.p_id).map(|s| index_of[s]))
+                    .filter(|&j| j != u32::MAX && level_of(j as usize) >= l),
+            );
+        }
+        for csr in &mut graph.levels[..=top.min(levels - 1)] {
+            csr.offsets.push(csr.neighbours.len() as u32);
+        }
+    }
+    graph.entry = index_of
+        .get(layer_start[levels - 1])
+        .copied()
+        .filter(|&i| i != u32::MAX)
+        .unwrap_or(0);
+    graph.add_reverse_edges(REVERSE_EDGES);
+    let reached = graph.reached();
+    let order = graph.orphans_last(&reached);
+    let points = order
+        .iter()
+        .map(|&old| Arc::clone(&points[old as usize]))
+        .collect();
+    (graph, points)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::ann::files::GraphSum;
+
+    /// hnsw_rs's graph and the exported, written and mapped one agree:
+    /// same ids, vectors and neighbour lists on every level, and the
+    /// orphans at the end are exactly the points the walk cannot reach.
+    #[test]
+    fn export_write_and_map_round_trip() {
+        let (n, dim) = (3000, 16);
+        let mut rng = StdRng::seed_from_u64(7);
+        let data: Vec<Vec<f32>> = (0..n)
+            .map(|_| {
+                let v: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter().map(|x| x / norm).collect()
+            })
+            .collect();
+        // Ids with gaps, inserted out of order.
+        let ids: Vec<usize> = (0..n).map(|i| (i * 7919) % n * 3 + 5).collect();
+        let hnsw = Hnsw::<f32, UnitDot>::new(8, n, NB_LAYERS, 40, UnitDot);
+        let items: Vec<(&[f32], usize)> = data
+            .iter()
+            .map(|v| &v[..])
+            .zip(ids.iter().copied())
+            .collect();
+        hnsw.parallel_insert_slice(&items);
+
+        let (graph, points) = export(&hnsw);
+        assert_eq!(graph.ids.len(), n);
+        assert!(graph.levels.len() > 1, "a graph this size has upper levels");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.graph");
+        let written = mapped::write(&path, &graph, dim, |i| points[i].get_v()).unwrap();
+        let sum = GraphSum {
+            name: String::new(),
+            bytes: written.bytes,
+            hashed_bytes: written.hashed_bytes,
+            blake3: written.blake3,
+        };
+        let file = std::fs::File::open(&path).unwrap();
+        let mapped = MappedGraph::open(&file, &path, &sum.written(), dim).unwrap();
+        assert_eq!(mapped.to_graph(), graph);
+
+        // The same points and vectors as hnsw_rs holds, by id.
+        let by_id: HashMap<i64, &[f32]> = ids
+            .iter()
+            .zip(&data)
+            .map(|(&id, v)| (id as i64, &v[..]))
+            .collect();
+        let mut seen = HashSet::new();
+        for (i, &id) in mapped.ids().iter().enumerate() {
+            assert!(seen.insert(id));
+            assert_eq!(mapped.vector(i), Some(by_id[&id]));
+            assert_eq!(mapped.find(id), Some(i));
+        }
+        assert_eq!(seen.len(), n);
+
+        // The same neighbour lists, level by level, as ids.
+        let pi = hnsw.get_point_indexation();
+        let mut hnsw_points = Vec::new();
+        for l in 0..NB_LAYERS {
+            if pi.get_layer_nb_point(l) > 0 {
+                hnsw_points.extend(pi.get_layer_iterator(l));
+            }
+        }
+        let level_of: HashMap<i64, usize> = hnsw_points
+            .iter()
+            .map(|p| (p.get_origin_id() as i64, p.get_point_id().0 as usize))
+            .collect();
+        // The reverse edges the export adds on level 0, in id order.
+        let mut by_id: Vec<&Arc<Point<'_, f32>>> = hnsw_points.iter().collect();
+        by_id.sort_unstable_by_key(|p| p.get_origin_id());
+        let level0 = |p: &Point<'_, f32>| -> Vec<i64> {
+            p.get_neighborhood_id()[0]
+                .iter()
+                .map(|nb| nb.d_id as i64)
+                .collect()
+        };
+        let lists0: HashMap<i64, Vec<i64>> = by_id
+            .iter()
+            .map(|p| (p.get_origin_id() as i64, level0(p)))
+            .collect();
+        let mut reverse: HashMap<i64, Vec<i64>> = HashMap::new();
+        for p in &by_id {
+            let id = p.get_origin_id() as i64;
+            for q in lists0[&id].iter().take(REVERSE_EDGES) {
+                if *q != id && !lists0[q].contains(&id) {
+                    reverse.entry(*q).or_default().push(id);
                 }
             }
         }
+        let (mut edges, mut dropped) = (0, 0);
+        for p in &hnsw_points {
+            let i = mapped.find(p.get_origin_id() as i64).unwrap() as u32;
+            let level = p.get_point_id().0 as usize;
+            for (l, list) in p.get_neighborhood_id().iter().enumerate().take(level + 1) {
+                let all: Vec<i64> = list.iter().map(|nb| nb.d_id as i64).collect();
+                let mut want: Vec<i64> =
+                    all.iter().copied().filter(|id| level_of[id] >= l).collect();
+                dropped += all.len() - want.len();
+                if l == 0 {
+                    let id = p.get_origin_id() as i64;
+                    want.extend(reverse.get(&id).into_iter().flatten().copied());
+                }
+                let csr = &graph.levels[l];
+                let row = if l == 0 {
+                    i as usize
+                } else {
+                    csr.members.binary_search(&i).unwrap()
+                };
+                let got: Vec<i64> = csr.neighbours
+                    [csr.offsets[row] as usize..csr.offsets[row + 1] as usize]
+                    .iter()
+                    .map(|&j| graph.ids[j as usize])
+                    .collect();
+                assert_eq!(got, want, "point {} level {l}", p.get_origin_id());
+                edges += got.len();
+            }
+        }
+        assert_eq!(
+            edges,
+            graph
+                .levels
+                .iter()
+                .map(|l| l.neighbours.len())
+                .sum::<usize>()
+        );
+        // Only edges to the first points inserted are off their level.
+        assert!(dropped <= 64, "{dropped} edges dropped of {edges}");
+        assert!(
+            !reverse.is_empty(),
+            "no reverse edge was needed: the test shows nothing"
+        );
+
+        // Reachability, recomputed from hnsw_rs's lists by id: the points
+        // before `reachable` are exactly those reached from the entry.
+        let level_of = &level_of;
+        let lists: HashMap<i64, Vec<i64>> = hnsw_points
+            .iter()
+            .map(|p| {
+                let level = p.get_point_id().0 as usize;
+                let on_level = p
+                    .get_neighborhood_id()
+                    .into_iter()
+                    .enumerate()
+                    .take(level + 1)
+                    .flat_map(|(l, list)| {
+                        list.into_iter()
+                            .map(|nb| nb.d_id as i64)
+                            .filter(move |id| level_of[id] >= l)
+                    });
+                let id = p.get_origin_id() as i64;
+                let back = reverse.get(&id).into_iter().flatten().copied();
+                (id, on_level.chain(back).collect())
+            })
+            .collect();
+        let entry = graph.ids[graph.entry as usize];
+        let mut reached = HashSet::from([entry]);
+        let mut stack = vec![entry];
+        while let Some(id) = stack.pop() {
+            for &nb in &lists[&id] {
+                if reached.insert(nb) {
+                    stack.push(nb);
+                }
+            }
+        }
+        let file_reached: HashSet<i64> = graph.ids[..graph.reachable].iter().copied().collect();
+        assert_eq!(file_reached, reached);
+        assert!(graph.ids[..graph.reachable].windows(2).all(|w| w[0] < w[1]));
+        assert!(graph.ids[graph.reachable..].windows(2).all(|w| w[0] < w[1]));
+
+        // And the mapped search finds each point from its own vector.
+        let mut found = 0;
+        for i in (0..graph.reachable).step_by(30) {
+            let hits = mapped.search(mapped.vector(i).unwrap(), 1, 32);
+            found += usize::from(hits.first().map(|h| h.0) == Some(i));
+        }
+        assert!(found * 100 >= 99 * graph.reachable.div_ceil(30), "{found}");
     }
-    points
-        .iter()
-        .zip(&seen)
-        .filter(|(_, seen)| !**seen)
-        .map(|(p, _)| p.get_origin_id() as i64)
-        .collect()
 }

@@ -1,20 +1,21 @@
 //! The ANN cache on disk: its manifest, its file names, how a new graph is
-//! published and an old one retired, and how a reader pins the files it
-//! loads. `index-format.md` ("The ANN cache") describes the same protocol
+//! published and an old one retired, and how a reader pins the file it
+//! maps. `index-format.md` ("The ANN cache") describes the same protocol
 //! for someone reading the directory.
 //!
-//! A graph is two hnsw_rs dump files, `ann-<generation>.hnsw.graph` and
-//! `ann-<generation>.hnsw.data`, and `ann.json` names the current
-//! generation with the size and BLAKE3 hash of each file. Two files cannot
-//! be swapped atomically, so they are never swapped: a writer dumps to
-//! temporary names (`ann-tmp-...`), fsyncs, renames them to a new
-//! generation, then replaces `ann.json` by rename and fsyncs the directory.
-//! Until that last rename, readers see the previous generation, whole.
+//! A graph is one file, `ann-<generation>.graph` (hark's own format, see
+//! the `mapped` module), and `ann.json` names the current generation with
+//! the file's size and the BLAKE3 hash of everything in it but the vectors.
+//! A writer writes the file under a temporary name (`ann-tmp-...`), fsyncs
+//! it, renames it to its generation's name, then replaces `ann.json` by
+//! rename and fsyncs the directory. Until that last rename, readers see the
+//! previous generation, whole.
 //!
-//! Retiring a generation must not pull files from under a reader that is
-//! loading it. A reader holds a shared `flock` on the graph file while it
-//! verifies and loads; a writer deletes a generation only if it gets the
+//! Retiring a generation must not pull a file from under a reader that is
+//! opening it. A reader holds a shared `flock` on the graph file while it
+//! maps and checks it; a writer deletes a generation only if it gets the
 //! exclusive lock without waiting, and otherwise leaves it for the next run.
+//! Once mapped, a file may be unlinked: the mapping keeps its contents.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::mapped::{MappedGraph, Written};
 use crate::{Error, Result};
 
 /// The manifest's file name.
@@ -32,27 +34,48 @@ pub(crate) const WRITER_LOCK: &str = "ann.lock";
 /// never loaded.
 const TMP_PREFIX: &str = "ann-tmp-";
 const MANIFEST_TMP_PREFIX: &str = "ann.json.tmp-";
-/// The version of the manifest and of the way hark uses hnsw_rs's dump.
-/// 2: the graph's ids are points (file and segment, schema V3), not files.
-pub(crate) const FORMAT: u32 = 2;
-/// The hnsw_rs release whose dump format the files are in.
+/// The version of the manifest and of the files it names. 1: hnsw_rs's
+/// dump files (`.hnsw.graph`, `.hnsw.data`) numbered by file; 2: the same
+/// numbered by point (file and segment, schema V3); 3: hark's graph file,
+/// numbered by point.
+pub(crate) const FORMAT: u32 = 3;
+/// The hnsw_rs release that builds the graphs (recorded, not checked: the
+/// file format is hark's own).
 pub(crate) const HNSW_RS_VERSION: &str = "0.3.5";
+/// The graph file's suffix.
+const GRAPH_SUFFIX: &str = "graph";
+/// Suffixes of format 1's files, still recognised so that they are retired.
+const LEGACY_SUFFIXES: [&str; 2] = ["hnsw.graph", "hnsw.data"];
 /// A manifest bigger than this is not one hark wrote (orphan lists are
 /// short); refusing it bounds what a damaged file can make us allocate.
 const MANIFEST_MAX_BYTES: u64 = 64 << 20;
 
-/// One dump file as the manifest records it.
+/// The graph file as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FileSum {
+#[serde(deny_unknown_fields)]
+pub(crate) struct GraphSum {
     /// File name inside the index directory.
     pub name: String,
     /// Exact size in bytes.
     pub bytes: u64,
-    /// BLAKE3 hash of the content, lower-case hex.
+    /// Length of the prefix that `blake3` covers: the header, ids and
+    /// adjacency, everything before the vectors.
+    pub hashed_bytes: u64,
+    /// BLAKE3 hash of that prefix, lower-case hex.
     pub blake3: String,
 }
 
-/// `ann.json`: what the current graph covers and how to check its files.
+impl GraphSum {
+    pub fn written(&self) -> Written {
+        Written {
+            bytes: self.bytes,
+            hashed_bytes: self.hashed_bytes,
+            blake3: self.blake3.clone(),
+        }
+    }
+}
+
+/// `ann.json`: what the current graph covers and how to check its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Manifest {
@@ -66,7 +89,8 @@ pub(crate) struct Manifest {
     pub pipeline: String,
     /// Vector dimension.
     pub dim: usize,
-    /// Vectors in the graph (including `orphans`).
+    /// Vectors of the snapshot the graph was built from: its points plus
+    /// the vectors left out of it (not finite, listed in `orphans`).
     pub count: usize,
     /// The graph holds exactly the catalog's vectors of `model`/`pipeline`
     /// with `seq <= built_seq`, as of the snapshot it was built from.
@@ -75,71 +99,36 @@ pub(crate) struct Manifest {
     pub max_nb_connection: usize,
     /// hnsw_rs `ef_construction`.
     pub ef_construction: usize,
-    /// Type name of the distance, as hnsw_rs records and checks it.
-    pub distance: String,
-    /// hnsw_rs writes native-endian integers and `usize`: the files are
-    /// only readable where these match.
-    pub byte_order: String,
-    /// Bits of `usize` where the files were written.
-    pub pointer_bits: u32,
-    /// [`HNSW_RS_VERSION`] when written.
+    /// [`HNSW_RS_VERSION`] when built.
     pub hnsw_rs: String,
-    /// File ids in the graph that no search can reach from its entry point;
+    /// File ids that no search of the graph reaches from its entry point
+    /// (the file's orphan points, and vectors left out of the graph);
     /// readers scan them exactly.
     pub orphans: Vec<i64>,
     /// The graph file.
-    pub graph: FileSum,
-    /// The data file.
-    pub data: FileSum,
+    pub graph: GraphSum,
     /// When the build finished, seconds since the Unix epoch.
     pub built_at: i64,
-    /// How long the build took (reading, inserting, checking, writing).
+    /// How long the build took (reading, inserting, exporting, writing).
     pub build_seconds: f64,
 }
 
 impl Manifest {
-    /// The hnsw_rs dump basename of this generation.
-    pub fn basename(&self) -> String {
-        generation_basename(self.generation)
-    }
-
-    /// Why these files cannot be loaded by this build of hark, if so.
+    /// Why this manifest's file cannot be read by this build of hark, if so.
     pub fn incompatibility(&self) -> Option<String> {
         if self.format != FORMAT {
             return Some(format!("format {} (this hark reads {FORMAT})", self.format));
         }
-        if self.byte_order != byte_order() || self.pointer_bits != usize::BITS {
-            return Some(format!(
-                "written on a {}-endian {}-bit machine",
-                self.byte_order, self.pointer_bits
-            ));
-        }
-        if self.hnsw_rs != HNSW_RS_VERSION {
-            return Some(format!(
-                "written with hnsw_rs {} (this hark uses {HNSW_RS_VERSION})",
-                self.hnsw_rs
-            ));
-        }
-        let base = self.basename();
-        if self.graph.name != format!("{base}.hnsw.graph")
-            || self.data.name != format!("{base}.hnsw.data")
-        {
-            return Some("file names do not match the generation".into());
+        if self.graph.name != graph_name(self.generation) {
+            return Some("the file name does not match the generation".into());
         }
         None
     }
 }
 
-pub(crate) fn byte_order() -> &'static str {
-    if cfg!(target_endian = "little") {
-        "little"
-    } else {
-        "big"
-    }
-}
-
-pub(crate) fn generation_basename(generation: u64) -> String {
-    format!("ann-{generation}")
+/// The graph file's name for a generation (`ann-12.graph`).
+pub(crate) fn graph_name(generation: u64) -> String {
+    format!("ann-{generation}.{GRAPH_SUFFIX}")
 }
 
 fn io_err<'a>(path: &'a Path, what: &'static str) -> impl FnOnce(std::io::Error) -> Error + 'a {
@@ -172,6 +161,22 @@ pub(crate) fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
         .map_err(io_err(&path, "read the manifest"))?;
     if text.len() as u64 > MANIFEST_MAX_BYTES {
         return Err(corrupt(&path, "manifest is implausibly large"));
+    }
+    // The format first, so that a manifest of another format is reported
+    // as such rather than as one that does not parse.
+    #[derive(Deserialize)]
+    struct Probe {
+        format: u32,
+    }
+    if let Ok(Probe { format }) = serde_json::from_str::<Probe>(&text) {
+        if format != FORMAT {
+            return Err(corrupt(
+                &path,
+                format!(
+                    "format {format} (this hark reads {FORMAT}); the next `hark index` rebuilds it"
+                ),
+            ));
+        }
     }
     serde_json::from_str(&text)
         .map(Some)
@@ -214,75 +219,38 @@ fn identity(meta: &std::fs::Metadata) -> FileIdentity {
     }
 }
 
-/// Hashes a file from an open handle.
-fn hash_file(file: &File, path: &Path) -> Result<(u64, String)> {
-    let mut hasher = blake3::Hasher::new();
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
-    hasher
-        .update_reader(&mut reader)
-        .map_err(io_err(path, "read for its checksum"))?;
-    let len = file.metadata().map_err(io_err(path, "stat"))?.len();
-    Ok((len, hasher.finalize().to_hex().to_string()))
-}
-
-/// Checks a file against its manifest entry, by size first (cheap, and
-/// catches truncation) and then by hash.
-fn verify(file: &File, path: &Path, sum: &FileSum) -> Result<()> {
-    let len = file.metadata().map_err(io_err(path, "stat"))?.len();
-    if len != sum.bytes {
-        return Err(corrupt(
-            path,
-            format!("{len} bytes, the manifest says {}", sum.bytes),
-        ));
-    }
-    let (_, hash) = hash_file(file, path)?;
-    if hash != sum.blake3 {
-        return Err(corrupt(path, "content does not match its checksum"));
-    }
-    Ok(())
-}
-
-/// A generation's files, checked against the manifest and pinned: while
-/// this lives no writer deletes them, so hnsw_rs can open them by name.
-pub(crate) struct PinnedFiles {
-    // Holds the shared lock; released on drop.
-    _graph: File,
-}
-
 /// Why pinning failed.
 pub(crate) enum PinError {
     /// The generation was retired meanwhile: read the manifest again.
     Gone,
-    /// The files are missing, damaged or unreadable.
+    /// The file is missing, damaged or unreadable.
     Bad(Error),
 }
 
-/// Pins and verifies the files `manifest` names.
-pub(crate) fn pin_and_verify(dir: &Path, manifest: &Manifest) -> Result<PinnedFiles, PinError> {
-    let graph_path = dir.join(&manifest.graph.name);
-    let data_path = dir.join(&manifest.data.name);
-    let graph = match File::open(&graph_path) {
+/// Pins the graph file `manifest` names with a shared lock, so no writer
+/// retires it meanwhile, then maps and checks it (see
+/// [`MappedGraph::open`]). The lock is released on return: the mapping
+/// keeps the file's contents even if it is then unlinked.
+pub(crate) fn pin_and_map(dir: &Path, manifest: &Manifest) -> Result<MappedGraph, PinError> {
+    let path = dir.join(&manifest.graph.name);
+    let file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(PinError::Gone),
-        Err(e) => return Err(PinError::Bad(io_err(&graph_path, "open")(e))),
+        Err(e) => return Err(PinError::Bad(io_err(&path, "open")(e))),
     };
-    graph
-        .lock_shared()
-        .map_err(|e| PinError::Bad(io_err(&graph_path, "lock")(e)))?;
+    file.lock_shared()
+        .map_err(|e| PinError::Bad(io_err(&path, "lock")(e)))?;
     // A writer unlinks only while holding the exclusive lock, so once we
     // hold the shared one the name either still points at this file (and
     // stays) or the file was retired before we got the lock.
-    let held = graph
+    let held = file
         .metadata()
-        .map_err(|e| PinError::Bad(io_err(&graph_path, "stat")(e)))?;
-    match std::fs::metadata(&graph_path) {
+        .map_err(|e| PinError::Bad(io_err(&path, "stat")(e)))?;
+    match std::fs::metadata(&path) {
         Ok(now) if same_file(&held, &now) => {}
         _ => return Err(PinError::Gone),
     }
-    verify(&graph, &graph_path, &manifest.graph).map_err(PinError::Bad)?;
-    let data = File::open(&data_path).map_err(|e| PinError::Bad(io_err(&data_path, "open")(e)))?;
-    verify(&data, &data_path, &manifest.data).map_err(PinError::Bad)?;
-    Ok(PinnedFiles { _graph: graph })
+    MappedGraph::open(&file, &path, &manifest.graph.written(), manifest.dim).map_err(PinError::Bad)
 }
 
 fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
@@ -340,11 +308,12 @@ fn list(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The generation a file name belongs to (`ann-12.hnsw.graph` → 12).
+/// The generation a file name belongs to (`ann-12.graph` → 12; format
+/// 1's `ann-12.hnsw.graph` and `.hnsw.data` too).
 fn generation_of(name: &str) -> Option<u64> {
     let rest = name.strip_prefix("ann-")?;
     let (number, suffix) = rest.split_once('.')?;
-    if suffix != "hnsw.graph" && suffix != "hnsw.data" {
+    if suffix != GRAPH_SUFFIX && !LEGACY_SUFFIXES.contains(&suffix) {
         return None;
     }
     number.parse().ok()
@@ -367,24 +336,31 @@ pub(crate) fn retire_generations(dir: &Path, keep: Option<u64>) -> Result<usize>
     generations.sort_unstable();
     generations.dedup();
     let mut busy = 0;
-    for generation in generations {
-        let base = generation_basename(generation);
-        let graph_path = dir.join(format!("{base}.hnsw.graph"));
-        let data_path = dir.join(format!("{base}.hnsw.data"));
-        match File::open(&graph_path) {
-            Ok(graph) => match graph.try_lock() {
-                Ok(()) => {
-                    remove_if_present(&data_path)?;
-                    remove_if_present(&graph_path)?;
-                }
-                Err(std::fs::TryLockError::WouldBlock) => busy += 1,
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(io_err(&graph_path, "lock for removal")(e))
-                }
-            },
-            // No graph file: no reader can be pinning this generation.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => remove_if_present(&data_path)?,
-            Err(e) => return Err(io_err(&graph_path, "open for removal")(e)),
+    'generations: for generation in generations {
+        let base = format!("ann-{generation}");
+        let names = [GRAPH_SUFFIX, LEGACY_SUFFIXES[0], LEGACY_SUFFIXES[1]]
+            .map(|suffix| dir.join(format!("{base}.{suffix}")));
+        // Readers pin the graph file (`.hnsw.graph` in format 1): hold the
+        // exclusive locks while removing.
+        let mut locks = Vec::new();
+        for path in &names[..2] {
+            match File::open(path) {
+                Ok(file) => match file.try_lock() {
+                    Ok(()) => locks.push(file),
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        busy += 1;
+                        continue 'generations;
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return Err(io_err(path, "lock for removal")(e))
+                    }
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(path, "open for removal")(e)),
+            }
+        }
+        for path in names.iter().rev() {
+            remove_if_present(path)?;
         }
     }
     Ok(busy)
@@ -398,70 +374,33 @@ fn remove_if_present(path: &Path) -> Result<()> {
     }
 }
 
-/// Temporary dump names for a build in progress.
-pub(crate) struct TempDump {
-    pub dir: PathBuf,
-    pub basename: String,
+/// The temporary name of a graph file being written.
+pub(crate) struct TempGraph {
+    pub path: PathBuf,
 }
 
-impl TempDump {
-    pub fn new(dir: &Path, generation: u64) -> TempDump {
-        TempDump {
-            dir: dir.to_owned(),
-            basename: format!("{TMP_PREFIX}{}-{generation}", std::process::id()),
+impl TempGraph {
+    pub fn new(dir: &Path, generation: u64) -> TempGraph {
+        TempGraph {
+            path: dir.join(format!(
+                "{TMP_PREFIX}{}-{generation}.{GRAPH_SUFFIX}",
+                std::process::id()
+            )),
         }
-    }
-
-    pub fn graph(&self) -> PathBuf {
-        self.dir.join(format!("{}.hnsw.graph", self.basename))
-    }
-
-    pub fn data(&self) -> PathBuf {
-        self.dir.join(format!("{}.hnsw.data", self.basename))
-    }
-
-    /// Creates both files empty, so a directory we cannot write to fails
-    /// here with an error rather than inside hnsw_rs (which prints to
-    /// stdout and panics when it cannot open them).
-    pub fn create(&self) -> Result<()> {
-        for path in [self.graph(), self.data()] {
-            File::create(&path).map_err(io_err(&path, "create a temporary dump file"))?;
-        }
-        Ok(())
-    }
-
-    /// Fsyncs both files and hashes them as written to disk; returns the
-    /// (graph, data) entries, still to be named.
-    pub fn seal(&self) -> Result<(FileSum, FileSum)> {
-        let seal_one = |path: PathBuf| -> Result<FileSum> {
-            let file = File::open(&path).map_err(io_err(&path, "open a dump file"))?;
-            file.sync_all()
-                .map_err(io_err(&path, "fsync a dump file"))?;
-            let (bytes, blake3) = hash_file(&file, &path)?;
-            Ok(FileSum {
-                name: String::new(),
-                bytes,
-                blake3,
-            })
-        };
-        Ok((seal_one(self.graph())?, seal_one(self.data())?))
     }
 
     /// Best-effort removal after a failed build.
     pub fn discard(&self) {
-        let _ = std::fs::remove_file(self.graph());
-        let _ = std::fs::remove_file(self.data());
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
-/// Moves a sealed dump to its generation's names and makes `manifest` the
-/// current one: rename the files, write the manifest to a temporary name,
-/// fsync it, rename it over `ann.json`, fsync the directory.
-pub(crate) fn publish(dir: &Path, tmp: &TempDump, manifest: &Manifest) -> Result<()> {
+/// Moves a written (fsynced) graph file to its generation's name and makes
+/// `manifest` the current one: rename the file, write the manifest to a
+/// temporary name, fsync it, rename it over `ann.json`, fsync the directory.
+pub(crate) fn publish(dir: &Path, tmp: &TempGraph, manifest: &Manifest) -> Result<()> {
     let graph = dir.join(&manifest.graph.name);
-    let data = dir.join(&manifest.data.name);
-    std::fs::rename(tmp.graph(), &graph).map_err(io_err(&graph, "rename the graph into place"))?;
-    std::fs::rename(tmp.data(), &data).map_err(io_err(&data, "rename the data into place"))?;
+    std::fs::rename(&tmp.path, &graph).map_err(io_err(&graph, "rename the graph into place"))?;
     let text = serde_json::to_string_pretty(manifest).map_err(|e| Error::AnnBuild {
         path: dir.to_owned(),
         what: "encode the manifest",
@@ -506,8 +445,10 @@ mod tests {
 
     #[test]
     fn generation_names_parse() {
+        assert_eq!(generation_of("ann-12.graph"), Some(12));
         assert_eq!(generation_of("ann-12.hnsw.graph"), Some(12));
         assert_eq!(generation_of("ann-3.hnsw.data"), Some(3));
+        assert_eq!(generation_of("ann-tmp-55-3.graph"), None);
         assert_eq!(generation_of("ann-tmp-55-3.hnsw.data"), None);
         assert_eq!(generation_of("ann-3.json"), None);
         assert_eq!(generation_of("ann.json"), None);

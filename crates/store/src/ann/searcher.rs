@@ -9,16 +9,12 @@
 //! base would need, make it load the base again.
 
 use std::collections::HashSet;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use hnsw_rs::hnsw::{Hnsw, Point};
-use hnsw_rs::hnswio::HnswIo;
-
-use super::build::NB_LAYERS;
 use super::files::{self, FileIdentity, Manifest, PinError};
 use super::kernel::{dot, dot_rows, TopK};
+use super::mapped::{score_rows, MappedGraph};
 use super::{EF_SEARCH, EXACT_THRESHOLD, REBUILD_FRACTION};
 use crate::{Catalog, Error, FileId, PointId, Result};
 
@@ -163,113 +159,63 @@ fn consider(
     }
 }
 
-/// A loaded graph. hnsw_rs ties a loaded graph's lifetime to its loader,
-/// so the two live in one self-referential cell.
+/// A mapped graph and the manifest that named it.
 struct Graph {
-    cell: LoadedGraph,
+    mapped: MappedGraph,
     manifest: Manifest,
-    /// The orphans' vectors, copied into one matrix: they are scanned on
-    /// every query, and a contiguous scan is several times faster than
-    /// visiting hnsw_rs's separately allocated points.
-    orphans: Matrix,
 }
-
-/// The graph and its points sorted by file id (for exact scoring of hits,
-/// the orphans, filtered fallbacks and [`VectorSearcher::vector`]).
-struct GraphRefs<'a> {
-    hnsw: Hnsw<'a, f32, super::UnitDot>,
-    points: Vec<Arc<Point<'a, f32>>>,
-}
-
-impl GraphRefs<'_> {
-    fn find(&self, id: i64) -> Option<&[f32]> {
-        let id = usize::try_from(id).ok()?;
-        self.points
-            .binary_search_by_key(&id, |p| p.get_origin_id())
-            .ok()
-            .map(|i| self.points[i].get_v())
-    }
-}
-
-self_cell::self_cell!(
-    struct LoadedGraph {
-        owner: HnswIo,
-        #[not_covariant]
-        dependent: GraphRefs,
-    }
-);
 
 impl Graph {
     fn contains(&self, id: i64) -> bool {
-        self.cell.with_dependent(|_, g| g.find(id).is_some())
+        self.mapped.find(id).is_some()
+    }
+
+    /// The vector of file `id`, if it is a point of the graph.
+    fn find(&self, id: i64) -> Option<&[f32]> {
+        self.mapped.vector(self.mapped.find(id)?)
+    }
+
+    /// Offers the points `range` to `top`, scored exactly, in blocks.
+    fn scan(
+        &self,
+        q: &[f32],
+        range: std::ops::Range<usize>,
+        top: &mut TopK,
+        skip: &impl Fn(i64) -> bool,
+        allow: Option<&dyn Fn(FileId) -> bool>,
+    ) {
+        let ids = self.mapped.ids();
+        score_rows(&self.mapped, q, range, |i, score| {
+            if let Some(&id) = ids.get(i) {
+                consider(top, id, score, skip, allow)
+            }
+        });
     }
 }
 
-/// Loads and checks the graph a manifest names. The caller has pinned and
-/// verified the files.
-fn load_graph(dir: &Path, manifest: &Manifest) -> Result<Graph> {
-    let path = dir.join(&manifest.graph.name);
-    let bad = |what: String| Error::AnnCorrupt {
-        path: path.clone(),
-        what,
-    };
-    let io = HnswIo::new(dir, &manifest.basename());
-    let cell = LoadedGraph::try_new(io, |io| -> Result<GraphRefs<'_>> {
-        let hnsw = catch_unwind(AssertUnwindSafe(|| {
-            io.load_hnsw_with_dist::<f32, super::UnitDot>(super::UnitDot)
-        }))
-        .map_err(|p| bad(format!("hnsw_rs panicked loading it: {}", panic_text(&p))))?
-        .map_err(|e| bad(format!("hnsw_rs could not load it: {e:#}")))?;
-        let pi = hnsw.get_point_indexation();
-        let mut points = Vec::with_capacity(hnsw.get_nb_point());
-        for l in 0..NB_LAYERS {
-            if pi.get_layer_nb_point(l) > 0 {
-                points.extend(pi.get_layer_iterator(l));
-            }
-        }
-        points.sort_unstable_by_key(|p| p.get_origin_id());
-        Ok(GraphRefs { hnsw, points })
-    })?;
-    let (n, dims_ok, unique) = cell.with_dependent(|_, g| {
-        (
-            g.points.len(),
-            g.points.iter().all(|p| p.get_v().len() == manifest.dim),
-            g.points
-                .windows(2)
-                .all(|w| w[0].get_origin_id() < w[1].get_origin_id()),
-        )
-    });
-    let non_finite = manifest.count.saturating_sub(n);
-    if n > manifest.count || !dims_ok || !unique || non_finite > manifest.orphans.len() {
-        return Err(bad(format!(
-            "holds {n} points (manifest: {}) of dimension {} or with repeated ids",
-            manifest.count, manifest.dim
-        )));
+/// Maps and checks the graph a manifest names, and checks it against the
+/// manifest's counts.
+fn load_graph(dir: &Path, manifest: &Manifest) -> Result<Graph, PinError> {
+    let mapped = files::pin_and_map(dir, manifest)?;
+    let (n, reachable) = (mapped.len(), mapped.reachable());
+    // The manifest's orphans are the file's unreachable points plus the
+    // vectors left out of the graph (count - n).
+    let left_out = manifest.count.checked_sub(n);
+    if left_out.is_none_or(|l| n - reachable + l != manifest.orphans.len()) {
+        return Err(PinError::Bad(Error::AnnCorrupt {
+            path: dir.join(&manifest.graph.name),
+            what: format!(
+                "holds {n} points, {} of them orphans; the manifest says {} vectors, {} orphans",
+                n - reachable,
+                manifest.count,
+                manifest.orphans.len()
+            ),
+        }));
     }
-    let mut orphans = Matrix {
-        dim: manifest.dim,
-        ..Matrix::default()
-    };
-    cell.with_dependent(|_, g| {
-        for &id in &manifest.orphans {
-            if let Some(v) = g.find(id) {
-                orphans.push(id, v);
-            }
-        }
-    });
-    orphans.sort();
     Ok(Graph {
-        cell,
+        mapped,
         manifest: manifest.clone(),
-        orphans,
     })
-}
-
-fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// A graph that can be used, or why not.
@@ -293,16 +239,18 @@ fn try_graph(dir: &Path, model: &str, pipeline: &str) -> GraphLoad {
     if let Some(why) = manifest.incompatibility() {
         return GraphLoad::Unusable(format!("ANN cache in `{}`: {why}", dir.display()));
     }
-    let pin = match files::pin_and_verify(dir, &manifest) {
-        Ok(pin) => pin,
-        Err(PinError::Gone) => return GraphLoad::Retry,
-        Err(PinError::Bad(e)) => return GraphLoad::Unusable(e.to_string()),
-    };
-    let loaded = load_graph(dir, &manifest);
-    drop(pin);
-    match loaded {
+    match load_graph(dir, &manifest) {
         Ok(g) => GraphLoad::Loaded(Box::new(g)),
-        Err(e) => GraphLoad::Unusable(e.to_string()),
+        Err(PinError::Gone) => match files::read_manifest(dir) {
+            // A writer retired it and published another meanwhile.
+            Ok(Some(now)) if now.generation != manifest.generation => GraphLoad::Retry,
+            _ => GraphLoad::Unusable(format!(
+                "ANN cache in `{}`: its graph file `{}` is missing",
+                dir.display(),
+                manifest.graph.name
+            )),
+        },
+        Err(PinError::Bad(e)) => GraphLoad::Unusable(e.to_string()),
     }
 }
 
@@ -368,16 +316,18 @@ impl VectorSearcher {
                         // A newer graph replaced this one meanwhile.
                         return Ok(None);
                     }
-                    let (total, _) = tx.count_vectors(model, pipeline, built)?;
-                    if total >= EXACT_THRESHOLD {
-                        let mut state = State {
-                            dim: graph.manifest.dim,
-                            base: Base::Graph(graph),
-                            base_seq: built,
-                            stale: HashSet::new(),
-                            delta: Matrix::default(),
-                        };
-                        state.read_changes(tx, model, pipeline)?;
+                    let mut state = State {
+                        dim: graph.manifest.dim,
+                        base: Base::Graph(graph),
+                        base_seq: built,
+                        stale: HashSet::new(),
+                        delta: Matrix::default(),
+                    };
+                    state.read_changes(tx, model, pipeline)?;
+                    // The model's vectors now, from the graph and what
+                    // changed since: counting them in SQLite reads an
+                    // index entry per vector, milliseconds per 100k.
+                    if state.len() >= EXACT_THRESHOLD {
                         return Ok(Some(state));
                     }
                 }
@@ -478,7 +428,7 @@ impl VectorSearcher {
 
     /// The number of vectors searched.
     pub fn len(&self) -> usize {
-        self.state.base_len() - self.state.stale.len() + self.state.delta.ids.len()
+        self.state.len()
     }
 
     /// Whether there is nothing to search.
@@ -508,9 +458,7 @@ impl VectorSearcher {
         }
         match &state.base {
             Base::Flat(m) => m.find(id).map(<[f32]>::to_vec),
-            Base::Graph(g) => g
-                .cell
-                .with_dependent(|_, g| g.find(id).map(<[f32]>::to_vec)),
+            Base::Graph(g) => g.find(id).map(<[f32]>::to_vec),
         }
     }
 
@@ -551,14 +499,18 @@ impl VectorSearcher {
         match &state.base {
             Base::Flat(m) => m.scan(&q, &mut top, stale, allow),
             Base::Graph(g) => {
-                g.orphans.scan(&q, &mut top, stale, allow);
-                g.cell.with_dependent(|_, refs| {
-                    let orphans = &g.manifest.orphans;
-                    let skip = |id: i64| stale(id) || orphans.binary_search(&id).is_ok();
-                    for (id, score) in self.graph_top(refs, &q, k, &skip, allow) {
-                        top.push(id, score);
-                    }
-                });
+                // The orphans, scanned exactly: the file keeps them after
+                // the reachable points, so this is one contiguous block.
+                g.scan(
+                    &q,
+                    g.mapped.reachable()..g.mapped.len(),
+                    &mut top,
+                    &stale,
+                    allow,
+                );
+                for (id, score) in self.graph_top(g, &q, k, &stale, allow) {
+                    top.push(id, score);
+                }
             }
         }
         Ok(top
@@ -568,33 +520,34 @@ impl VectorSearcher {
             .collect())
     }
 
-    /// The graph's best `k` allowed, non-skipped points, scored exactly.
+    /// The graph's best `k` allowed, non-skipped reachable points, scored
+    /// exactly.
     fn graph_top(
         &self,
-        refs: &GraphRefs<'_>,
+        g: &Graph,
         q: &[f32],
         k: usize,
         skip: &impl Fn(i64) -> bool,
         allow: Option<&dyn Fn(FileId) -> bool>,
     ) -> Vec<(i64, f32)> {
-        let n = refs.points.len();
+        let ids = g.mapped.ids();
+        let n = g.mapped.reachable();
         // Stale entries take places in the graph's answer: ask for enough
         // more that, at the rebuild limit, k usually survive.
         let mut want = (k + k / 4 + 8).min(n);
         loop {
             let ef = self.ef_search.max(want);
-            let hits = refs.hnsw.search(q, want, ef);
+            // Scores are q · vector, computed by the search itself.
+            let hits = g.mapped.search(q, want, ef);
             let mut top = TopK::new(k);
             let mut accepted = 0;
-            for hit in &hits {
-                let id = hit.d_id as i64;
+            for &(i, score) in &hits {
+                let Some(&id) = ids.get(i) else { continue };
                 if skip(id) || !allow.is_none_or(|f| f(PointId(id).file())) {
                     continue;
                 }
-                if let Some(v) = refs.find(id) {
-                    accepted += 1;
-                    top.push(id, dot(q, v));
-                }
+                accepted += 1;
+                top.push(id, score);
             }
             // Points of one file share a place, so count files, not points.
             if top.len() >= k || hits.len() < want || want >= n {
@@ -607,11 +560,7 @@ impl VectorSearcher {
             let allowed_estimate = accepted as f64 / hits.len().max(1) as f64 * n as f64;
             if want >= MAX_CANDIDATES || allowed_estimate <= EXACT_THRESHOLD as f64 {
                 let mut top = TopK::new(k);
-                for p in &refs.points {
-                    let id = p.get_origin_id() as i64;
-                    let score = dot(q, p.get_v());
-                    consider(&mut top, id, score, skip, allow);
-                }
+                g.scan(q, 0..n, &mut top, skip, allow);
                 return top.into_sorted();
             }
             want = (want * 4).min(n).min(MAX_CANDIDATES);
@@ -620,10 +569,14 @@ impl VectorSearcher {
 }
 
 impl State {
+    fn len(&self) -> usize {
+        self.base_len() - self.stale.len() + self.delta.ids.len()
+    }
+
     fn base_len(&self) -> usize {
         match &self.base {
             Base::Flat(m) => m.ids.len(),
-            Base::Graph(g) => g.cell.with_dependent(|_, refs| refs.points.len()),
+            Base::Graph(g) => g.mapped.len(),
         }
     }
 
