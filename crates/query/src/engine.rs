@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use hark_model::hub::{self, ModelSpec};
 use hark_model::{Clap, ModelLocation, PIPELINE_VERSION};
+use hark_store::columns::FileColumns;
 use hark_store::lookup::{FileFilter, ListOrder, MatchTerm};
 use hark_store::{Catalog, FileId};
 
@@ -88,9 +89,12 @@ struct State {
     meta_model: Option<String>,
     meta_pipeline: Option<String>,
     index: Mutex<Option<Arc<dyn VectorIndex>>>,
+    /// The facts filters test, read on the first query with filters (one
+    /// scan of the catalog, like one filter in SQL); each filter after that
+    /// is a pass over its columns (well under 1 ms per 100k files).
+    columns: Mutex<Option<Arc<FileColumns>>>,
     /// The files passing the last metadata filters asked for: a UI re-runs
-    /// the same filters at every keystroke of the words, and evaluating
-    /// them scans every file (~30 ms per 100k).
+    /// the same filters at every keystroke of the words.
     last_filter: Mutex<Option<(Vec<FileFilter>, Arc<IdSet>)>>,
 }
 
@@ -139,6 +143,7 @@ impl State {
             meta_model,
             meta_pipeline,
             index: Mutex::new(None),
+            columns: Mutex::new(None),
             last_filter: Mutex::new(None),
         })
     }
@@ -168,11 +173,24 @@ impl State {
                 return Ok(Some(set.clone()));
             }
         }
+        let columns = self.columns()?;
         let set = Arc::new(IdSet::new(
-            self.catalog().read(|tx| tx.filter_ids(filters))?,
+            self.catalog().read(|tx| columns.filter_ids(tx, filters))?,
         ));
         *last = Some((filters.to_vec(), set.clone()));
         Ok(Some(set))
+    }
+
+    /// The column table of the catalog, read on first use. Like the rest
+    /// of a `State`, it stays as read until `reload_if_changed`.
+    fn columns(&self) -> Result<Arc<FileColumns>> {
+        let mut slot = lock(&self.columns);
+        if let Some(columns) = &*slot {
+            return Ok(columns.clone());
+        }
+        let columns = Arc::new(self.catalog().read(|tx| tx.file_columns())?);
+        *slot = Some(columns.clone());
+        Ok(columns)
     }
 
     /// The vector index, loaded on first use.
@@ -625,7 +643,14 @@ impl Engine {
         order: ListOrder,
         k: usize,
     ) -> Result<Vec<Hit>> {
-        let facts = st.catalog().read(|tx| tx.list_files(filters, order, k))?;
+        let facts = match order {
+            ListOrder::Path => {
+                let columns = st.columns()?;
+                st.catalog()
+                    .read(|tx| columns.list_by_path(tx, filters, k))?
+            }
+            ListOrder::Newest => st.catalog().read(|tx| tx.list_files(filters, order, k))?,
+        };
         Ok(facts
             .into_iter()
             .map(|f| Hit {
@@ -650,7 +675,13 @@ impl Engine {
         k: usize,
     ) -> Result<Vec<FileId>> {
         let text = q.text_match();
-        let hits = st.catalog().read(|tx| tx.fts_ranked(&text, filters, k))?;
+        let hits = match st.allowed(filters)? {
+            // The column table's files leave out failed ones.
+            Some(allowed) => st
+                .catalog()
+                .read(|tx| tx.fts_ranked_where(&text, k, &mut |id| Ok(allowed.contains(id))))?,
+            None => st.catalog().read(|tx| tx.fts_ranked(&text, &[], k))?,
+        };
         Ok(hits.into_iter().map(|h| h.id).collect())
     }
 

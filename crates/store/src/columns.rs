@@ -712,6 +712,82 @@ mod tests {
             .unwrap();
     }
 
+    /// Ranking by words: checking only the best candidates against the
+    /// filters (in SQL, or against the table's files) gives what joining
+    /// `files` to every match and sorting gave, ties in id order included.
+    #[test]
+    fn ranked_words_with_filters_are_those_of_the_join() {
+        let (_dir, catalog) = varied(400, 5);
+        let term = |w: &str, prefix| MatchTerm {
+            words: vec![w.into()],
+            prefix,
+        };
+        let texts = [
+            TextMatch {
+                terms: vec![term("wav", false)],
+                excluded: vec![],
+            },
+            TextMatch {
+                terms: vec![term("doors", false)],
+                excluded: vec![term("wood", false)],
+            },
+            TextMatch {
+                terms: vec![term("rai", true), term("heavy", false)],
+                excluded: vec![],
+            },
+            TextMatch {
+                terms: vec![term("lib", false)],
+                excluded: vec![],
+            },
+        ];
+        let leaves = leaves();
+        let mut cases = vec![vec![]];
+        cases.extend(leaves.iter().map(|f| vec![f.clone()]));
+        cases.push(vec![
+            leaves[0].clone(),
+            FileFilter::Not(Box::new(leaves[8].clone())),
+        ]);
+        catalog
+            .read(|tx| {
+                let columns = tx.file_columns()?;
+                for text in &texts {
+                    for case in &cases {
+                        let (cond, params) = crate::lookup::where_clause(case);
+                        let sql = format!(
+                            "SELECT files_fts.rowid, bm25(files_fts, 10.0, 3.0, 1.0) AS rank
+                             FROM files_fts JOIN files f ON f.id = files_fts.rowid
+                             WHERE files_fts MATCH ? AND {cond} ORDER BY rank LIMIT ?"
+                        );
+                        let mut p =
+                            vec![rusqlite::types::Value::Text(text.fts_expression().unwrap())];
+                        p.extend(params);
+                        p.push(rusqlite::types::Value::Integer(12));
+                        let want: Vec<(FileId, f64)> = tx
+                            .conn
+                            .prepare(&sql)
+                            .unwrap()
+                            .query_map(rusqlite::params_from_iter(p), |r| {
+                                Ok((FileId(r.get(0)?), -r.get::<_, f64>(1)?))
+                            })
+                            .unwrap()
+                            .collect::<rusqlite::Result<_>>()
+                            .unwrap();
+                        let got = |hits: Vec<crate::FtsHit>| -> Vec<(FileId, f64)> {
+                            hits.into_iter().map(|h| (h.id, h.score)).collect()
+                        };
+                        assert_eq!(got(tx.fts_ranked(text, case, 12)?), want, "{case:?}");
+                        let allowed = columns.filter_ids(tx, case)?;
+                        let ranked = tx.fts_ranked_where(text, 12, &mut |id| {
+                            Ok(allowed.binary_search(&id).is_ok())
+                        })?;
+                        assert_eq!(got(ranked), want, "{case:?}");
+                    }
+                }
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+    }
+
     /// Without lossy path texts, the path order comes from the path index
     /// rather than a sort: the same order.
     #[test]

@@ -83,7 +83,7 @@ fn fts_terms(terms: &[MatchTerm], op: &str) -> Option<String> {
 
 impl TextMatch {
     /// The FTS5 query expression, or `None` if no required term has a word.
-    fn fts_expression(&self) -> Option<String> {
+    pub(crate) fn fts_expression(&self) -> Option<String> {
         let all = fts_terms(&self.terms, " AND ")?;
         Some(match fts_terms(&self.excluded, " OR ") {
             Some(none) => format!("({all}) NOT ({none})"),
@@ -212,7 +212,7 @@ impl FileFilter {
 }
 
 /// `f.status != 'failed' AND <every filter>`, with its parameters.
-fn where_clause(filters: &[FileFilter]) -> (String, Vec<Value>) {
+pub(crate) fn where_clause(filters: &[FileFilter]) -> (String, Vec<Value>) {
     let mut sql = String::from("f.status != 'failed'");
     let mut params = Vec::new();
     for filter in filters {
