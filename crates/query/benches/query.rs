@@ -384,6 +384,12 @@ fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
     time("words only (no vectors)", &mut |rng| {
         (Query::parse(word(rng)).unwrap(), None)
     });
+    time("words + filter dur:<2s (no vectors)", &mut |rng| {
+        (
+            Query::parse(&format!("{} dur:<2s", word(rng))).unwrap(),
+            None,
+        )
+    });
     time("listing dur:<1s ch:2", &mut |_| {
         (Query::parse("dur:<1s ch:2").unwrap(), None)
     });
@@ -398,6 +404,21 @@ fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
         assert_eq!(hits.len(), k);
     }
     row("similar (indexed file), k=20", percentiles(t));
+    let filter = Query::parse("dur:<2s").unwrap();
+    let mut t = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let id = FileId(1 + rng.below(files) as i64);
+        let s = Instant::now();
+        let hits = engine
+            .similar_filtered(&SimilarTarget::File(id), k, None, Some(&filter))
+            .expect("similar");
+        t.push(ms(s));
+        assert_eq!(hits.len(), k);
+    }
+    row(
+        "similar + filter dur:<2s (sound alone), k=20",
+        percentiles(t),
+    );
 }
 
 /// Runs `cmd`, returning (ms to the first byte of stdout, ms to exit).

@@ -78,7 +78,7 @@ impl Rows {
 
     /// Clears the bits past `len` in the last word (after a negation).
     fn clear_tail(&mut self) {
-        if self.len % 64 != 0 {
+        if !self.len.is_multiple_of(64) {
             if let Some(last) = self.bits.last_mut() {
                 *last &= (1u64 << (self.len % 64)) - 1;
             }
