@@ -331,6 +331,30 @@ fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
     println!("| --- | ---: | ---: |");
     println!("| Engine::open | {open_ms:.2} | |");
     println!("| load vectors (ANN graph from 20k vectors, else exact) | {warm_ms:.1} | |");
+    // What the first query with filters pays (reading the column table),
+    // and the first listing (the path order), and what the table keeps.
+    let catalog = Catalog::open_readonly(dir).expect("open the catalog");
+    let start = Instant::now();
+    let columns = catalog
+        .read(|tx| tx.file_columns())
+        .expect("read the columns");
+    let columns_ms = ms(start);
+    let start = Instant::now();
+    let filter = Query::parse("dur:<1s").unwrap().filters[0]
+        .condition
+        .clone();
+    catalog
+        .read(|tx| columns.list_by_path(tx, &[filter], 20))
+        .expect("list");
+    let order_ms = ms(start);
+    println!("| read the column table (first query with filters) | {columns_ms:.1} | |");
+    println!("| its path order (first listing) | {order_ms:.1} | |");
+    println!(
+        "| column table memory: {:.1} MB for {} files | | |",
+        columns.heap_bytes() as f64 / 1e6,
+        columns.len()
+    );
+    drop((columns, catalog));
     let mut rng = Rng(7);
     let k = 20;
     let mut time = |name: &str, make: &mut dyn FnMut(&mut Rng) -> (Query, Option<QueryVectors>)| {
