@@ -1,6 +1,7 @@
 //! The [`Engine`]: an open index, a lazily loaded model, and the query steps.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use hark_model::hub::{self, ModelSpec};
@@ -89,10 +90,15 @@ struct State {
     meta_model: Option<String>,
     meta_pipeline: Option<String>,
     index: Mutex<Option<Arc<dyn VectorIndex>>>,
-    /// The facts filters test, read on the first query with filters (one
-    /// scan of the catalog, like one filter in SQL); each filter after that
-    /// is a pass over its columns (well under 1 ms per 100k files).
+    /// The facts filters test, read at the second evaluation of filters
+    /// (one scan of the catalog, ~3 times the cost of one filter in SQL);
+    /// each filter after that is a pass over its columns (well under 1 ms
+    /// per 100k files).
     columns: Mutex<Option<Arc<FileColumns>>>,
+    /// Whether filters were evaluated once already. The first evaluation
+    /// runs in SQL: a one-shot `hark search` filters once, and reading the
+    /// column table would cost it more than the SQL does.
+    filtered_once: AtomicBool,
     /// The files passing the last metadata filters asked for: a UI re-runs
     /// the same filters at every keystroke of the words.
     last_filter: Mutex<Option<(Vec<FileFilter>, Arc<IdSet>)>>,
@@ -144,6 +150,7 @@ impl State {
             meta_pipeline,
             index: Mutex::new(None),
             columns: Mutex::new(None),
+            filtered_once: AtomicBool::new(false),
             last_filter: Mutex::new(None),
         })
     }
@@ -173,24 +180,29 @@ impl State {
                 return Ok(Some(set.clone()));
             }
         }
-        let columns = self.columns()?;
-        let set = Arc::new(IdSet::new(
-            self.catalog().read(|tx| columns.filter_ids(tx, filters))?,
-        ));
+        let ids = match self.columns_after_first()? {
+            Some(columns) => self.catalog().read(|tx| columns.filter_ids(tx, filters))?,
+            None => self.catalog().read(|tx| tx.filter_ids(filters))?,
+        };
+        let set = Arc::new(IdSet::new(ids));
         *last = Some((filters.to_vec(), set.clone()));
         Ok(Some(set))
     }
 
-    /// The column table of the catalog, read on first use. Like the rest
-    /// of a `State`, it stays as read until `reload_if_changed`.
-    fn columns(&self) -> Result<Arc<FileColumns>> {
+    /// The column table of the catalog, except at the first evaluation of
+    /// filters (see `filtered_once`); read once. Like the rest of a
+    /// `State`, it stays as read until `reload_if_changed`.
+    fn columns_after_first(&self) -> Result<Option<Arc<FileColumns>>> {
         let mut slot = lock(&self.columns);
         if let Some(columns) = &*slot {
-            return Ok(columns.clone());
+            return Ok(Some(columns.clone()));
+        }
+        if !self.filtered_once.swap(true, Ordering::Relaxed) {
+            return Ok(None);
         }
         let columns = Arc::new(self.catalog().read(|tx| tx.file_columns())?);
         *slot = Some(columns.clone());
-        Ok(columns)
+        Ok(Some(columns))
     }
 
     /// The vector index, loaded on first use.
@@ -644,11 +656,12 @@ impl Engine {
         k: usize,
     ) -> Result<Vec<Hit>> {
         let facts = match order {
-            ListOrder::Path => {
-                let columns = st.columns()?;
-                st.catalog()
-                    .read(|tx| columns.list_by_path(tx, filters, k))?
-            }
+            ListOrder::Path => match st.columns_after_first()? {
+                Some(columns) => st
+                    .catalog()
+                    .read(|tx| columns.list_by_path(tx, filters, k))?,
+                None => st.catalog().read(|tx| tx.list_files(filters, order, k))?,
+            },
             ListOrder::Newest => st.catalog().read(|tx| tx.list_files(filters, order, k))?,
         };
         Ok(facts
