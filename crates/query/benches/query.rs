@@ -320,6 +320,24 @@ fn row(name: &str, (p50, p99): (f64, f64)) {
 }
 
 fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
+    // What the first query with filters pays (reading the column table),
+    // and the first listing (the path order), and what the table keeps.
+    let catalog = Catalog::open_readonly(dir).expect("open the catalog");
+    let start = Instant::now();
+    let columns = catalog
+        .read(|tx| tx.file_columns())
+        .expect("read the columns");
+    let columns_ms = ms(start);
+    let start = Instant::now();
+    let filter = Query::parse("dur:<1s").unwrap().filters[0]
+        .condition
+        .clone();
+    catalog
+        .read(|tx| columns.list_by_path(tx, &[filter], 20))
+        .expect("list");
+    let order_ms = ms(start);
+    let (columns_mb, columns_len) = (columns.heap_bytes() as f64 / 1e6, columns.len());
+    drop((columns, catalog));
     let start = Instant::now();
     let engine = Engine::open(dir, model).expect("open the bench index");
     let open_ms = ms(start);
@@ -331,6 +349,9 @@ fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
     println!("| --- | ---: | ---: |");
     println!("| Engine::open | {open_ms:.2} | |");
     println!("| load vectors (ANN graph from 20k vectors, else exact) | {warm_ms:.1} | |");
+    println!("| read the column table (first query with filters) | {columns_ms:.1} | |");
+    println!("| its path order (first listing) | {order_ms:.1} | |");
+    println!("| column table memory: {columns_mb:.1} MB for {columns_len} files | | |");
     let mut rng = Rng(7);
     let k = 20;
     let mut time = |name: &str, make: &mut dyn FnMut(&mut Rng) -> (Query, Option<QueryVectors>)| {
@@ -384,6 +405,12 @@ fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
     time("words only (no vectors)", &mut |rng| {
         (Query::parse(word(rng)).unwrap(), None)
     });
+    time("words + filter dur:<2s (no vectors)", &mut |rng| {
+        (
+            Query::parse(&format!("{} dur:<2s", word(rng))).unwrap(),
+            None,
+        )
+    });
     time("listing dur:<1s ch:2", &mut |_| {
         (Query::parse("dur:<1s ch:2").unwrap(), None)
     });
@@ -398,6 +425,21 @@ fn in_process(dir: &Path, model: ModelSpec, runs: usize, files: usize) {
         assert_eq!(hits.len(), k);
     }
     row("similar (indexed file), k=20", percentiles(t));
+    let filter = Query::parse("dur:<2s").unwrap();
+    let mut t = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let id = FileId(1 + rng.below(files) as i64);
+        let s = Instant::now();
+        let hits = engine
+            .similar_filtered(&SimilarTarget::File(id), k, None, Some(&filter))
+            .expect("similar");
+        t.push(ms(s));
+        assert_eq!(hits.len(), k);
+    }
+    row(
+        "similar + filter dur:<2s (sound alone), k=20",
+        percentiles(t),
+    );
 }
 
 /// Runs `cmd`, returning (ms to the first byte of stdout, ms to exit).

@@ -699,6 +699,12 @@ fn reload_notices_a_new_index_run() {
     assert!(!engine.reload_if_changed().unwrap());
     let before = engine.search("ext:aif", 10).unwrap();
     assert!(before.is_empty());
+    // Filters are answered from a column table read once per snapshot.
+    let words_and_filter = || {
+        let q = Query::parse("copy ch:1,2 ext:aif").unwrap();
+        engine.run(&q, None, 10).unwrap()
+    };
+    assert!(words_and_filter().is_empty());
     // A cron run adds a file and its vector.
     let spec = library::Spec {
         rel: "New/Tone Bright Copy.aif",
@@ -732,6 +738,11 @@ fn reload_notices_a_new_index_run() {
     );
     let after = engine.search("ext:aif", 10).unwrap();
     assert_eq!(after.iter().map(|h| h.id).collect::<Vec<_>>(), [id]);
+    // ... and read again after a reload.
+    assert_eq!(
+        words_and_filter().iter().map(|h| h.id).collect::<Vec<_>>(),
+        [id]
+    );
     // The vector index reloaded too: the new file is its own nearest sound.
     let similar = engine
         .similar(&SimilarTarget::Path(Path::new(&path).to_owned()), 1, None)

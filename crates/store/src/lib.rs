@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 pub mod ann;
+pub mod columns;
 mod error;
 pub mod lookup;
 mod schema;

@@ -83,7 +83,7 @@ fn fts_terms(terms: &[MatchTerm], op: &str) -> Option<String> {
 
 impl TextMatch {
     /// The FTS5 query expression, or `None` if no required term has a word.
-    fn fts_expression(&self) -> Option<String> {
+    pub(crate) fn fts_expression(&self) -> Option<String> {
         let all = fts_terms(&self.terms, " AND ")?;
         Some(match fts_terms(&self.excluded, " OR ") {
             Some(none) => format!("({all}) NOT ({none})"),
@@ -212,7 +212,7 @@ impl FileFilter {
 }
 
 /// `f.status != 'failed' AND <every filter>`, with its parameters.
-fn where_clause(filters: &[FileFilter]) -> (String, Vec<Value>) {
+pub(crate) fn where_clause(filters: &[FileFilter]) -> (String, Vec<Value>) {
     let mut sql = String::from("f.status != 'failed'");
     let mut params = Vec::new();
     for filter in filters {
@@ -313,12 +313,43 @@ impl Tx<'_> {
 
     /// Full-text ranking: files (not failed) matching every term of `text`
     /// and passing every filter, best BM25 first (names weigh most, then
-    /// folders, then tags), at most `limit`.
+    /// folders, then tags; equal scores by id), at most `limit`.
+    ///
+    /// The full-text index ranks on its own, and only the best candidates
+    /// are checked against the filters, one by one, until `limit` pass:
+    /// joining `files` to every match would cost a row lookup per match.
     pub fn fts_ranked(
         &self,
         text: &TextMatch,
         filters: &[FileFilter],
         limit: usize,
+    ) -> Result<Vec<FtsHit>> {
+        const WHAT: &str = "filter files";
+        let (cond, params) = where_clause(filters);
+        let mut check = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT EXISTS (SELECT 1 FROM files f WHERE f.id = ? AND {cond})"
+            ))
+            .map_err(self.err(WHAT))?;
+        let mut params: Vec<Value> = std::iter::once(Value::Null).chain(params).collect();
+        self.fts_ranked_where(text, limit, &mut |id| {
+            params[0] = Value::Integer(id.0);
+            check
+                .query_row(params_from_iter(params.iter()), |r| r.get(0))
+                .map_err(self.err(WHAT))
+        })
+    }
+
+    /// Full-text ranking of the files matching every term of `text` for
+    /// which `keep` says yes, best BM25 first (equal scores by id), at most
+    /// `limit`. `keep` is asked about the candidates in that order, and no
+    /// more once `limit` have passed; it must leave out failed files.
+    pub fn fts_ranked_where(
+        &self,
+        text: &TextMatch,
+        limit: usize,
+        keep: &mut dyn FnMut(FileId) -> Result<bool>,
     ) -> Result<Vec<FtsHit>> {
         const WHAT: &str = "search names and tags";
         let Some(expr) = text.fts_expression() else {
@@ -328,30 +359,47 @@ impl Tx<'_> {
             return Ok(Vec::new());
         }
         let (name, folder, tags) = BM25_WEIGHTS;
-        let (cond, filter_params) = where_clause(filters);
-        let mut params = vec![
-            Value::Real(name),
-            Value::Real(folder),
-            Value::Real(tags),
-            Value::Text(expr),
-        ];
-        params.extend(filter_params);
-        params.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+        // The full-text table alone (no join), so SQLite scores each match
+        // and sorts; `rowid` breaks ties as the index's own order did.
         let mut stmt = self
             .conn
-            .prepare_cached(&format!(
-                "SELECT files_fts.rowid, bm25(files_fts, ?, ?, ?) AS rank
-                 FROM files_fts JOIN files f ON f.id = files_fts.rowid
-                 WHERE files_fts MATCH ? AND {cond} ORDER BY rank LIMIT ?"
-            ))
+            .prepare_cached(
+                "SELECT rowid, bm25(files_fts, ?1, ?2, ?3) AS score FROM files_fts
+                 WHERE files_fts MATCH ?4 ORDER BY score, rowid",
+            )
+            .map_err(self.err(WHAT))?;
+        let mut rows = stmt
+            .query(rusqlite::params![name, folder, tags, expr])
+            .map_err(self.err(WHAT))?;
+        let mut hits = Vec::with_capacity(limit);
+        while let Some(r) = rows.next().map_err(self.err(WHAT))? {
+            let id = FileId(r.get(0).map_err(self.err(WHAT))?);
+            if keep(id)? {
+                hits.push(FtsHit {
+                    id,
+                    score: -r.get::<_, f64>(1).map_err(self.err(WHAT))?,
+                });
+                if hits.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    /// Ids of the files (failed ones too) matching `text` in the full-text
+    /// index (none if it has no required term with a word), in no order.
+    pub fn fts_match_ids(&self, text: &TextMatch) -> Result<Vec<FileId>> {
+        const WHAT: &str = "search names and tags";
+        let Some(expr) = text.fts_expression() else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT rowid FROM files_fts WHERE files_fts MATCH ?1")
             .map_err(self.err(WHAT))?;
         let rows = stmt
-            .query_map(params_from_iter(params), |r| {
-                Ok(FtsHit {
-                    id: FileId(r.get(0)?),
-                    score: -r.get::<_, f64>(1)?,
-                })
-            })
+            .query_map([expr], |r| r.get(0).map(FileId))
             .map_err(self.err(WHAT))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(self.err(WHAT))
