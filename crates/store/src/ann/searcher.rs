@@ -126,6 +126,11 @@ impl Matrix {
         if self.dim == 0 {
             return;
         }
+        if let Some(allow) = allow {
+            let row = |i: usize| Some(self.row(i));
+            scan_allowed(&self.ids, row, q, top, &skip, allow);
+            return;
+        }
         let mut scores = [0f32; SCAN_BLOCK];
         for (block, ids) in self
             .data
@@ -136,6 +141,41 @@ impl Matrix {
             dot_rows(q, block, scores);
             for (&id, &score) in ids.iter().zip(scores.iter()) {
                 consider(top, id, score, &skip, allow);
+            }
+        }
+    }
+}
+
+/// An exact scan of the rows whose file `allow` accepts: the predicate
+/// first, once per file (a file's points are consecutive in id order),
+/// then the dot product of the rows that pass. A filter that passes few
+/// files then costs a scan of those, not of every vector.
+fn scan_allowed<'a>(
+    ids: &[i64],
+    row: impl Fn(usize) -> Option<&'a [f32]>,
+    q: &[f32],
+    top: &mut TopK,
+    skip: &impl Fn(i64) -> bool,
+    allow: &dyn Fn(FileId) -> bool,
+) {
+    let mut last: Option<(FileId, bool)> = None;
+    for (i, &id) in ids.iter().enumerate() {
+        let file = PointId(id).file();
+        let allowed = match last {
+            Some((f, a)) if f == file => a,
+            _ => {
+                let a = allow(file);
+                last = Some((file, a));
+                a
+            }
+        };
+        if !allowed || skip(id) {
+            continue;
+        }
+        if let Some(v) = row(i) {
+            let score = dot(q, v);
+            if !score.is_nan() && top.admits(score) {
+                top.push(id, score);
             }
         }
     }
@@ -560,7 +600,13 @@ impl VectorSearcher {
             let allowed_estimate = accepted as f64 / hits.len().max(1) as f64 * n as f64;
             if want >= MAX_CANDIDATES || allowed_estimate <= EXACT_THRESHOLD as f64 {
                 let mut top = TopK::new(k);
-                g.scan(q, 0..n, &mut top, skip, allow);
+                match allow {
+                    Some(allow) => {
+                        let row = |i: usize| g.mapped.vector(i);
+                        scan_allowed(ids, row, q, &mut top, skip, allow);
+                    }
+                    None => g.scan(q, 0..n, &mut top, skip, None),
+                }
                 return top.into_sorted();
             }
             want = (want * 4).min(n).min(MAX_CANDIDATES);
