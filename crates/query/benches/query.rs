@@ -228,7 +228,14 @@ fn build_index(files: usize, model: &str) -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let dir = base.join(format!("bench-index-{files}"));
     let marker = dir.join("built-for");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(model) {
+    // The model, the embedding pipeline and the ANN format the index was
+    // built for: any change builds it again.
+    let built_for = format!(
+        "{model}\n{}\nschema {}",
+        hark_model::PIPELINE_VERSION,
+        hark_store::SCHEMA_VERSION
+    );
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(built_for.as_str()) {
         return dir;
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -291,7 +298,7 @@ fn build_index(files: usize, model: &str) -> PathBuf {
         ann.action, ann.indexed, ann.seconds
     );
     drop(catalog);
-    std::fs::write(&marker, model).expect("write the marker");
+    std::fs::write(&marker, &built_for).expect("write the marker");
     eprintln!(
         "built {files} files in {:.1} s at {}",
         start.elapsed().as_secs_f64(),
