@@ -155,14 +155,11 @@ pub(crate) fn prepare(
         record.bits_per_sample = info.bits_per_sample;
     }
     record.peaks = peaks.finish().into_iter().map(|p| (p.min, p.max)).collect();
-    if let Some(e) = moment_error {
-        let cause = format!(
-            "cannot compute the spectrogram of a moment of `{}`: {e}",
-            path.display()
-        );
-        return failed(record, task, cause);
-    }
-    if let Some(Err(e)) = cutter.map(|c| c.finish(emit)) {
+    let moments_done = match moment_error {
+        Some(e) => Err(e),
+        None => cutter.map_or(Ok(()), |c| c.finish(emit)),
+    };
+    if let Err(e) = moments_done {
         let cause = format!(
             "cannot compute the spectrogram of a moment of `{}`: {e}",
             path.display()
