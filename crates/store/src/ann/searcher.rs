@@ -173,10 +173,8 @@ fn scan_allowed<'a>(
             continue;
         }
         if let Some(v) = row(i) {
-            let score = dot(q, v);
-            if !score.is_nan() && top.admits(score) {
-                top.push(id, score);
-            }
+            // The file is allowed already: only the score test is left.
+            consider(top, id, dot(q, v), skip, None);
         }
     }
 }
