@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use hark_model::hub::{self, ModelSpec};
 use hark_model::{Clap, ModelLocation, PIPELINE_VERSION};
+use hark_store::ann::Allow;
 use hark_store::columns::FileColumns;
 use hark_store::lookup::{FileFilter, ListOrder, MatchTerm};
 use hark_store::{Catalog, FileId, PointId};
@@ -83,6 +84,11 @@ impl ModelHandle {
 /// One opening of the catalog; replaced whole by a reload.
 struct State {
     catalog: Mutex<Catalog>,
+    /// A second read-only connection, opened at first need: the sound
+    /// ranking looks up excluded words on it while the word ranking runs
+    /// on `catalog` in another thread (one SQLite connection serves one
+    /// statement at a time).
+    second: Mutex<Option<Catalog>>,
     /// `PRAGMA data_version` when opened.
     data_version: i64,
     /// The catalog file's identity when opened (to notice a replaced file).
@@ -145,6 +151,7 @@ impl State {
         Ok(State {
             file: file_identity(catalog.path()),
             catalog: Mutex::new(catalog),
+            second: Mutex::new(None),
             data_version,
             meta_model,
             meta_pipeline,
@@ -157,6 +164,17 @@ impl State {
 
     fn catalog(&self) -> MutexGuard<'_, Catalog> {
         lock(&self.catalog)
+    }
+
+    /// Runs `f` on the catalog's second connection (see `second`),
+    /// opening it (in index directory `dir`) first if need be.
+    fn with_second<T>(&self, dir: &Path, f: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
+        let mut slot = lock(&self.second);
+        let catalog = match &mut *slot {
+            Some(catalog) => catalog,
+            empty => empty.insert(Catalog::open_readonly(dir)?),
+        };
+        f(catalog)
     }
 
     /// The index's model and pipeline, or [`Error::NoVectors`].
@@ -382,15 +400,10 @@ impl Engine {
         if q.is_listing() {
             return self.list(&st, &q.store_filters(), ListOrder::Path, k);
         }
-        let filters = q.metadata_filters();
-        let words = self.word_ranking(&st, q, &filters, k)?;
-        let sound = match vectors.and_then(|v| Some((v.positive.as_ref()?, &v.excluded))) {
-            Some((positive, excluded)) => {
-                let query = push_away(positive.clone(), excluded);
-                self.sound_ranking(&st, &query, &filters, &q.exclusion_terms(), &[], k)?
-            }
-            None => Vec::new(),
-        };
+        let sound_query = vectors
+            .and_then(|v| Some((v.positive.as_ref()?, &v.excluded)))
+            .map(|(positive, excluded)| push_away(positive.clone(), excluded));
+        let (sound, words) = self.rankings(&st, q, sound_query.as_deref(), &[], k)?;
         self.fused_hits(&st, &sound, &words, k)
     }
 
@@ -492,7 +505,16 @@ impl Engine {
         let metadata = filters.map(Query::metadata_filters).unwrap_or_default();
         let exclusions = filters.map(Query::exclusion_terms).unwrap_or_default();
         let own: Vec<FileId> = own_id.into_iter().collect();
-        let ranked = self.sound_ranking(&st, &query, &metadata, &exclusions, &own, k)?;
+        let allowed = st.allowed(&metadata)?;
+        let ranked = self.sound_ranking(
+            &st,
+            &query,
+            allowed.as_deref(),
+            &exclusions,
+            &own,
+            k,
+            Conn::Main,
+        )?;
         let points: Vec<PointId> = ranked.iter().map(|(p, _)| *p).collect();
         // Scores are the cosine of the matched point to the example (moved
         // by `plus`), whatever exclusions did to the order.
@@ -560,16 +582,7 @@ impl Engine {
         }
         let excluded = vectors.map(|v| v.excluded.as_slice()).unwrap_or_default();
         let query = push_away(query, excluded);
-        let filters = q.metadata_filters();
-        let sound = self.sound_ranking(&st, &query, &filters, &q.exclusion_terms(), unwanted, k)?;
-        let words: Vec<FileId> = if q.is_listing() {
-            Vec::new()
-        } else {
-            self.word_ranking(&st, q, &filters, k + unwanted.len())?
-                .into_iter()
-                .filter(|id| !unwanted.contains(id))
-                .collect()
-        };
+        let (sound, words) = self.rankings(&st, q, Some(&query), unwanted, k)?;
         self.fused_hits(&st, &sound, &words, k)
     }
 
@@ -686,16 +699,64 @@ impl Engine {
             .collect())
     }
 
-    /// The top `k` files by words (BM25), passing `filters`.
+    /// The sound ranking (of `sound_query`, if any) and the word ranking
+    /// of `q`, both keeping to the files that pass its filters and leaving
+    /// out those in `skip`; a listing query has no word ranking.
+    ///
+    /// The two run at once, the sound ranking on a second thread: each
+    /// takes milliseconds at 100k files (a graph search; BM25 over every
+    /// file matching the words), and together they are most of a query's
+    /// time. Neither waits for the other's connection: the graph search
+    /// has its own, and the sound ranking looks up excluded words on the
+    /// catalog's second one.
+    fn rankings(
+        &self,
+        st: &State,
+        q: &Query,
+        sound_query: Option<&[f32]>,
+        skip: &[FileId],
+        k: usize,
+    ) -> Result<Rankings> {
+        let allowed = st.allowed(&q.metadata_filters())?;
+        let allowed = allowed.as_deref();
+        let excluded = q.exclusion_terms();
+        let sound = |conn| match sound_query {
+            Some(query) => self.sound_ranking(st, query, allowed, &excluded, skip, k, conn),
+            None => Ok(Vec::new()),
+        };
+        if q.is_listing() {
+            return Ok((sound(Conn::Main)?, Vec::new()));
+        }
+        let words = || -> Result<Vec<FileId>> {
+            let mut words = self.word_ranking(st, q, allowed, k + skip.len())?;
+            words.retain(|id| !skip.contains(id));
+            words.truncate(k);
+            Ok(words)
+        };
+        if sound_query.is_none() {
+            return Ok((Vec::new(), words()?));
+        }
+        std::thread::scope(|s| {
+            let sound = s.spawn(|| sound(Conn::Second));
+            let words = words();
+            let sound = sound
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Ok((sound?, words?))
+        })
+    }
+
+    /// The top `k` files by words (BM25), among the `allowed` ones (all
+    /// if `None`).
     fn word_ranking(
         &self,
         st: &State,
         q: &Query,
-        filters: &[FileFilter],
+        allowed: Option<&IdSet>,
         k: usize,
     ) -> Result<Vec<FileId>> {
         let text = q.text_match();
-        let hits = match st.allowed(filters)? {
+        let hits = match allowed {
             // The column table's files leave out failed ones.
             Some(allowed) => st
                 .catalog()
@@ -705,17 +766,20 @@ impl Engine {
         Ok(hits.into_iter().map(|h| h.id).collect())
     }
 
-    /// The top `k` files by similarity to `query` that pass `filters`,
-    /// match none of `excluded` lexically, and are not in `skip`; each as
-    /// its nearest point (the whole file or a moment of it).
+    /// The top `k` files by similarity to `query` that are `allowed` (all
+    /// if `None`), match none of `excluded` lexically, and are not in
+    /// `skip`; each as its nearest point (the whole file or a moment of
+    /// it). `conn` is the catalog connection for the excluded words.
+    #[allow(clippy::too_many_arguments)]
     fn sound_ranking(
         &self,
         st: &State,
         query: &[f32],
-        filters: &[FileFilter],
+        allowed: Option<&IdSet>,
         excluded: &[MatchTerm],
         skip: &[FileId],
         k: usize,
+        conn: Conn,
     ) -> Result<Vec<(PointId, f32)>> {
         let index = st.index(&self.dir, &*self.loader)?;
         if query.len() != index.dim() && !index.is_empty() {
@@ -724,21 +788,27 @@ impl Engine {
                 found: query.len(),
             });
         }
-        let allowed = st.allowed(filters)?;
         // Straight from the full-text index, not a scan of every file.
-        let mut denied = st.catalog().read(|tx| tx.fts_any(excluded))?;
+        let mut denied = if excluded.is_empty() {
+            Vec::new()
+        } else {
+            let any = |catalog: &Catalog| Ok(catalog.read(|tx| tx.fts_any(excluded))?);
+            match conn {
+                Conn::Main => any(&st.catalog())?,
+                Conn::Second => st.with_second(&self.dir, any)?,
+            }
+        };
         denied.extend_from_slice(skip);
         let denied = (!denied.is_empty()).then(|| IdSet::new(denied));
         let allow = |id: FileId| {
-            allowed.as_ref().is_none_or(|a| a.contains(id))
+            allowed.is_none_or(|a| a.contains(id))
                 && denied.as_ref().is_none_or(|d| !d.contains(id))
         };
-        let unrestricted = allowed.is_none() && denied.is_none();
-        index.search(
-            query,
-            k,
-            (!unrestricted).then_some(&allow as &dyn Fn(FileId) -> bool),
-        )
+        let filter = (allowed.is_some() || denied.is_some()).then(|| Allow {
+            test: &allow,
+            passing: allowed.map(IdSet::len),
+        });
+        index.search(query, k, filter)
     }
 
     /// The stored vector of an indexed file.
@@ -864,12 +934,24 @@ pub fn embed_audio_file(clap: &Clap, path: &Path) -> Result<Vec<f32>> {
     Ok(v.remove(0))
 }
 
+/// A sound ranking (points, best first, with their cosines) and a word
+/// ranking (files, best first).
+type Rankings = (Vec<(PointId, f32)>, Vec<FileId>);
+
+/// Which catalog connection a step uses (see `State::second`).
+#[derive(Clone, Copy)]
+enum Conn {
+    Main,
+    Second,
+}
+
 /// A set of file ids with constant-time membership, for the filter the
 /// vector scan asks once per file. Catalog ids are SQLite rowids, dense
 /// from 1, so a bitset is small (12.5 KB per 100k files); ids too sparse
 /// for one (a hand-edited catalog) fall back to a hash set.
 enum IdSet {
-    Bits(Vec<u64>),
+    /// The bits, and how many are set.
+    Bits(Vec<u64>, usize),
     Hash(std::collections::HashSet<FileId>),
 }
 
@@ -885,12 +967,21 @@ impl IdSet {
         for id in ids {
             bits[id.0 as usize / 64] |= 1 << (id.0 % 64);
         }
-        IdSet::Bits(bits)
+        let len = bits.iter().map(|w| w.count_ones() as usize).sum();
+        IdSet::Bits(bits, len)
+    }
+
+    /// How many ids the set holds.
+    fn len(&self) -> usize {
+        match self {
+            IdSet::Bits(_, len) => *len,
+            IdSet::Hash(set) => set.len(),
+        }
     }
 
     fn contains(&self, id: FileId) -> bool {
         match self {
-            IdSet::Bits(bits) => {
+            IdSet::Bits(bits, _) => {
                 id.0 >= 0
                     && bits
                         .get(id.0 as usize / 64)
@@ -930,7 +1021,8 @@ mod tests {
     fn id_sets_dense_and_sparse() {
         for ids in [vec![1, 2, 64, 65, 1000], vec![3, 1 << 40, 7]] {
             let set = IdSet::new(ids.iter().map(|&i| FileId(i)).collect());
-            assert_eq!(matches!(set, IdSet::Bits(_)), ids.len() == 5);
+            assert_eq!(matches!(set, IdSet::Bits(..)), ids.len() == 5);
+            assert_eq!(set.len(), ids.len());
             for probe in [0, 1, 2, 3, 7, 63, 64, 65, 66, 999, 1000, 1001, 1 << 40, -1] {
                 assert_eq!(set.contains(FileId(probe)), ids.contains(&probe), "{probe}");
             }

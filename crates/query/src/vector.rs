@@ -5,6 +5,7 @@
 //! each is a point ([`PointId`]). Searches return files, each as its
 //! nearest point, so a moment inside a long file can be the hit.
 
+use hark_store::ann::Allow;
 use hark_store::{FileId, PointId};
 
 use crate::error::Result;
@@ -13,14 +14,14 @@ use crate::error::Result;
 pub trait VectorIndex: Send + Sync {
     /// The `k` files with a point most similar to `query` (cosine: the dot
     /// product of unit vectors, higher is closer), best first, each as its
-    /// most similar point and that similarity. Only files for which
-    /// `allow` returns true are considered (all if `None`). `query` has
-    /// [`VectorIndex::dim`] components.
+    /// most similar point and that similarity. Only files `allow` passes
+    /// are considered (all if `None`). `query` has [`VectorIndex::dim`]
+    /// components.
     fn search(
         &self,
         query: &[f32],
         k: usize,
-        allow: Option<&dyn Fn(FileId) -> bool>,
+        allow: Option<Allow<'_>>,
     ) -> Result<Vec<(PointId, f32)>>;
 
     /// The stored whole-file vector of a file, if the index has one.
@@ -55,7 +56,7 @@ impl VectorIndex for AnnIndex {
         &self,
         query: &[f32],
         k: usize,
-        allow: Option<&dyn Fn(FileId) -> bool>,
+        allow: Option<Allow<'_>>,
     ) -> Result<Vec<(PointId, f32)>> {
         Ok(self.0.search(query, k, allow)?)
     }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use common::{add_files, catalog, exact, Clusters, DIM, MODEL, PIPELINE};
 use hark_store::ann::{
-    refresh_ann, AnnAction, SearchMode, VectorSearcher, EXACT_THRESHOLD, REBUILD_FRACTION,
+    refresh_ann, Allow, AnnAction, SearchMode, VectorSearcher, EXACT_THRESHOLD, REBUILD_FRACTION,
 };
 use hark_store::{Catalog, FileId, FileRecord, PointId, RootId};
 
@@ -512,22 +512,44 @@ fn a_filter_still_gets_k_hits() {
         .filter(|(id, _)| allowed.contains(id))
         .cloned()
         .collect();
-    for q in gen.take(5) {
-        let got = searcher.search(&q, 10, Some(&allow)).unwrap();
-        let want: Vec<FileId> = exact(&subset, &q, 10).into_iter().map(|h| h.0).collect();
-        assert_eq!(got.iter().map(|h| h.0.file()).collect::<Vec<_>>(), want);
+    // Whether the caller says how many pass (then it scans them without
+    // asking the graph) or not (the graph's candidates show the share).
+    for passing in [None, Some(subset.len())] {
+        let filter = Allow {
+            test: &allow,
+            passing,
+        };
+        for q in gen.take(5) {
+            let got = searcher.search(&q, 10, Some(filter)).unwrap();
+            let want: Vec<FileId> = exact(&subset, &q, 10).into_iter().map(|h| h.0).collect();
+            assert_eq!(
+                got.iter().map(|h| h.0.file()).collect::<Vec<_>>(),
+                want,
+                "{passing:?}"
+            );
+        }
     }
-    // A filter that passes a third: the graph still gives 10 allowed hits.
+    // A filter that passes a third: the graph still gives 10 allowed hits,
+    // whatever the caller knows of the count (an upper bound is allowed).
     let third = |id: FileId| id.0 % 3 == 0;
-    for q in gen.take(5) {
-        let got = searcher.search(&q, 10, Some(&third)).unwrap();
-        assert_eq!(got.len(), 10);
-        assert!(got.iter().all(|h| third(h.0.file())));
+    let thirds = ids.iter().filter(|id| third(**id)).count();
+    for passing in [None, Some(thirds), Some(ids.len())] {
+        let filter = Allow {
+            test: &third,
+            passing,
+        };
+        for q in gen.take(5) {
+            let got = searcher.search(&q, 10, Some(filter)).unwrap();
+            assert_eq!(got.len(), 10, "{passing:?}");
+            assert!(got.iter().all(|h| third(h.0.file())));
+        }
     }
     // A filter that allows everything changes nothing.
     let q = gen.sample();
     assert_eq!(
-        searcher.search(&q, 10, Some(&|_| true)).unwrap(),
+        searcher
+            .search(&q, 10, Some(Allow::new(&|_| true)))
+            .unwrap(),
         searcher.search(&q, 10, None).unwrap()
     );
 }

@@ -57,7 +57,7 @@ mod searcher;
 
 pub use build::{refresh_ann, refresh_ann_with, AnnAction, AnnRefresh};
 pub use kernel::{dot, UnitDot};
-pub use searcher::{SearchMode, VectorSearcher};
+pub use searcher::{Allow, SearchMode, VectorSearcher};
 
 /// Below this many vectors of a model, search scans them exactly (it is
 /// then about as fast as the graph, and exact), and no graph is kept.

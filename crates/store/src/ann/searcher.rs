@@ -29,6 +29,29 @@ const MAX_CANDIDATES: usize = 4096;
 /// How many times a load retries when a writer replaces the graph under it.
 const LOAD_ATTEMPTS: usize = 3;
 
+/// Which files a [`VectorSearcher::search`] may return.
+#[derive(Clone, Copy)]
+pub struct Allow<'a> {
+    /// Whether a file may be returned.
+    pub test: &'a dyn Fn(FileId) -> bool,
+    /// At most how many files pass `test`, if the caller knows (a metadata
+    /// filter evaluated beforehand does). A search then sizes its first
+    /// graph query to the share that passes, and scans a small set exactly
+    /// without asking the graph at all; unknown, it learns the share from
+    /// a first graph query. An overestimate costs only speed.
+    pub passing: Option<usize>,
+}
+
+impl<'a> Allow<'a> {
+    /// A filter whose passing count is unknown.
+    pub fn new(test: &'a dyn Fn(FileId) -> bool) -> Allow<'a> {
+        Allow {
+            test,
+            passing: None,
+        }
+    }
+}
+
 /// How a [`VectorSearcher`] answers queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchMode {
@@ -507,14 +530,16 @@ impl VectorSearcher {
     /// exist: the graph is asked for more candidates, and when the predicate
     /// passes few files (an estimated EXACT_THRESHOLD or fewer) or too many
     /// candidates were needed, the allowed vectors are scanned exactly.
-    /// `allow` is called only for files whose score would place them in the
-    /// results, except in that exact scan.
+    /// `allow`'s test is called only for files whose score would place them
+    /// in the results, except in that exact scan.
     pub fn search(
         &self,
         query: &[f32],
         k: usize,
-        allow: Option<&dyn Fn(FileId) -> bool>,
+        filter: Option<Allow<'_>>,
     ) -> Result<Vec<(PointId, f32)>> {
+        let allow = filter.map(|f| f.test);
+        let passing = filter.and_then(|f| f.passing);
         let state = &self.state;
         if k == 0 || self.is_empty() {
             return Ok(Vec::new());
@@ -546,7 +571,7 @@ impl VectorSearcher {
                     &stale,
                     allow,
                 );
-                for (id, score) in self.graph_top(g, &q, k, &stale, allow) {
+                for (id, score) in self.graph_top(g, &q, k, &stale, allow, passing) {
                     top.push(id, score);
                 }
             }
@@ -559,7 +584,7 @@ impl VectorSearcher {
     }
 
     /// The graph's best `k` allowed, non-skipped reachable points, scored
-    /// exactly.
+    /// exactly; `passing` is how many files `allow` passes, if known.
     fn graph_top(
         &self,
         g: &Graph,
@@ -567,12 +592,40 @@ impl VectorSearcher {
         k: usize,
         skip: &impl Fn(i64) -> bool,
         allow: Option<&dyn Fn(FileId) -> bool>,
+        passing: Option<usize>,
     ) -> Vec<(i64, f32)> {
         let ids = g.mapped.ids();
         let n = g.mapped.reachable();
+        // `passing` is an upper bound, so a first query sized by it may
+        // still come back short; the loop below then asks for more.
+        let scan_exactly = |allow: Option<&dyn Fn(FileId) -> bool>| {
+            let mut top = TopK::new(k);
+            match allow {
+                Some(allow) => {
+                    let row = |i: usize| g.mapped.vector(i);
+                    scan_allowed(ids, row, q, &mut top, skip, allow);
+                }
+                None => g.scan(q, 0..n, &mut top, skip, None),
+            }
+            top.into_sorted()
+        };
         // Stale entries take places in the graph's answer: ask for enough
         // more that, at the rebuild limit, k usually survive.
         let mut want = (k + k / 4 + 8).min(n);
+        if let (Some(allow), Some(passing)) = (allow, passing) {
+            // Few enough to score them all: exact, and no dearer than the
+            // graph's far candidates (see below).
+            if passing <= EXACT_THRESHOLD {
+                return scan_exactly(Some(allow));
+            }
+            // Ask for as many more as the filter will turn away. The share
+            // is of files among points, so moments make it an underestimate
+            // (a larger first query, never a smaller one).
+            let share = (passing as f64 / self.len().max(1) as f64).clamp(1e-3, 1.0);
+            want = ((want as f64 / share).ceil() as usize)
+                .min(MAX_CANDIDATES)
+                .min(n);
+        }
         loop {
             let ef = self.ef_search.max(want);
             // Scores are q · vector, computed by the search itself.
@@ -597,15 +650,7 @@ impl VectorSearcher {
             // exactly is both cheap and exact.
             let allowed_estimate = accepted as f64 / hits.len().max(1) as f64 * n as f64;
             if want >= MAX_CANDIDATES || allowed_estimate <= EXACT_THRESHOLD as f64 {
-                let mut top = TopK::new(k);
-                match allow {
-                    Some(allow) => {
-                        let row = |i: usize| g.mapped.vector(i);
-                        scan_allowed(ids, row, q, &mut top, skip, allow);
-                    }
-                    None => g.scan(q, 0..n, &mut top, skip, None),
-                }
-                return top.into_sorted();
+                return scan_exactly(allow);
             }
             want = (want * 4).min(n).min(MAX_CANDIDATES);
         }
