@@ -238,6 +238,12 @@ impl State {
             pipeline,
         })?;
         *slot = Some(index.clone());
+        // On a thread of its own, not waited for: a one-shot process may
+        // exit before it ends, which is fine, as it only saves page faults.
+        let ready = index.clone();
+        let _ = std::thread::Builder::new()
+            .name("hark-prefault".into())
+            .spawn(move || ready.prefault());
         Ok(index)
     }
 }

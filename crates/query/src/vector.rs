@@ -42,6 +42,11 @@ pub trait VectorIndex: Send + Sync {
 
     /// The number of components of each vector (0 for an empty index).
     fn dim(&self) -> usize;
+
+    /// Readies the index so that the first searches are as fast as later
+    /// ones (e.g. maps a file's pages), where that is worth doing; for a
+    /// background thread. An index with nothing to ready does nothing.
+    fn prefault(&self) {}
 }
 
 /// hark-store's [`VectorSearcher`](hark_store::ann::VectorSearcher): the
@@ -71,6 +76,10 @@ impl VectorIndex for AnnIndex {
 
     fn dim(&self) -> usize {
         self.0.dim()
+    }
+
+    fn prefault(&self) {
+        self.0.prefault();
     }
 }
 

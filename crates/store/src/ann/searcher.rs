@@ -466,6 +466,16 @@ impl VectorSearcher {
         Ok(true)
     }
 
+    /// Makes the first searches as fast as later ones by mapping the pages
+    /// of the graph file now, against ~5 ms of page faults in a first search
+    /// at 100k vectors; for a background thread. An exact scan's vectors are
+    /// in memory already: nothing to do.
+    pub fn prefault(&self) {
+        if let Base::Graph(g) = &self.state.base {
+            g.mapped.prefault();
+        }
+    }
+
     /// How queries are answered now.
     pub fn mode(&self) -> SearchMode {
         match self.state.base {
