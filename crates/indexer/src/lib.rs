@@ -557,19 +557,20 @@ fn process(
         loop {
             let prepared = match rx.recv() {
                 Ok(Prepared::Moment(m)) => {
-                    if let (Some(model), None) = (model, &moment_error) {
-                        match model.clap.embed_features(std::slice::from_ref(&m.features)) {
-                            Ok(mut v) => moments.push(MomentVector {
+                    if moment_error.is_none() {
+                        match embed(model, Some(m.features)) {
+                            Some(Ok(data)) => moments.push(MomentVector {
                                 start_s: m.start_s,
                                 end_s: m.end_s,
-                                data: v.remove(0),
+                                data,
                             }),
-                            Err(e) => {
+                            Some(Err(e)) => {
                                 moment_error = Some(format!(
                                     "the model failed on its moment at {:.1} s: {e}",
                                     m.start_s
                                 ))
                             }
+                            None => {}
                         }
                     }
                     continue;
@@ -577,70 +578,66 @@ fn process(
                 Ok(p) => p,
                 Err(_) => break,
             };
-            let mut file_moments = std::mem::take(&mut moments);
+            let file_moments = std::mem::take(&mut moments);
             let file_moment_error = moment_error.take();
-            let mut batch: Vec<Prepared> = vec![prepared];
-            let vectors = embed_batch(model, &mut batch);
-            for (prepared, vector) in batch.into_iter().zip(vectors) {
-                let ready = match prepared {
-                    Prepared::Moment(_) => unreachable!("moments are taken on receipt"),
-                    Prepared::Vanished { task, cause } => {
-                        let outcome = Outcome::Vanished { cause };
-                        observer.event(Event::File {
-                            path: &task.found.path,
-                            outcome: &outcome,
-                        });
-                        continue;
+            let ready = match prepared {
+                Prepared::Moment(_) => unreachable!("moments are taken on receipt"),
+                Prepared::Vanished { task, cause } => {
+                    let outcome = Outcome::Vanished { cause };
+                    observer.event(Event::File {
+                        path: &task.found.path,
+                        outcome: &outcome,
+                    });
+                    continue;
+                }
+                Prepared::Moved { task, from } => {
+                    moved.insert(from.id);
+                    Ready::Moved {
+                        id: from.id,
+                        to: task.found,
+                        from: from.path,
                     }
-                    Prepared::Moved { task, from } => {
-                        moved.insert(from.id);
-                        Ready::Moved {
-                            id: from.id,
-                            to: task.found,
-                            from: from.path,
+                }
+                Prepared::Record {
+                    task,
+                    mut record,
+                    features,
+                } => {
+                    let (vector, outcome) = match (record.status, embed(model, features)) {
+                        (FileStatus::Failed, _) => {
+                            let cause = record.error.clone().unwrap_or_default();
+                            (None, Outcome::Failed { cause })
                         }
-                    }
-                    Prepared::Record {
-                        task,
-                        mut record,
-                        features,
-                    } => {
-                        let (vector, outcome) = match (record.status, features, vector) {
-                            (FileStatus::Failed, _, _) => {
-                                let cause = record.error.clone().unwrap_or_default();
-                                (None, Outcome::Failed { cause })
-                            }
-                            (_, _, Some(Err(e))) => {
-                                record.status = FileStatus::Failed;
-                                record.error = Some(format!("the model failed on this file: {e}"));
-                                let cause = record.error.clone().unwrap_or_default();
-                                (None, Outcome::Failed { cause })
-                            }
-                            (_, _, Some(Ok(_))) if file_moment_error.is_some() => {
-                                record.status = FileStatus::Failed;
-                                record.error = file_moment_error.clone();
-                                let cause = record.error.clone().unwrap_or_default();
-                                (None, Outcome::Failed { cause })
-                            }
-                            (_, _, v) => {
-                                let outcome = match task.kind {
-                                    Kind::New => Outcome::Added,
-                                    Kind::Changed => Outcome::Updated,
-                                    Kind::Embed => Outcome::Embedded,
-                                };
-                                (v.and_then(|v| v.ok()), outcome)
-                            }
-                        };
-                        Ready::Record {
-                            record,
-                            vector,
-                            moments: std::mem::take(&mut file_moments),
-                            outcome,
+                        (_, Some(Err(e))) => {
+                            record.status = FileStatus::Failed;
+                            record.error = Some(format!("the model failed on this file: {e}"));
+                            let cause = record.error.clone().unwrap_or_default();
+                            (None, Outcome::Failed { cause })
                         }
+                        (_, Some(Ok(_))) if file_moment_error.is_some() => {
+                            record.status = FileStatus::Failed;
+                            record.error = file_moment_error;
+                            let cause = record.error.clone().unwrap_or_default();
+                            (None, Outcome::Failed { cause })
+                        }
+                        (_, v) => {
+                            let outcome = match task.kind {
+                                Kind::New => Outcome::Added,
+                                Kind::Changed => Outcome::Updated,
+                                Kind::Embed => Outcome::Embedded,
+                            };
+                            (v.and_then(|v| v.ok()), outcome)
+                        }
+                    };
+                    Ready::Record {
+                        record,
+                        vector,
+                        moments: file_moments,
+                        outcome,
                     }
-                };
-                pending.push(ready);
-            }
+                }
+            };
+            pending.push(ready);
             if pending.len() >= options.commit_files
                 || last_commit.elapsed() >= options.commit_interval
             {
@@ -656,48 +653,19 @@ fn process(
     })
 }
 
-/// Embeds the batch's features in one pass (one by one if the pass fails,
-/// so one bad input costs only its own file), moving them out of the
-/// records. Returns an entry per item: `None` where there was nothing to
-/// embed.
-fn embed_batch(
+/// The vector of a file's or a moment's features: one audio-tower pass,
+/// if there is a model and there are features (`None` otherwise).
+fn embed(
     model: Option<Model<'_>>,
-    batch: &mut [Prepared],
-) -> Vec<Option<std::result::Result<Vec<f32>, hark_model::Error>>> {
-    let mut out: Vec<Option<std::result::Result<Vec<f32>, hark_model::Error>>> =
-        batch.iter().map(|_| None).collect();
-    let Some(model) = model else {
-        return out;
-    };
-    let (slots, inputs): (Vec<usize>, Vec<Vec<f32>>) = batch
-        .iter_mut()
-        .enumerate()
-        .filter_map(|(i, p)| match p {
-            Prepared::Record { features, .. } => features.take().map(|f| (i, f)),
-            _ => None,
-        })
-        .unzip();
-    if inputs.is_empty() {
-        return out;
-    }
-    match model.clap.embed_features(&inputs) {
-        Ok(vectors) => {
-            for (slot, v) in slots.into_iter().zip(vectors) {
-                out[slot] = Some(Ok(v));
-            }
-        }
-        Err(_) => {
-            for (slot, input) in slots.into_iter().zip(inputs) {
-                out[slot] = Some(
-                    model
-                        .clap
-                        .embed_features(std::slice::from_ref(&input))
-                        .map(|mut v| v.remove(0)),
-                );
-            }
-        }
-    }
-    out
+    features: Option<Vec<f32>>,
+) -> Option<std::result::Result<Vec<f32>, hark_model::Error>> {
+    let (model, features) = (model?, features?);
+    Some(
+        model
+            .clap
+            .embed_features(std::slice::from_ref(&features))
+            .map(|mut v| v.remove(0)),
+    )
 }
 
 /// Writes `pending` in one transaction and reports each file.
