@@ -5,14 +5,41 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::kernels;
-use crate::weights::Vb;
+use std::sync::Arc;
+
+use crate::weights::{Vb, Weights};
 
 /// `y = x Wᵀ + b` (optionally `+ residual`), with bias and residual written
 /// into the output before the product accumulates onto it (see [`kernels`]).
 #[derive(Debug, Clone)]
 pub struct Linear {
-    weight: Tensor,
+    weight: LinearWeight,
     bias: Option<Vec<f32>>,
+}
+
+/// The (out, in) weight matrix of a [`Linear`].
+#[derive(Clone)]
+enum LinearWeight {
+    /// A tensor of its own (a copy, or fused or folded weights).
+    Loaded(Tensor),
+    /// Read in place from the mapped checkpoint (see [`Linear::load_in_place`]).
+    Mapped {
+        weights: Arc<Weights>,
+        name: String,
+        out: usize,
+        inp: usize,
+    },
+}
+
+impl std::fmt::Debug for LinearWeight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinearWeight::Loaded(t) => write!(f, "Loaded({:?})", t.dims()),
+            LinearWeight::Mapped { name, out, inp, .. } => {
+                write!(f, "Mapped({name}, [{out}, {inp}])")
+            }
+        }
+    }
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
@@ -25,49 +52,50 @@ fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Resu
     Ok(&data[a..b])
 }
 
+/// The product `x Wᵀ + b (+ residual)` for `x` (…, k) and `w` (n, k).
+fn linear_run(
+    bias: Option<&[f32]>,
+    x: &[f32],
+    xl: &Layout,
+    w: &[f32],
+    (n, k): (usize, usize),
+    residual: Option<&[f32]>,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let mut dims = xl.dims().to_vec();
+    if dims.last() != Some(&k) {
+        candle_core::bail!("linear: input {:?} does not end in {k}", dims);
+    }
+    if w.len() != n * k {
+        candle_core::bail!("linear: weight has {} values, expected {n} × {k}", w.len());
+    }
+    let rows = x.len() / k;
+    let mut out = match residual {
+        Some(r) => r.to_vec(),
+        None => vec![0f32; rows * n],
+    };
+    if out.len() != rows * n {
+        candle_core::bail!(
+            "linear: residual has {} values, expected {}",
+            out.len(),
+            rows * n
+        );
+    }
+    if let Some(b) = bias {
+        for row in out.chunks_exact_mut(n) {
+            for (o, b) in row.iter_mut().zip(b) {
+                *o += b;
+            }
+        }
+    }
+    kernels::matmul_acc(x, rows, k, w, n, &mut out);
+    let last = dims.len() - 1;
+    dims[last] = n;
+    Ok((CpuStorage::F32(out), Shape::from(dims)))
+}
+
 /// The product as a candle op: inputs x (…, k) and w (n, k), and optionally a residual (…, n).
 struct LinearOp<'a> {
     bias: Option<&'a [f32]>,
-}
-
-impl LinearOp<'_> {
-    fn run(
-        &self,
-        x: &[f32],
-        xl: &Layout,
-        w: &[f32],
-        wl: &Layout,
-        residual: Option<&[f32]>,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (n, k) = wl.shape().dims2()?;
-        let mut dims = xl.dims().to_vec();
-        if dims.last() != Some(&k) {
-            candle_core::bail!("linear: input {:?} does not end in {k}", dims);
-        }
-        let rows = x.len() / k;
-        let mut out = match residual {
-            Some(r) => r.to_vec(),
-            None => vec![0f32; rows * n],
-        };
-        if out.len() != rows * n {
-            candle_core::bail!(
-                "linear: residual has {} values, expected {}",
-                out.len(),
-                rows * n
-            );
-        }
-        if let Some(b) = self.bias {
-            for row in out.chunks_exact_mut(n) {
-                for (o, b) in row.iter_mut().zip(b) {
-                    *o += b;
-                }
-            }
-        }
-        kernels::matmul_acc(x, rows, k, w, n, &mut out);
-        let last = dims.len() - 1;
-        dims[last] = n;
-        Ok((CpuStorage::F32(out), Shape::from(dims)))
-    }
 }
 
 impl CustomOp2 for LinearOp<'_> {
@@ -81,11 +109,12 @@ impl CustomOp2 for LinearOp<'_> {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        self.run(
+        linear_run(
+            self.bias,
             f32_slice(s1, l1, "linear input")?,
             l1,
             f32_slice(s2, l2, "linear weight")?,
-            l2,
+            l2.shape().dims2()?,
             None,
         )
     }
@@ -105,13 +134,50 @@ impl CustomOp3 for LinearOp<'_> {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let residual = f32_slice(s3, l3, "linear residual")?;
-        self.run(
+        linear_run(
+            self.bias,
             f32_slice(s1, l1, "linear input")?,
             l1,
             f32_slice(s2, l2, "linear weight")?,
-            l2,
+            l2.shape().dims2()?,
             Some(residual),
         )
+    }
+}
+
+/// The product with a weight matrix held outside candle (in place in the
+/// mapped checkpoint): input x (…, k), and optionally a residual (…, n).
+struct MappedLinearOp<'a> {
+    bias: Option<&'a [f32]>,
+    w: &'a [f32],
+    n: usize,
+    k: usize,
+}
+
+impl CustomOp1 for MappedLinearOp<'_> {
+    fn name(&self) -> &'static str {
+        "hark-linear-mapped"
+    }
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "linear input")?;
+        linear_run(self.bias, x, l1, self.w, (self.n, self.k), None)
+    }
+}
+
+impl CustomOp2 for MappedLinearOp<'_> {
+    fn name(&self) -> &'static str {
+        "hark-linear-mapped-residual"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "linear input")?;
+        let residual = f32_slice(s2, l2, "linear residual")?;
+        linear_run(self.bias, x, l1, self.w, (self.n, self.k), Some(residual))
     }
 }
 
@@ -127,11 +193,143 @@ impl Linear {
         Self::from_parts(weight, bias)
     }
 
+    /// [`Linear::load`], but the weight matrix is read in place from the
+    /// mapped checkpoint at each product instead of copied at load, where
+    /// the checkpoint allows it (an aligned f32 safetensors file; otherwise
+    /// it is copied as by `load`). Loading a text tower was mostly this
+    /// copy: 340 MB of dense layers, ~200 ms of page faults on a cold
+    /// start; in place, the pages come from the page cache as the first
+    /// product reads them, and are shared with other processes.
+    pub fn load_in_place(
+        weights: &Arc<Weights>,
+        vb: &Vb,
+        in_dim: usize,
+        out_dim: usize,
+        bias: bool,
+    ) -> Result<Self> {
+        let name = vb.key("weight");
+        if weights.mapped_f32(&name).is_none() || !weights.map_matrix(&name, [out_dim, in_dim])? {
+            return Self::load(vb, in_dim, out_dim, bias);
+        }
+        let bias = if bias {
+            Some(vb.get("bias", &[out_dim])?.to_vec1()?)
+        } else {
+            None
+        };
+        Ok(Self {
+            weight: LinearWeight::Mapped {
+                weights: Arc::clone(weights),
+                name,
+                out: out_dim,
+                inp: in_dim,
+            },
+            bias,
+        })
+    }
+
     /// A linear layer from tensors already loaded (fused or folded weights).
     pub fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
         Ok(Self {
-            weight: weight.contiguous()?,
+            weight: LinearWeight::Loaded(weight.contiguous()?),
             bias: bias.map(|b| b.to_vec1()).transpose()?,
+        })
+    }
+
+    /// Whether the weights are read in place from the mapped checkpoint.
+    #[cfg(test)]
+    pub(crate) fn is_in_place(&self) -> bool {
+        matches!(self.weight, LinearWeight::Mapped { .. })
+    }
+
+    /// The bias, if any.
+    #[cfg(test)]
+    pub(crate) fn bias(&self) -> Option<&[f32]> {
+        self.bias.as_deref()
+    }
+
+    /// The weight matrix as a tensor (a copy, if it is read in place).
+    pub(crate) fn weight_tensor(&self) -> Result<Tensor> {
+        match &self.weight {
+            LinearWeight::Loaded(t) => Ok(t.clone()),
+            LinearWeight::Mapped {
+                weights,
+                name,
+                out,
+                inp,
+            } => {
+                let w = self.mapped(weights, name)?;
+                Ok(Tensor::from_slice(
+                    w,
+                    (*out, *inp),
+                    &candle_core::Device::Cpu,
+                )?)
+            }
+        }
+    }
+
+    fn mapped<'w>(&self, weights: &'w Weights, name: &str) -> Result<&'w [f32]> {
+        // `load_in_place` checked that it maps; the file does not change.
+        weights
+            .mapped_f32(name)
+            .ok_or_else(|| weights.err(name, "no longer readable in place"))
+    }
+
+    /// The `query`, `key` and `value` layers under `vb`, each `dim` × `dim`,
+    /// fused as by [`Linear::fuse_qkv`], with each matrix copied once,
+    /// straight from the mapped checkpoint into the fused one, where it can
+    /// be read in place (else loaded and fused as usual).
+    pub fn load_fused_qkv(
+        weights: &Arc<Weights>,
+        vb: &Vb,
+        dim: usize,
+        q_scale: f64,
+    ) -> Result<Linear> {
+        let parts = ["query", "key", "value"].map(|p| vb.pp(p));
+        let names = parts.each_ref().map(|p| p.key("weight"));
+        let mut mapped = Vec::with_capacity(3);
+        for name in &names {
+            match weights.mapped_f32(name) {
+                Some(w) if weights.map_matrix(name, [dim, dim])? => mapped.push(w),
+                _ => break,
+            }
+        }
+        if mapped.len() < 3 {
+            // One of them cannot be read in place: load the rest as usual
+            // (the ones mapped above were counted as read, so copy them).
+            let mut loaded = Vec::with_capacity(3);
+            for (i, part) in parts.iter().enumerate() {
+                let weight = match mapped.get(i) {
+                    Some(w) => Tensor::from_slice(w, (dim, dim), &candle_core::Device::Cpu)?,
+                    None => part.get("weight", &[dim, dim])?,
+                };
+                let bias = part.get("bias", &[dim])?;
+                loaded.push(Self::from_parts(weight, Some(bias))?);
+            }
+            return Self::fuse_qkv(&loaded[0], &loaded[1], &loaded[2], q_scale);
+        }
+        // As `fuse_qkv` computes it: candle scales an f32 tensor by
+        // `q_scale as f32`.
+        let scale = q_scale as f32;
+        let mut w = Vec::with_capacity(3 * dim * dim);
+        w.extend(mapped[0].iter().map(|x| x * scale));
+        w.extend_from_slice(mapped[1]);
+        w.extend_from_slice(mapped[2]);
+        let mut bias: Vec<f32> = Vec::with_capacity(3 * dim);
+        for (i, part) in parts.iter().enumerate() {
+            let b = part.get("bias", &[dim])?.to_vec1::<f32>()?;
+            if i == 0 {
+                bias.extend(b.iter().map(|x| (*x as f64 * q_scale) as f32));
+            } else {
+                bias.extend_from_slice(&b);
+            }
+        }
+        Ok(Linear {
+            weight: LinearWeight::Loaded(Tensor::from_vec(
+                w,
+                (3 * dim, dim),
+                &candle_core::Device::Cpu,
+            )?),
+            bias: Some(bias),
         })
     }
 
@@ -139,7 +337,11 @@ impl Linear {
     /// three), folding the attention scale into the query rows.
     pub fn fuse_qkv(q: &Linear, k: &Linear, v: &Linear, q_scale: f64) -> Result<Linear> {
         let weight = Tensor::cat(
-            &[(&q.weight * q_scale)?, k.weight.clone(), v.weight.clone()],
+            &[
+                (&q.weight_tensor()? * q_scale)?,
+                k.weight_tensor()?,
+                v.weight_tensor()?,
+            ],
             0,
         )?;
         let bias = match (&q.bias, &k.bias, &v.bias) {
@@ -151,24 +353,60 @@ impl Linear {
             }
             _ => None,
         };
-        Ok(Linear { weight, bias })
+        Ok(Linear {
+            weight: LinearWeight::Loaded(weight),
+            bias,
+        })
     }
 
     /// Applies the layer to the last dimension of `x`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let op = LinearOp {
-            bias: self.bias.as_deref(),
-        };
-        Ok(x.contiguous()?.apply_op2_no_bwd(&self.weight, &op)?)
+        let x = x.contiguous()?;
+        let bias = self.bias.as_deref();
+        Ok(match &self.weight {
+            LinearWeight::Loaded(w) => x.apply_op2_no_bwd(w, &LinearOp { bias })?,
+            LinearWeight::Mapped {
+                weights,
+                name,
+                out,
+                inp,
+            } => {
+                let w = self.mapped(weights, name)?;
+                x.apply_op1_no_bwd(&MappedLinearOp {
+                    bias,
+                    w,
+                    n: *out,
+                    k: *inp,
+                })?
+            }
+        })
     }
 
     /// `residual + self(x)`, the residual written into the output first.
     pub fn forward_add(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor> {
-        let op = LinearOp {
-            bias: self.bias.as_deref(),
-        };
-        Ok(x.contiguous()?
-            .apply_op3_no_bwd(&self.weight, &residual.contiguous()?, &op)?)
+        let x = x.contiguous()?;
+        let residual = residual.contiguous()?;
+        let bias = self.bias.as_deref();
+        Ok(match &self.weight {
+            LinearWeight::Loaded(w) => x.apply_op3_no_bwd(w, &residual, &LinearOp { bias })?,
+            LinearWeight::Mapped {
+                weights,
+                name,
+                out,
+                inp,
+            } => {
+                let w = self.mapped(weights, name)?;
+                x.apply_op2_no_bwd(
+                    &residual,
+                    &MappedLinearOp {
+                        bias,
+                        w,
+                        n: *out,
+                        k: *inp,
+                    },
+                )?
+            }
+        })
     }
 }
 

@@ -26,26 +26,30 @@ struct TextLayer {
 }
 
 impl TextLayer {
-    fn load(vb: &Vb, cfg: &ClapTextConfig) -> Result<Self> {
+    fn load(weights: &Arc<Weights>, vb: &Vb, cfg: &ClapTextConfig) -> Result<Self> {
         let d = cfg.hidden_size;
         let sa = vb.pp("attention").pp("self");
         let scale = 1.0 / ((d / cfg.num_attention_heads) as f64).sqrt();
-        let q = Linear::load(&sa.pp("query"), d, d, true)?;
-        let k = Linear::load(&sa.pp("key"), d, d, true)?;
-        let v = Linear::load(&sa.pp("value"), d, d, true)?;
-        let qkv = Linear::fuse_qkv(&q, &k, &v, scale)?;
+        let qkv = Linear::load_fused_qkv(weights, &sa, d, scale)?;
         let out = vb.pp("attention").pp("output");
         Ok(Self {
             qkv,
-            attn_out: Linear::load(&out.pp("dense"), d, d, true)?,
+            attn_out: Linear::load_in_place(weights, &out.pp("dense"), d, d, true)?,
             attn_norm: LayerNorm::load(&out.pp("LayerNorm"), d, cfg.layer_norm_eps)?,
-            fc1: Linear::load(
+            fc1: Linear::load_in_place(
+                weights,
                 &vb.pp("intermediate").pp("dense"),
                 d,
                 cfg.intermediate_size,
                 true,
             )?,
-            fc2: Linear::load(&vb.pp("output").pp("dense"), cfg.intermediate_size, d, true)?,
+            fc2: Linear::load_in_place(
+                weights,
+                &vb.pp("output").pp("dense"),
+                cfg.intermediate_size,
+                d,
+                true,
+            )?,
             out_norm: LayerNorm::load(&vb.pp("output").pp("LayerNorm"), d, cfg.layer_norm_eps)?,
             heads: cfg.num_attention_heads,
         })
@@ -136,9 +140,9 @@ impl TextTower {
             token_type0: token_type.i(0)?,
             emb_norm: LayerNorm::load(&emb.pp("LayerNorm"), d, cfg.layer_norm_eps)?,
             layers: (0..cfg.num_hidden_layers)
-                .map(|i| TextLayer::load(&tm.pp("encoder").pp("layer").pp(i), cfg))
+                .map(|i| TextLayer::load(weights, &tm.pp("encoder").pp("layer").pp(i), cfg))
                 .collect::<Result<_>>()?,
-            pooler: Linear::load(&tm.pp("pooler").pp("dense"), d, d, true)?,
+            pooler: Linear::load_in_place(weights, &tm.pp("pooler").pp("dense"), d, d, true)?,
             projection: Projection::load(&root.pp("text_projection"), d, cfg.projection_dim)?,
             pad_id: cfg.pad_token_id,
             max_positions: cfg.max_position_embeddings,
@@ -221,5 +225,65 @@ impl TextTower {
         let cls = x.i((.., 0, ..))?.contiguous()?;
         let pooled = self.pooler.forward(&cls)?.tanh()?;
         Ok((pooled, padded))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn dense_layers_read_the_mapped_checkpoint_in_place() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+        assert!(
+            dir.join("model.safetensors").is_file(),
+            "missing test fixture {}: run `python scripts/make_test_model.py tiny`",
+            dir.display()
+        );
+        let clap = crate::Clap::from_dir(&dir).unwrap();
+        let tower = clap.text_tower().unwrap();
+        assert!(!tower.layers.is_empty());
+        for (i, layer) in tower.layers.iter().enumerate() {
+            assert!(layer.attn_out.is_in_place(), "layer {i}: attention output");
+            assert!(layer.fc1.is_in_place(), "layer {i}: fc1");
+            assert!(layer.fc2.is_in_place(), "layer {i}: fc2");
+            // Fused and scaled: a tensor of its own.
+            assert!(!layer.qkv.is_in_place(), "layer {i}: qkv");
+        }
+        assert!(tower.pooler.is_in_place());
+        // And the products still give the golden vectors (tests/parity.rs).
+        assert_eq!(
+            clap.embed_text("thunder").unwrap().len(),
+            clap.embedding_dim()
+        );
+    }
+
+    #[test]
+    fn qkv_fused_from_the_mapped_checkpoint_equals_the_loaded_fusion() {
+        use crate::ops::Linear;
+        use crate::weights::Weights;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+        let clap = crate::Clap::from_dir(&dir).unwrap();
+        let d = clap.config().text_config.hidden_size;
+        let weights = std::sync::Arc::new(Weights::open_dir(&dir).unwrap());
+        let sa = weights
+            .pp("text_model.encoder.layer.0")
+            .pp("attention")
+            .pp("self");
+        let scale = 0.125;
+        let direct = Linear::load_fused_qkv(&weights, &sa, d, scale).unwrap();
+        let [q, k, v] =
+            ["query", "key", "value"].map(|p| Linear::load(&sa.pp(p), d, d, true).unwrap());
+        let fused = Linear::fuse_qkv(&q, &k, &v, scale).unwrap();
+        let values = |l: &Linear| {
+            l.weight_tensor()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
+        assert_eq!(values(&direct), values(&fused));
+        assert_eq!(direct.bias(), fused.bias());
     }
 }

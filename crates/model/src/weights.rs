@@ -106,7 +106,8 @@ impl Weights {
         self.names.iter().any(|n| n == name)
     }
 
-    fn err(&self, name: &str, message: impl Into<String>) -> Error {
+    /// An error about tensor `name` of this checkpoint.
+    pub(crate) fn err(&self, name: &str, message: impl Into<String>) -> Error {
         Error::Tensor {
             path: self.path.clone(),
             name: name.to_owned(),
@@ -167,6 +168,21 @@ impl Weights {
             *reads.entry(name.to_owned()).or_default() += 1;
         }
         Ok(true)
+    }
+
+    /// The values of `name` in place in the mapped checkpoint, without a
+    /// copy: `None` unless it is a safetensors f32 tensor whose bytes are
+    /// aligned for `f32` (safetensors does not promise it) on a
+    /// little-endian host, the file's byte order. Does not count a read.
+    pub fn mapped_f32(&self, name: &str) -> Option<&[f32]> {
+        let Source::Safetensors(st) = &self.source else {
+            return None;
+        };
+        let view = st.get(name).ok()?;
+        if view.dtype() != safetensors::Dtype::F32 || cfg!(target_endian = "big") {
+            return None;
+        }
+        bytemuck::try_cast_slice(view.data()).ok()
     }
 
     /// Row `row` of a matrix accepted by [`Weights::map_matrix`], read from the
