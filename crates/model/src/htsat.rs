@@ -14,7 +14,8 @@ use candle_core::{Device, IndexOp, Tensor};
 use crate::config::ClapAudioConfig;
 use crate::error::{Error, Result};
 use crate::ops::{gelu, window_attention, LayerNorm, Linear, Projection};
-use crate::weights::Vb;
+use crate::weights::{Vb, Weights};
+use std::sync::Arc;
 
 /// BatchNorm (eval mode) as a per-channel `x * scale + shift`.
 struct FoldedBatchNorm {
@@ -247,6 +248,7 @@ struct SwinBlock {
 
 impl SwinBlock {
     fn load(
+        weights: &Arc<Weights>,
         vb: &Vb,
         cfg: &ClapAudioConfig,
         dim: usize,
@@ -302,10 +304,16 @@ impl SwinBlock {
         Ok(Self {
             norm1: LayerNorm::load(&vb.pp("layernorm_before"), dim, cfg.layer_norm_eps)?,
             qkv,
-            out: Linear::load(&a.pp("output").pp("dense"), dim, dim, true)?,
+            out: Linear::load_in_place(weights, &a.pp("output").pp("dense"), dim, dim, true)?,
             norm2: LayerNorm::load(&vb.pp("layernorm_after"), dim, cfg.layer_norm_eps)?,
-            fc1: Linear::load(&vb.pp("intermediate").pp("dense"), dim, mlp, true)?,
-            fc2: Linear::load(&vb.pp("output").pp("dense"), mlp, dim, true)?,
+            fc1: Linear::load_in_place(
+                weights,
+                &vb.pp("intermediate").pp("dense"),
+                dim,
+                mlp,
+                true,
+            )?,
+            fc2: Linear::load_in_place(weights, &vb.pp("output").pp("dense"), mlp, dim, true)?,
             bias,
             gather,
             heads,
@@ -339,10 +347,16 @@ struct PatchMerging {
 }
 
 impl PatchMerging {
-    fn load(vb: &Vb, dim: usize) -> Result<Self> {
+    fn load(weights: &Arc<Weights>, vb: &Vb, dim: usize) -> Result<Self> {
         Ok(Self {
             norm: LayerNorm::load(&vb.pp("norm"), 4 * dim, 1e-5)?,
-            reduction: Linear::load(&vb.pp("reduction"), 4 * dim, 2 * dim, false)?,
+            reduction: Linear::load_in_place(
+                weights,
+                &vb.pp("reduction"),
+                4 * dim,
+                2 * dim,
+                false,
+            )?,
         })
     }
 
@@ -418,8 +432,16 @@ fn bicubic_taps(input: usize, output: usize) -> Vec<([usize; 4], [f32; 4])> {
 }
 
 impl AudioTower {
-    /// Loads the tower from `audio_model.audio_encoder.*` and `audio_projection.*`.
-    pub fn load(root: &Vb, cfg: &ClapAudioConfig, chunk_frames: usize) -> Result<Self> {
+    /// Loads the tower from `audio_model.audio_encoder.*` and
+    /// `audio_projection.*`; the dense layers' weights are read in place
+    /// from the mapped checkpoint where it allows (see
+    /// [`Linear::load_in_place`]).
+    pub fn load(
+        weights: &Arc<Weights>,
+        cfg: &ClapAudioConfig,
+        chunk_frames: usize,
+    ) -> Result<Self> {
+        let root = &weights.pp("");
         let enc = root.pp("audio_model").pp("audio_encoder");
         let bn = FoldedBatchNorm::load(&enc.pp("batch_norm"), cfg.num_mel_bins)?;
         let patch_embed = PatchEmbed::load(&enc.pp("patch_embed"), cfg)?;
@@ -433,11 +455,11 @@ impl AudioTower {
             let blocks = (0..depth)
                 .map(|i| {
                     let shift = if i % 2 == 0 { 0 } else { cfg.window_size / 2 };
-                    SwinBlock::load(&vb.pp("blocks").pp(i), cfg, dim, heads, res, shift)
+                    SwinBlock::load(weights, &vb.pp("blocks").pp(i), cfg, dim, heads, res, shift)
                 })
                 .collect::<Result<Vec<_>>>()?;
             let downsample = if s + 1 < n {
-                Some(PatchMerging::load(&vb.pp("downsample"), dim)?)
+                Some(PatchMerging::load(weights, &vb.pp("downsample"), dim)?)
             } else {
                 None
             };
@@ -548,5 +570,33 @@ impl AudioTower {
             t.pooled = Some(pooled.clone());
         }
         self.projection.forward(&pooled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn dense_layers_read_the_mapped_checkpoint_in_place() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+        assert!(
+            dir.join("model.safetensors").is_file(),
+            "missing test fixture {}: run `python scripts/make_test_model.py tiny`",
+            dir.display()
+        );
+        let clap = crate::Clap::from_dir(&dir).unwrap();
+        let tower = clap.audio_tower().unwrap();
+        assert!(!tower.stages.is_empty());
+        for (s, stage) in tower.stages.iter().enumerate() {
+            for (b, block) in stage.blocks.iter().enumerate() {
+                assert!(block.out.is_in_place(), "stage {s} block {b}: output");
+                assert!(block.fc1.is_in_place(), "stage {s} block {b}: fc1");
+                assert!(block.fc2.is_in_place(), "stage {s} block {b}: fc2");
+            }
+            if let Some(down) = &stage.downsample {
+                assert!(down.reduction.is_in_place(), "stage {s}: reduction");
+            }
+        }
     }
 }

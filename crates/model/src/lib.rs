@@ -181,7 +181,7 @@ impl Clap {
             return Ok(t);
         }
         let tower = AudioTower::load(
-            &self.weights.pp(""),
+            &self.weights,
             &self.config.audio_config,
             self.front_end.chunk_frames(),
         )?;
