@@ -575,17 +575,9 @@ impl AudioTower {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     #[test]
     fn dense_layers_read_the_mapped_checkpoint_in_place() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
-        assert!(
-            dir.join("model.safetensors").is_file(),
-            "missing test fixture {}: run `python scripts/make_test_model.py tiny`",
-            dir.display()
-        );
-        let clap = crate::Clap::from_dir(&dir).unwrap();
+        let clap = crate::tiny_model();
         let tower = clap.audio_tower().unwrap();
         assert!(!tower.stages.is_empty());
         for (s, stage) in tower.stages.iter().enumerate() {

@@ -88,6 +88,20 @@ impl std::fmt::Debug for Clap {
     }
 }
 
+/// The tiny test checkpoint (`tests/fixtures/clap-tiny`), for unit tests;
+/// a missing fixture fails with how to make it.
+#[cfg(test)]
+pub(crate) fn tiny_model() -> Clap {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "missing test fixture {}: run `python scripts/make_test_model.py tiny`",
+        dir.display()
+    );
+    Clap::from_dir(&dir).expect("load the tiny test model")
+}
+
 /// One embedding: a unit vector of [`Clap::embedding_dim`] values.
 pub type Embedding = Vec<f32>;
 

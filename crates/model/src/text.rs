@@ -230,17 +230,9 @@ impl TextTower {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     #[test]
     fn dense_layers_read_the_mapped_checkpoint_in_place() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
-        assert!(
-            dir.join("model.safetensors").is_file(),
-            "missing test fixture {}: run `python scripts/make_test_model.py tiny`",
-            dir.display()
-        );
-        let clap = crate::Clap::from_dir(&dir).unwrap();
+        let clap = crate::tiny_model();
         let tower = clap.text_tower().unwrap();
         assert!(!tower.layers.is_empty());
         for (i, layer) in tower.layers.iter().enumerate() {
@@ -262,10 +254,9 @@ mod tests {
     fn qkv_fused_from_the_mapped_checkpoint_equals_the_loaded_fusion() {
         use crate::ops::Linear;
         use crate::weights::Weights;
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
-        let clap = crate::Clap::from_dir(&dir).unwrap();
+        let clap = crate::tiny_model();
         let d = clap.config().text_config.hidden_size;
-        let weights = std::sync::Arc::new(Weights::open_dir(&dir).unwrap());
+        let weights = std::sync::Arc::new(Weights::open_dir(&clap.location().dir).unwrap());
         let sa = weights
             .pp("text_model.encoder.layer.0")
             .pp("attention")
