@@ -145,6 +145,12 @@ impl CustomOp3 for LinearOp<'_> {
     }
 }
 
+/// A [`Linear`]'s weights at the time of a product.
+enum Weight<'a> {
+    Loaded(&'a Tensor),
+    Mapped(MappedLinearOp<'a>),
+}
+
 /// The product with a weight matrix held outside candle (in place in the
 /// mapped checkpoint): input x (…, k), and optionally a residual (…, n).
 struct MappedLinearOp<'a> {
@@ -249,29 +255,35 @@ impl Linear {
 
     /// The weight matrix as a tensor (a copy, if it is read in place).
     pub(crate) fn weight_tensor(&self) -> Result<Tensor> {
-        match &self.weight {
-            LinearWeight::Loaded(t) => Ok(t.clone()),
+        match self.weights()? {
+            Weight::Loaded(t) => Ok(t.clone()),
+            Weight::Mapped(op) => Ok(Tensor::from_slice(
+                op.w,
+                (op.n, op.k),
+                &candle_core::Device::Cpu,
+            )?),
+        }
+    }
+
+    /// The weights, as a tensor or as the product op over them in place.
+    fn weights(&self) -> Result<Weight<'_>> {
+        Ok(match &self.weight {
+            LinearWeight::Loaded(t) => Weight::Loaded(t),
             LinearWeight::Mapped {
                 weights,
                 name,
                 out,
                 inp,
-            } => {
-                let w = self.mapped(weights, name)?;
-                Ok(Tensor::from_slice(
-                    w,
-                    (*out, *inp),
-                    &candle_core::Device::Cpu,
-                )?)
-            }
-        }
-    }
-
-    fn mapped<'w>(&self, weights: &'w Weights, name: &str) -> Result<&'w [f32]> {
-        // `load_in_place` checked that it maps; the file does not change.
-        weights
-            .mapped_f32(name)
-            .ok_or_else(|| weights.err(name, "no longer readable in place"))
+            } => Weight::Mapped(MappedLinearOp {
+                bias: self.bias.as_deref(),
+                // `load_in_place` checked that it maps; the file does not change.
+                w: weights
+                    .mapped_f32(name)
+                    .ok_or_else(|| weights.err(name, "no longer readable in place"))?,
+                n: *out,
+                k: *inp,
+            }),
+        })
     }
 
     /// The `query`, `key` and `value` layers under `vb`, each `dim` × `dim`,
@@ -363,22 +375,9 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let x = x.contiguous()?;
         let bias = self.bias.as_deref();
-        Ok(match &self.weight {
-            LinearWeight::Loaded(w) => x.apply_op2_no_bwd(w, &LinearOp { bias })?,
-            LinearWeight::Mapped {
-                weights,
-                name,
-                out,
-                inp,
-            } => {
-                let w = self.mapped(weights, name)?;
-                x.apply_op1_no_bwd(&MappedLinearOp {
-                    bias,
-                    w,
-                    n: *out,
-                    k: *inp,
-                })?
-            }
+        Ok(match self.weights()? {
+            Weight::Loaded(w) => x.apply_op2_no_bwd(w, &LinearOp { bias })?,
+            Weight::Mapped(op) => x.apply_op1_no_bwd(&op)?,
         })
     }
 
@@ -387,25 +386,9 @@ impl Linear {
         let x = x.contiguous()?;
         let residual = residual.contiguous()?;
         let bias = self.bias.as_deref();
-        Ok(match &self.weight {
-            LinearWeight::Loaded(w) => x.apply_op3_no_bwd(w, &residual, &LinearOp { bias })?,
-            LinearWeight::Mapped {
-                weights,
-                name,
-                out,
-                inp,
-            } => {
-                let w = self.mapped(weights, name)?;
-                x.apply_op2_no_bwd(
-                    &residual,
-                    &MappedLinearOp {
-                        bias,
-                        w,
-                        n: *out,
-                        k: *inp,
-                    },
-                )?
-            }
+        Ok(match self.weights()? {
+            Weight::Loaded(w) => x.apply_op3_no_bwd(w, &residual, &LinearOp { bias })?,
+            Weight::Mapped(op) => x.apply_op2_no_bwd(&residual, &op)?,
         })
     }
 }
