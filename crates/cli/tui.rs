@@ -1,12 +1,14 @@
 //! `hark tui [QUERY]`: the terminal UI (crate hark-tui) on the search
-//! engine (crate hark-query), joined by a thin adapter.
+//! engine (crate hark-query), joined by an adapter of a line per method.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use hark_query::{Engine, Query, QueryVectors, SimilarTarget};
+use hark_query::{
+    Engine, FileDetail, FileId, Hit, IndexSummary, Query, QueryVectors, SimilarTarget,
+};
 use hark_tui::backend as ui;
 
 use crate::{model_cmd, Cli};
@@ -33,36 +35,9 @@ files into a folder, o opens the folder, ? shows every key, q quits.
 Logs go to the log file, never to the screen. A cron run that updates the index is picked up \
 without a restart.";
 
-/// The engine as the UI's backend: type conversions only.
+/// The engine as the UI's backend: both speak hark-types, so each method
+/// hands on to the engine's.
 struct EngineBackend(Engine);
-
-fn id(id: hark_store::FileId) -> ui::FileId {
-    ui::FileId(id.0)
-}
-
-fn store_id(id: ui::FileId) -> hark_store::FileId {
-    hark_store::FileId(id.0)
-}
-
-fn hits(hits: Vec<hark_query::Hit>) -> Vec<ui::Hit> {
-    hits.into_iter()
-        .map(|h| ui::Hit {
-            id: id(h.id),
-            path: h.path,
-            score: h.score,
-            duration_s: h.duration_s,
-            sample_rate: h.sample_rate,
-            channels: h.channels,
-            offset_s: h.offset_s,
-            matched: match h.matched {
-                hark_query::Matched::Sound => ui::Matched::Sound,
-                hark_query::Matched::Words => ui::Matched::Words,
-                hark_query::Matched::Both => ui::Matched::Both,
-                hark_query::Matched::Filter => ui::Matched::Filter,
-            },
-        })
-        .collect()
-}
 
 impl ui::Backend for EngineBackend {
     type Query = Query;
@@ -93,67 +68,39 @@ impl ui::Backend for EngineBackend {
         query: &Query,
         vectors: Option<&QueryVectors>,
         k: usize,
-    ) -> Result<Vec<ui::Hit>, Self::Error> {
-        self.0.run(query, vectors, k).map(hits)
+    ) -> Result<Vec<Hit>, Self::Error> {
+        self.0.run(query, vectors, k)
     }
 
-    fn similar(&self, file: ui::FileId, k: usize) -> Result<Vec<ui::Hit>, Self::Error> {
-        self.0
-            .similar(&SimilarTarget::File(store_id(file)), k, None)
-            .map(hits)
+    fn similar(&self, file: FileId, k: usize) -> Result<Vec<Hit>, Self::Error> {
+        self.0.similar(&SimilarTarget::File(file), k, None)
     }
 
     fn refine(
         &self,
         query: &Query,
         vectors: Option<&QueryVectors>,
-        wanted: &[ui::FileId],
-        unwanted: &[ui::FileId],
+        wanted: &[FileId],
+        unwanted: &[FileId],
         k: usize,
-    ) -> Result<Vec<ui::Hit>, Self::Error> {
-        let wanted: Vec<_> = wanted.iter().copied().map(store_id).collect();
-        let unwanted: Vec<_> = unwanted.iter().copied().map(store_id).collect();
-        self.0
-            .refine(query, vectors, &wanted, &unwanted, k)
-            .map(hits)
+    ) -> Result<Vec<Hit>, Self::Error> {
+        self.0.refine(query, vectors, wanted, unwanted, k)
     }
 
-    fn recent(&self, k: usize) -> Result<Vec<ui::Hit>, Self::Error> {
-        self.0.recent(k).map(hits)
+    fn recent(&self, k: usize) -> Result<Vec<Hit>, Self::Error> {
+        self.0.recent(k)
     }
 
-    fn detail(&self, file: ui::FileId) -> Result<ui::FileDetail, Self::Error> {
-        let d = self.0.detail(store_id(file))?;
-        Ok(ui::FileDetail {
-            id: id(d.id),
-            path: d.path,
-            format: d.format,
-            codec: d.codec,
-            duration_s: d.duration_s,
-            sample_rate: d.sample_rate,
-            channels: d.channels,
-            bits_per_sample: d.bits_per_sample,
-            tags: d.tags,
-            ucs_cat_id: d.ucs_cat_id,
-            ucs_category: d.ucs_category,
-            ucs_subcategory: d.ucs_subcategory,
-            ucs_fx_name: d.ucs_fx_name,
-            peaks: d.peaks,
-        })
+    fn detail(&self, file: FileId) -> Result<FileDetail, Self::Error> {
+        self.0.detail(file)
     }
 
     fn reload_if_changed(&self) -> Result<bool, Self::Error> {
         self.0.reload_if_changed()
     }
 
-    fn summary(&self) -> Result<ui::IndexSummary, Self::Error> {
-        let s = self.0.summary()?;
-        Ok(ui::IndexSummary {
-            files: s.files,
-            indexed: s.embedded,
-            failed: s.failed,
-            model: s.model,
-        })
+    fn summary(&self) -> Result<IndexSummary, Self::Error> {
+        self.0.summary()
     }
 }
 

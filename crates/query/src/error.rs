@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hark_store::FileId;
+use hark_types::FileId;
 
 /// Why a query could not be answered.
 #[derive(Debug, thiserror::Error)]

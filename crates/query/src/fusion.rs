@@ -39,9 +39,7 @@
 
 use std::collections::HashMap;
 
-use hark_store::FileId;
-
-use crate::Matched;
+use hark_types::{FileId, Matched};
 
 /// The rank constant of reciprocal-rank fusion.
 pub(crate) const RRF_K: f64 = 60.0;

@@ -65,10 +65,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// more than one in its folders, which counts more than one in its tags.
 const BM25_WEIGHTS: (f64, f64, f64) = (10.0, 3.0, 1.0);
 
-/// The id of a file in the catalog; stable while the file is indexed, also
-/// across [`Tx::move_file`], never reused while it exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileId(pub i64);
+pub use hark_types::{FileId, FileStatus};
 
 /// The id of one vector in the catalog, a *point* of the vector space: a
 /// file's whole-file vector (segment 0) or one moment of a long file
@@ -126,37 +123,6 @@ pub struct MomentVector {
 /// The id of a root folder in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RootId(pub i64);
-
-/// Where a file stands in indexing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FileStatus {
-    /// Indexed, with a vector.
-    Ok,
-    /// Metadata indexed, waiting for a vector (no model was available).
-    Waiting,
-    /// Could not be indexed; the record's `error` says why.
-    Failed,
-}
-
-impl FileStatus {
-    /// The spelling stored in the `status` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileStatus::Ok => "ok",
-            FileStatus::Waiting => "waiting",
-            FileStatus::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ok" => Some(FileStatus::Ok),
-            "waiting" => Some(FileStatus::Waiting),
-            "failed" => Some(FileStatus::Failed),
-            _ => None,
-        }
-    }
-}
 
 /// Everything the catalog keeps about one file, as the indexer writes it.
 #[derive(Debug, Clone, PartialEq)]

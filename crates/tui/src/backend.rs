@@ -1,5 +1,6 @@
-//! What the UI needs from a search engine: the [`Backend`] trait and the
-//! plain data it trades in.
+//! What the UI needs from a search engine: the [`Backend`] trait, and the
+//! plain data it trades in (re-exported from hark-types, which the engine
+//! returns too).
 //!
 //! The trait mirrors the hark-query `Engine` contract method for method, so
 //! the adapter that plugs the engine in is a line per method; hark-tui does
@@ -8,106 +9,7 @@
 //! [`Backend::embed_query`], the slow one, on a worker thread while another
 //! worker fetches [`Backend::detail`]s.
 
-use std::fmt;
-use std::path::PathBuf;
-
-/// A file's id in the index; the same across re-index runs, renames and
-/// reloads (the catalog's `files.id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct FileId(pub i64);
-
-impl fmt::Display for FileId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// Why a hit is in the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Matched {
-    /// Its sound is close to the query (embedding search).
-    Sound,
-    /// Its name, folders or tags contain the query's words (full-text search).
-    Words,
-    /// Both of the above.
-    Both,
-    /// Only the filters were asked for (an empty query with `field:` filters,
-    /// the library listing).
-    Filter,
-}
-
-/// One result row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    /// The file's id.
-    pub id: FileId,
-    /// The file's path.
-    pub path: PathBuf,
-    /// Relevance, higher is better; only the order and the ratios within one
-    /// list are shown.
-    pub score: f32,
-    /// Length in seconds, when known.
-    pub duration_s: Option<f64>,
-    /// Sample rate in Hz, when known.
-    pub sample_rate: Option<u32>,
-    /// Channel count, when known.
-    pub channels: Option<u32>,
-    /// Where inside a long file the match is, in seconds from its start;
-    /// playback starts there.
-    pub offset_s: Option<f64>,
-    /// Why it matched.
-    pub matched: Matched,
-}
-
-/// Everything about one file, for the detail pane.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FileDetail {
-    /// The file's id.
-    pub id: FileId,
-    /// The file's path.
-    pub path: PathBuf,
-    /// Container format (`wav`, `flac`, ...).
-    pub format: Option<String>,
-    /// Codec (`pcm_s24le`, `mp3`, ...).
-    pub codec: Option<String>,
-    /// Length in seconds.
-    pub duration_s: Option<f64>,
-    /// Sample rate in Hz.
-    pub sample_rate: Option<u32>,
-    /// Channel count.
-    pub channels: Option<u32>,
-    /// Bit depth, for PCM-like codecs.
-    pub bits_per_sample: Option<u32>,
-    /// Tag items in file order as (source-prefixed key, value), e.g.
-    /// `("bext.Description", "Old door creaks open")`.
-    pub tags: Vec<(String, String)>,
-    /// UCS CatID from the file name (`DOORWood`).
-    pub ucs_cat_id: Option<String>,
-    /// UCS Category of the CatID (`DOORS`).
-    pub ucs_category: Option<String>,
-    /// UCS SubCategory of the CatID (`WOOD`).
-    pub ucs_subcategory: Option<String>,
-    /// UCS FXName block of the file name.
-    pub ucs_fx_name: Option<String>,
-    /// Waveform overview stored at index time: (min, max) per bucket on a
-    /// ±127 scale, first bucket at the start of the file. Empty when the
-    /// index has none.
-    pub peaks: Vec<(i8, i8)>,
-}
-
-/// Counts and model identity, for the status line.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct IndexSummary {
-    /// Files in the catalog, whatever their state.
-    pub files: u64,
-    /// Files with a current embedding (searchable by sound).
-    pub indexed: u64,
-    /// Files that failed to index.
-    pub failed: u64,
-    /// The model identity the index was built with (hub id@revision, or a
-    /// directory's fingerprint); `None` for an empty, never-built index.
-    pub model: Option<String>,
-}
+pub use hark_types::{FileDetail, FileId, Hit, IndexSummary, Matched};
 
 /// The search engine as the UI sees it. See the module docs.
 ///

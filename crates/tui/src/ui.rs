@@ -532,7 +532,7 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Some(m) => left.push(Span::raw(m.text.clone())),
         None => match &app.summary {
             Some(Ok(s)) => {
-                left.push(Span::raw(strings::summary(s.files, s.indexed, s.failed)));
+                left.push(Span::raw(strings::summary(s.files, s.embedded, s.failed)));
                 if let Some(model) = &s.model {
                     left.push(Span::styled(format!(" · {model}"), theme.dim()));
                 }

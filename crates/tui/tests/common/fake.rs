@@ -432,6 +432,7 @@ impl Backend for FakeBackend {
             ucs_subcategory: s.ucs.map(|u| u.2.into()),
             ucs_fx_name: s.ucs.map(|u| u.3.into()),
             peaks: peaks_of(&synth(s)),
+            ..FileDetail::default()
         })
     }
 
@@ -448,9 +449,10 @@ impl Backend for FakeBackend {
     fn summary(&self) -> Result<IndexSummary, FakeError> {
         Ok(IndexSummary {
             files: SOUNDS.len() as u64 + 1,
-            indexed: SOUNDS.len() as u64,
+            embedded: SOUNDS.len() as u64,
             failed: 1,
             model: Some("fake/clap@0000000".into()),
+            ..IndexSummary::default()
         })
     }
 }
