@@ -1,6 +1,7 @@
 //! Drawing: [`draw`] renders an [`App`] into a ratatui frame. A pure
 //! function of the state (and the frame's size), so rendering tests draw
-//! into a `TestBackend` and compare text.
+//! into a `TestBackend` and compare text. It only reads the app's parts;
+//! the app never calls in here.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
