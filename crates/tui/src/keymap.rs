@@ -349,6 +349,20 @@ pub fn help_sections() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     ]
 }
 
+/// The help overlay's lines, all of them (scrolled by the caller):
+/// (is a heading, keys or heading text, what the keys do).
+pub fn help_lines() -> Vec<(bool, String, &'static str)> {
+    let mut out = Vec::new();
+    for (heading, rows) in help_sections() {
+        if !out.is_empty() {
+            out.push((false, String::new(), ""));
+        }
+        out.push((true, heading.to_string(), ""));
+        out.extend(rows.into_iter().map(|(keys, help)| (false, keys, help)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Drawing: [`draw`] renders an [`App`] into a ratatui frame. A pure
 //! function of the state (and the frame's size), so rendering tests draw
-//! into a `TestBackend` and compare text.
+//! into a `TestBackend` and compare text. It only reads the app's parts;
+//! the app never calls in here.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -8,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use crate::app::{App, DetailState, Device, Focus, LineEditor, Overlay};
+use crate::app::{file_name, App, DetailState, Device, Focus, LineEditor, Overlay};
 use crate::backend::{FileDetail, Hit, Matched};
-use crate::keymap::{self, Context};
+use crate::keymap;
 use crate::layout::{self, Areas};
 use crate::{strings, waveform};
 
@@ -64,7 +65,7 @@ impl Theme {
 /// Draws the whole UI.
 pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme {
-        color: app.settings.color,
+        color: app.settings().color,
     };
     let areas = layout::areas(frame.area());
     if areas.too_small {
@@ -111,7 +112,7 @@ fn draw_query(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             theme.dim(),
         ));
     } else {
-        let (shown, cursor) = scrolled(&app.query, usize::from(text_width));
+        let (shown, cursor) = scrolled(app.query.editor(), usize::from(text_width));
         cursor_x += cursor as u16;
         let style = if focused {
             Style::new().add_modifier(Modifier::BOLD)
@@ -278,7 +279,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 /// The hit's file name, and where its matching moment starts when it is
 /// a moment inside a long file (playback starts there too).
 fn name_cell(hit: &Hit, theme: Theme) -> Line<'static> {
-    let mut spans = vec![Span::raw(crate::app::file_name(hit))];
+    let mut spans = vec![Span::raw(file_name(hit))];
     if let Some(at) = hit.offset_s {
         spans.push(Span::styled(
             format!(" @{}", strings::duration(at)),
@@ -320,10 +321,7 @@ fn matched(m: Matched) -> &'static str {
 }
 
 fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
-    let title = app
-        .selected_hit()
-        .map(crate::app::file_name)
-        .unwrap_or_default();
+    let title = app.selected_hit().map(file_name).unwrap_or_default();
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.dim());
@@ -335,7 +333,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
     }
     frame.render_widget(block, areas.detail);
     let text = areas.detail_text;
-    let lines: Vec<Line> = match &app.detail {
+    let lines: Vec<Line> = match &app.detail.shown {
         None => vec![Line::styled(strings::DETAIL_NONE, theme.dim())],
         Some(DetailState::Loading(_)) => match app.selected_hit() {
             Some(hit) => vec![
@@ -352,7 +350,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
     frame.render_widget(Paragraph::new(lines), text);
 
     let wave = areas.waveform;
-    match &app.detail {
+    match &app.detail.shown {
         Some(DetailState::Ready(detail)) if detail.peaks.is_empty() => {
             frame.render_widget(
                 Paragraph::new(Span::styled(strings::NO_WAVEFORM, theme.dim())),
@@ -523,14 +521,14 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let mut left: Vec<Span> = Vec::new();
     if let Some(busy) = app.busy() {
         left.push(Span::styled(
-            format!("{} {busy}… ", SPINNER[app.spinner % SPINNER.len()]),
+            format!("{} {busy}… ", SPINNER[app.status.spinner % SPINNER.len()]),
             theme.accent(),
         ));
     }
-    match &app.message {
+    match &app.status.message {
         Some(m) if m.error => left.push(Span::styled(m.text.clone(), theme.error())),
         Some(m) => left.push(Span::raw(m.text.clone())),
-        None => match &app.summary {
+        None => match &app.status.summary {
             Some(Ok(s)) => {
                 left.push(Span::raw(strings::summary(s.files, s.embedded, s.failed)));
                 if let Some(model) = &s.model {
@@ -548,12 +546,7 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 }
 
 fn draw_key_line(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    let context = match (&app.overlay, app.focus) {
-        (Some(Overlay::Help { .. }), _) => Context::Help,
-        (Some(Overlay::Export { .. }), _) => Context::Prompt,
-        (None, Focus::Query) => Context::Query,
-        (None, Focus::List) => Context::List,
-    };
+    let context = app.context();
     // Hints in table order while they fit; the last two (keys, quit) always.
     let hints = keymap::hints(context);
     let width_of =
@@ -583,19 +576,6 @@ fn draw_key_line(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The help overlay's lines, all of them (scrolled by the caller).
-pub fn help_lines() -> Vec<(bool, String, &'static str)> {
-    let mut out = Vec::new();
-    for (heading, rows) in keymap::help_sections() {
-        if !out.is_empty() {
-            out.push((false, String::new(), ""));
-        }
-        out.push((true, heading.to_string(), ""));
-        out.extend(rows.into_iter().map(|(keys, help)| (false, keys, help)));
-    }
-    out
-}
-
 fn draw_help(frame: &mut Frame, theme: Theme, scroll: usize) {
     let area = frame.area();
     let box_area = area.centered(Constraint::Percentage(90), Constraint::Percentage(90));
@@ -609,7 +589,7 @@ fn draw_help(frame: &mut Frame, theme: Theme, scroll: usize) {
         ));
     let inner = block.inner(box_area);
     frame.render_widget(block, box_area);
-    let all = help_lines();
+    let all = keymap::help_lines();
     let key_width = all
         .iter()
         .filter(|(h, _, _)| !h)

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hark_tui::app::{Device, Focus, Overlay, PlaybackEvent, ViewKind};
+use hark_tui::app::{Device, Focus, ListRequest, Overlay, PlaybackEvent, ViewKind};
 use hark_tui::{App, Effect, FileDetail, FileId, Hit, Matched, Msg, Settings};
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -81,10 +81,7 @@ impl T {
             .iter()
             .rev()
             .find_map(|e| match e {
-                Effect::Recent { seq }
-                | Effect::Search { seq, .. }
-                | Effect::Similar { seq, .. }
-                | Effect::Refine { seq, .. } => Some(*seq),
+                Effect::List { seq, .. } => Some(*seq),
                 _ => None,
             })
             .expect("no list request was made")
@@ -110,7 +107,13 @@ fn opens_with_the_query_line_focused_on_the_library() {
     assert_eq!(t.app.focus, Focus::Query);
     assert_eq!(t.app.view().kind, ViewKind::Recent);
     assert!(t.effects.contains(&Effect::LoadSummary));
-    assert!(t.effects.iter().any(|e| matches!(e, Effect::Recent { .. })));
+    assert!(t.effects.iter().any(|e| matches!(
+        e,
+        Effect::List {
+            request: ListRequest::Recent,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -119,7 +122,7 @@ fn an_initial_query_is_searched_at_once() {
     assert!(t
         .effects
         .iter()
-        .any(|e| matches!(e, Effect::Search { text, .. } if text == "thunder")));
+        .any(|e| matches!(e, Effect::List { request: ListRequest::Search { text }, .. } if text == "thunder")));
     assert_eq!(t.app.query.text(), "thunder");
 }
 
@@ -131,12 +134,20 @@ fn command_letters_are_text_in_the_query_line() {
     assert_eq!(t.app.query.text(), "q j k s y e o ? + -");
     assert!(!t.app.quit);
     assert_eq!(t.selected(), Some(1));
-    assert_eq!(t.app.views.len(), 1, "no similar or refine list was opened");
+    assert_eq!(
+        t.app.views.depth(),
+        1,
+        "no similar or refine list was opened"
+    );
     assert!(t.app.overlay.is_none());
-    assert!(!t
-        .effects
-        .iter()
-        .any(|e| matches!(e, Effect::CopyToClipboard(_) | Effect::Similar { .. })));
+    assert!(!t.effects.iter().any(|e| matches!(
+        e,
+        Effect::CopyToClipboard(_)
+            | Effect::List {
+                request: ListRequest::Similar { .. },
+                ..
+            }
+    )));
 }
 
 #[test]
@@ -148,7 +159,9 @@ fn search_as_you_type_waits_for_a_pause() {
     assert!(t.wait(100).is_empty(), "searched before the pause was over");
     let out = t.wait(30);
     assert_eq!(out.len(), 1, "{out:?}");
-    assert!(matches!(&out[0], Effect::Search { text, .. } if text == "thun"));
+    assert!(
+        matches!(&out[0], Effect::List { request: ListRequest::Search { text }, .. } if text == "thun")
+    );
     assert!(t.wait(500).is_empty(), "searched twice");
 }
 
@@ -157,7 +170,9 @@ fn enter_searches_at_once_and_focuses_the_list() {
     let mut t = T::new(None);
     t.type_text("rain");
     let out = t.send(key(KeyCode::Enter));
-    assert!(matches!(&out[..], [Effect::Search { text, .. }] if text == "rain"));
+    assert!(
+        matches!(&out[..], [Effect::List { request: ListRequest::Search { text }, .. }] if text == "rain")
+    );
     assert_eq!(t.app.focus, Focus::List);
     assert!(t.wait(1000).is_empty(), "the debounced search ran too");
 }
@@ -167,7 +182,9 @@ fn esc_leaves_the_query_line_with_what_was_typed_then_q_quits() {
     let mut t = T::new(None);
     t.type_text("wind");
     let out = t.send(key(KeyCode::Esc));
-    assert!(matches!(&out[..], [Effect::Search { text, .. }] if text == "wind"));
+    assert!(
+        matches!(&out[..], [Effect::List { request: ListRequest::Search { text }, .. }] if text == "wind")
+    );
     assert_eq!(t.app.focus, Focus::List);
     assert!(!t.app.quit);
     t.send(ch('q'));
@@ -247,14 +264,17 @@ fn a_failed_search_keeps_the_list_and_says_why() {
         done: true,
     });
     assert_eq!(t.app.view().hits.len(), 2);
-    let message = t.app.message.as_ref().expect("no message");
+    let message = t.app.status.message.as_ref().expect("no message");
     assert!(
         message.error && message.text.contains("unknown filter"),
         "{message:?}"
     );
     assert_eq!(t.app.busy(), None, "the spinner keeps going");
     t.wait(6000);
-    assert!(t.app.message.is_none(), "the message never went away");
+    assert!(
+        t.app.status.message.is_none(),
+        "the message never went away"
+    );
 }
 
 #[test]
@@ -280,7 +300,7 @@ fn details_are_fetched_for_the_selection_and_remembered() {
         result: Err("gone".into()),
     });
     assert!(
-        matches!(t.app.detail, Some(hark_tui::app::DetailState::Ready(ref d)) if d.id == FileId(1))
+        matches!(t.app.detail.shown, Some(hark_tui::app::DetailState::Ready(ref d)) if d.id == FileId(1))
     );
 }
 
@@ -293,11 +313,12 @@ fn a_vanished_file_shows_an_error_and_the_ui_goes_on() {
         result: Err("failed to open `/library/sound1.wav`: No such file or directory".into()),
     });
     assert!(matches!(
-        t.app.detail,
+        t.app.detail.shown,
         Some(hark_tui::app::DetailState::Failed(FileId(1), _))
     ));
     assert!(t
         .app
+        .status
         .message
         .as_ref()
         .is_some_and(|m| m.error && m.text.contains("sound1.wav")));
@@ -313,6 +334,7 @@ fn a_vanished_file_shows_an_error_and_the_ui_goes_on() {
     assert!(t.app.audio.playing.is_none());
     assert!(t
         .app
+        .status
         .message
         .as_ref()
         .is_some_and(|m| m.error && m.text.contains("cannot play")));
@@ -324,7 +346,7 @@ fn marks_push_a_reranked_list_once_and_rerank_after_a_pause() {
     t.send(key(KeyCode::Esc));
     t.answer(&[1, 2, 3, 4], true);
     t.send(ch('+'));
-    assert_eq!(t.app.views.len(), 2);
+    assert_eq!(t.app.views.depth(), 2);
     assert!(matches!(t.app.view().kind, ViewKind::Refined { .. }));
     assert_eq!(
         t.app.view().hits.len(),
@@ -334,15 +356,17 @@ fn marks_push_a_reranked_list_once_and_rerank_after_a_pause() {
     t.send(ch('j'));
     t.send(ch('j'));
     t.send(ch('-'));
-    assert_eq!(t.app.views.len(), 2, "a second mark pushed another list");
+    assert_eq!(t.app.views.depth(), 2, "a second mark pushed another list");
     let out = t.wait(400);
     assert_eq!(
         out,
-        vec![Effect::Refine {
+        vec![Effect::List {
             seq: t.last_seq(),
-            text: "door".into(),
-            wanted: vec![FileId(1)],
-            unwanted: vec![FileId(3)],
+            request: ListRequest::Refine {
+                text: "door".into(),
+                wanted: vec![FileId(1)],
+                unwanted: vec![FileId(3)],
+            },
         }]
     );
     // Marking again unmarks.
@@ -361,7 +385,13 @@ fn back_returns_to_the_list_as_it_was() {
     t.send(ch('j'));
     let out = t.send(ch('s'));
     assert!(
-        matches!(&out[..], [Effect::Similar { id: FileId(2), .. }]),
+        matches!(
+            &out[..],
+            [Effect::List {
+                request: ListRequest::Similar { id: FileId(2) },
+                ..
+            }]
+        ),
         "{out:?}"
     );
     assert_eq!(t.app.query.text(), "");
@@ -371,16 +401,21 @@ fn back_returns_to_the_list_as_it_was() {
     assert!(
         !out.iter().any(|e| matches!(
             e,
-            Effect::Search { .. } | Effect::Recent { .. } | Effect::Similar { .. }
+            Effect::List {
+                request: ListRequest::Search { .. }
+                    | ListRequest::Recent
+                    | ListRequest::Similar { .. },
+                ..
+            }
         )),
         "going back fetched the list again: {out:?}"
     );
-    assert_eq!(t.app.views.len(), 1);
+    assert_eq!(t.app.views.depth(), 1);
     assert_eq!(t.selected(), Some(2));
     assert_eq!(t.app.query.text(), "door");
     t.send(ch('b'));
     assert_eq!(
-        t.app.message.as_ref().map(|m| m.text.as_str()),
+        t.app.status.message.as_ref().map(|m| m.text.as_str()),
         Some(hark_tui::strings::NO_EARLIER_LIST)
     );
 }
@@ -395,7 +430,7 @@ fn refining_a_similar_list_keeps_its_anchor() {
     t.send(ch('+'));
     let out = t.wait(400);
     assert!(
-        matches!(&out[..], [Effect::Refine { text, wanted, unwanted, .. }] if text.is_empty() && wanted == &[FileId(5), FileId(7)] && unwanted.is_empty()),
+        matches!(&out[..], [Effect::List { request: ListRequest::Refine { text, wanted, unwanted }, .. }] if text.is_empty() && wanted == &[FileId(5), FileId(7)] && unwanted.is_empty()),
         "{out:?}"
     );
 }
@@ -410,7 +445,7 @@ fn typing_on_a_similar_list_opens_a_new_search_and_back_returns() {
     t.send(ch('/'));
     t.type_text("rain");
     t.send(key(KeyCode::Enter));
-    assert_eq!(t.app.views.len(), 3);
+    assert_eq!(t.app.views.depth(), 3);
     t.answer(&[1], true);
     t.send(ch('b'));
     assert!(matches!(
@@ -432,7 +467,7 @@ fn a_new_index_refreshes_the_list_and_keeps_the_place() {
     assert!(out.contains(&Effect::LoadDetail(FileId(3))));
     assert!(out
         .iter()
-        .any(|e| matches!(e, Effect::Search { text, .. } if text == "door")));
+        .any(|e| matches!(e, Effect::List { request: ListRequest::Search { text }, .. } if text == "door")));
     t.answer(&[4, 3, 2, 1], true);
     assert_eq!(t.selected(), Some(3));
     // The selected file is gone from the new index: stay on the same row.
@@ -515,10 +550,17 @@ fn without_a_device_play_says_so_and_nothing_else_changes() {
     assert!(t.send(ch(' ')).is_empty());
     assert!(t
         .app
+        .status
         .message
         .as_ref()
         .is_some_and(|m| m.error && m.text.contains("no card")));
-    assert!(matches!(t.send(ch('s'))[..], [Effect::Similar { .. }]));
+    assert!(matches!(
+        t.send(ch('s'))[..],
+        [Effect::List {
+            request: ListRequest::Similar { .. },
+            ..
+        }]
+    ));
 }
 
 #[test]
@@ -630,6 +672,7 @@ fn y_copies_the_path_and_o_opens_the_folder() {
     );
     assert!(t
         .app
+        .status
         .message
         .as_ref()
         .is_some_and(|m| m.text.contains("/library/sound1.wav")));
@@ -721,7 +764,9 @@ fn pasted_text_goes_into_the_query() {
     t.send(Msg::Paste("heavy\nrain".into()));
     assert_eq!(t.app.query.text(), "heavyrain");
     let out = t.wait(200);
-    assert!(matches!(&out[..], [Effect::Search { text, .. }] if text == "heavyrain"));
+    assert!(
+        matches!(&out[..], [Effect::List { request: ListRequest::Search { text }, .. }] if text == "heavyrain")
+    );
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::fake::FakeBackend;
-use hark_tui::app::PlaybackEvent;
+use hark_tui::app::{ListRequest, PlaybackEvent};
 use hark_tui::{ui, App, Backend, Effect, FileId, Msg, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -44,12 +44,18 @@ fn serve(app: &mut App, backend: &FakeBackend, effects: Vec<Effect>, now: Instan
     while let Some(effect) = queue.pop() {
         let msgs = match effect {
             Effect::LoadSummary => vec![Msg::Summary(backend.summary().map_err(|e| e.to_string()))],
-            Effect::Recent { seq } => vec![Msg::Hits {
+            Effect::List {
+                seq,
+                request: ListRequest::Recent,
+            } => vec![Msg::Hits {
                 seq,
                 result: backend.recent(200).map_err(|e| e.to_string()),
                 done: true,
             }],
-            Effect::Search { seq, text } => {
+            Effect::List {
+                seq,
+                request: ListRequest::Search { text },
+            } => {
                 let q = backend.parse(&text).unwrap();
                 let v = backend.embed_query(&q).unwrap();
                 vec![Msg::Hits {
@@ -58,7 +64,10 @@ fn serve(app: &mut App, backend: &FakeBackend, effects: Vec<Effect>, now: Instan
                     done: true,
                 }]
             }
-            Effect::Similar { seq, id } => vec![Msg::Hits {
+            Effect::List {
+                seq,
+                request: ListRequest::Similar { id },
+            } => vec![Msg::Hits {
                 seq,
                 result: backend.similar(id, 200).map_err(|e| e.to_string()),
                 done: true,
@@ -146,7 +155,7 @@ fn search_playing_and_marked_at_80x24() {
     app.update(key(KeyCode::Char('r')), now);
     app.update(key(KeyCode::Char('k')), now);
     app.update(key(KeyCode::Char('-')), now);
-    app.message = None;
+    app.status.message = None;
     let terminal = render(&app);
     let text = screen(&terminal);
     assert!(text.contains("re-ranked +0 −1"), "{text}");
@@ -227,7 +236,7 @@ fn searching_with_no_hits_yet_shows_the_spinner() {
         Msg::Playback(PlaybackEvent::DeviceMissing("no card".into())),
         now,
     );
-    app.message = None;
+    app.status.message = None;
     let terminal = render(&app);
     let text = screen(&terminal);
     assert!(text.contains("searching…"), "{text}");

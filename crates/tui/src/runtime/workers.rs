@@ -1,153 +1,28 @@
-//! The running UI: the terminal, the event loop, and the threads that do
-//! the slow work so the UI thread never waits.
+//! The worker threads, each reporting to the UI thread through one
+//! channel of [`Msg`]s:
 //!
-//! Threads, each reporting to the UI thread through one channel of
-//! [`Msg`]s:
-//!
-//! - input: crossterm events (keys, mouse, resize, paste);
 //! - search: lists (text queries in two stages, similar, refine, recent);
 //!   only the newest request is worked on, and a stage whose request was
 //!   replaced while it ran is not reported;
 //! - detail: a file's details and the index summary, newest request first;
 //! - reload: asks the backend every couple of seconds whether a new index
-//!   was published;
-//! - the player's, and short-lived ones for exports and opening folders.
+//!   was published.
 //!
-//! A panic in a worker is caught and shown as an error; the UI goes on.
+//! A panic in a worker is caught and reported as an error message.
 
-use std::fs::{File, OpenOptions};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::clipboard::CopyToClipboard;
-use ratatui::crossterm::event::{self, Event};
-use ratatui::crossterm::execute;
-use ratatui::Terminal;
+use super::error::Error;
+use crate::app::{ListRequest, Msg};
+use crate::backend::{error_chain, Backend, FileId, Hit};
 
-use crate::app::{App, Effect, Msg, PlaybackEvent, Settings};
-use crate::backend::{error_chain, Backend, FileId};
-use crate::playback::{self, AudioSink, Notify, Pace, Player, PlayerEvent};
-use crate::terminal::Session;
-use crate::{files, ui};
-
-/// Where the sound goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AudioOutput {
-    /// The system's default output device (needs the `playback` feature;
-    /// without it, or without a device, the UI says there is no sound).
-    Device,
-    /// Nowhere: sounds "play" silently at their real pace, so the position
-    /// moves (demos, tests, machines without sound).
-    Silent,
-}
-
-/// How to run the UI.
-#[derive(Debug, Clone)]
-pub struct TuiOptions {
-    /// The log file (appended to). Everything the process would print while
-    /// the UI runs goes there too.
-    pub log_file: PathBuf,
-    /// Where the sound goes.
-    pub audio: AudioOutput,
-    /// How often to ask the backend for a newly published index.
-    pub reload_every: Duration,
-    /// The UI core's settings.
-    pub settings: Settings,
-}
-
-impl TuiOptions {
-    /// Defaults: sound on the default device, a reload check every 2 s, and
-    /// colour unless `NO_COLOR` is set.
-    pub fn new(log_file: impl Into<PathBuf>) -> Self {
-        let settings = Settings {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-            ..Settings::default()
-        };
-        TuiOptions {
-            log_file: log_file.into(),
-            audio: AudioOutput::Device,
-            reload_every: Duration::from_secs(2),
-            settings,
-        }
-    }
-}
-
-/// Why the UI could not run (or stopped).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The log file could not be opened.
-    #[error("failed to open the log file `{}`: {cause}", path.display())]
-    Log {
-        /// The file.
-        path: PathBuf,
-        /// What the operating system said.
-        #[source]
-        cause: std::io::Error,
-    },
-    /// The terminal could not be set up or written to (or standard output
-    /// is not a terminal).
-    #[error("terminal: {0}")]
-    Terminal(#[source] std::io::Error),
-    /// A thread could not be started.
-    #[error("failed to start the {name} thread: {cause}")]
-    Thread {
-        /// Which.
-        name: &'static str,
-        /// What the operating system said.
-        #[source]
-        cause: std::io::Error,
-    },
-}
-
-/// Runs the terminal UI on `backend` until the user quits, starting with
-/// `initial_query`'s results (the library when `None`). The terminal is
-/// given back on every way out, panics and SIGTERM included.
-pub fn run<B: Backend>(
-    backend: B,
-    initial_query: Option<String>,
-    options: TuiOptions,
-) -> Result<(), Error> {
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&options.log_file)
-        .map_err(|cause| Error::Log {
-            path: options.log_file.clone(),
-            cause,
-        })?;
-    init_logging(&log);
-    tracing::info!("hark tui starting");
-
-    let (session, writer) = Session::start(&log).map_err(Error::Terminal)?;
-    let result = event_loop(Arc::new(backend), initial_query, &options, writer);
-    drop(session);
-    match &result {
-        Ok(()) => tracing::info!("hark tui closed"),
-        Err(e) => tracing::error!("hark tui stopped: {}", error_chain(e)),
-    }
-    result
-}
-
-/// Sends the crate's `tracing` events to `log`, unless the program set up
-/// its own subscriber (whose stderr output then lands in the log anyway,
-/// fd 2 being redirected while the UI runs).
-fn init_logging(log: &File) {
-    let Ok(writer) = log.try_clone() else { return };
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(Mutex::new(writer))
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _ = tracing::subscriber::set_global_default(subscriber);
-}
-
-fn spawn(
+/// Starts a thread named `hark-{name}`.
+pub(super) fn spawn(
     name: &'static str,
     body: impl FnOnce() + Send + 'static,
 ) -> Result<thread::JoinHandle<()>, Error> {
@@ -167,270 +42,22 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     crate::strings::engine_panicked(&message)
 }
 
-fn event_loop<B: Backend>(
-    backend: Arc<B>,
-    initial_query: Option<String>,
-    options: &TuiOptions,
-    writer: File,
-) -> Result<(), Error> {
-    let mut terminal = Terminal::new(CrosstermBackend::new(writer)).map_err(Error::Terminal)?;
-    let size = terminal.size().map_err(Error::Terminal)?;
-    let (tx, rx) = mpsc::channel::<Msg>();
-    let stop = Arc::new(AtomicBool::new(false));
-
-    // SIGTERM, SIGHUP and SIGINT end the loop like `q`, so the terminal is restored.
-    let signalled = Arc::new(AtomicBool::new(false));
-    let mut watched = Vec::new();
-    for signal in [
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-        signal_hook::consts::SIGINT,
-    ] {
-        match signal_hook::flag::register(signal, Arc::clone(&signalled)) {
-            Ok(id) => watched.push(id),
-            Err(e) => tracing::warn!("cannot watch signal {signal}: {e}"),
-        }
-    }
-
-    let input = spawn_input(tx.clone(), Arc::clone(&stop))?;
-    let workers = Workers::start(Arc::clone(&backend), options, tx.clone(), Arc::clone(&stop))?;
-    let player = start_player(options.audio, tx.clone());
-
-    let (mut app, effects) = App::new(
-        initial_query.as_deref(),
-        options.settings.clone(),
-        (size.width, size.height),
-    );
-    for effect in effects {
-        perform(effect, &workers, &player, &mut terminal, &tx);
-    }
-    let mut last_position = None;
-    let result = loop {
-        if let Err(e) = terminal.draw(|frame| ui::draw(frame, &app)) {
-            break Err(Error::Terminal(e));
-        }
-        let now = Instant::now();
-        // Wake for the next deadline, and at least every 250 ms for signals.
-        let wait = app
-            .next_deadline(now)
-            .map_or(Duration::from_millis(250), |t| {
-                t.saturating_duration_since(now)
-            })
-            .min(Duration::from_millis(250));
-        let mut messages = match rx.recv_timeout(wait) {
-            Ok(msg) => vec![msg],
-            Err(RecvTimeoutError::Timeout) => vec![Msg::Tick],
-            Err(RecvTimeoutError::Disconnected) => break Ok(()),
-        };
-        // Apply everything that queued up before drawing again.
-        messages.extend(rx.try_iter().take(256));
-        messages.push(Msg::Tick);
-        let position = player.position();
-        if position != last_position {
-            if let Some((token, position_s)) = position {
-                messages.push(Msg::Playback(PlaybackEvent::Position { token, position_s }));
-            }
-            last_position = position;
-        }
-        if signalled.load(Ordering::Relaxed) {
-            messages.push(Msg::Quit);
-        }
-        for msg in messages {
-            for effect in app.update(msg, Instant::now()) {
-                perform(effect, &workers, &player, &mut terminal, &tx);
-            }
-        }
-        if app.quit {
-            break Ok(());
-        }
-    };
-    player.stop();
-    stop.store(true, Ordering::Relaxed);
-    // The signals get their usual meaning back.
-    for id in watched {
-        signal_hook::low_level::unregister(id);
-    }
-    // The input thread polls with a short timeout; let it finish so it does
-    // not read keys meant for the shell. Not forever: on a hung-up terminal
-    // crossterm's read can spin without returning, and the process must
-    // still exit.
-    let _ = input.recv_timeout(Duration::from_millis(500));
-    result
-}
-
-/// Starts the input thread; the receiver disconnects when it ends.
-fn spawn_input(tx: Sender<Msg>, stop: Arc<AtomicBool>) -> Result<Receiver<()>, Error> {
-    let (ended, input) = mpsc::channel::<()>();
-    spawn("input", move || {
-        let _ended = ended;
-        while !stop.load(Ordering::Relaxed) {
-            match event::poll(Duration::from_millis(50)) {
-                Ok(false) => continue,
-                Ok(true) => {}
-                Err(e) => {
-                    tracing::error!("reading the terminal: {e}");
-                    let _ = tx.send(Msg::Quit);
-                    return;
-                }
-            }
-            let msg = match event::read() {
-                Ok(Event::Key(key)) => Msg::Key(key),
-                Ok(Event::Mouse(mouse)) => Msg::Mouse(mouse),
-                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                Ok(Event::Paste(text)) => Msg::Paste(text),
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::error!("reading the terminal: {e}");
-                    let _ = tx.send(Msg::Quit);
-                    return;
-                }
-            };
-            if tx.send(msg).is_err() {
-                return;
-            }
-        }
-    })?;
-    Ok(input)
-}
-
-fn start_player(output: AudioOutput, tx: Sender<Msg>) -> Player {
-    let notify: Notify = Arc::new(move |event| {
-        let event = match event {
-            PlayerEvent::DeviceReady => PlaybackEvent::DeviceReady,
-            PlayerEvent::DeviceMissing(reason) => {
-                tracing::info!("no audio device: {reason}");
-                PlaybackEvent::DeviceMissing(reason)
-            }
-            PlayerEvent::Started {
-                token,
-                duration_s,
-                latency,
-            } => {
-                tracing::debug!(
-                    "sound {token} started {} ms after the key",
-                    latency.as_millis()
-                );
-                PlaybackEvent::Started { token, duration_s }
-            }
-            PlayerEvent::Finished { token } => PlaybackEvent::Finished { token },
-            PlayerEvent::Failed { token, message } => PlaybackEvent::Failed { token, message },
-        };
-        let _ = tx.send(Msg::Playback(event));
-    });
-    Player::spawn(move || open_sink(output), notify)
-}
-
-fn open_sink(output: AudioOutput) -> Result<Box<dyn AudioSink>, playback::PlaybackError> {
-    match output {
-        AudioOutput::Silent => Ok(Box::new(playback::NullSink::new(Pace::RealTime))),
-        #[cfg(feature = "playback")]
-        AudioOutput::Device => Ok(Box::new(playback::DeviceSink::open()?)),
-        #[cfg(not(feature = "playback"))]
-        AudioOutput::Device => Err(playback::PlaybackError::NoDevice(
-            crate::strings::NO_PLAYBACK_BUILD.into(),
-        )),
-    }
-}
-
-fn perform<B: Backend>(
-    effect: Effect,
-    workers: &Workers<B>,
-    player: &Player,
-    terminal: &mut Terminal<CrosstermBackend<File>>,
-    tx: &Sender<Msg>,
-) {
-    match effect {
-        Effect::Recent { seq } => workers.list(ListJob::Recent { seq }),
-        Effect::Search { seq, text } => workers.list(ListJob::Search { seq, text }),
-        Effect::Similar { seq, id } => workers.list(ListJob::Similar { seq, id }),
-        Effect::Refine {
-            seq,
-            text,
-            wanted,
-            unwanted,
-        } => workers.list(ListJob::Refine {
-            seq,
-            text,
-            wanted,
-            unwanted,
-        }),
-        Effect::LoadDetail(id) => workers.info(InfoJob::Detail(id)),
-        Effect::LoadSummary => workers.info(InfoJob::Summary),
-        Effect::Play {
-            token,
-            path,
-            start_s,
-        } => player.play(token, &path, start_s),
-        Effect::Stop => player.stop(),
-        Effect::SeekBy(by) => player.seek_by(by),
-        Effect::SeekTo(to) => player.seek_to(to),
-        Effect::SetVolume(v) => player.set_volume(v),
-        Effect::SetLooping(on) => player.set_looping(on),
-        Effect::CopyToClipboard(text) => {
-            if let Err(e) = execute!(
-                terminal.backend_mut(),
-                CopyToClipboard::to_clipboard_from(text)
-            ) {
-                tracing::warn!("clipboard: {e}");
-            }
-        }
-        Effect::Export { files: paths, dir } => {
-            let reply = tx.clone();
-            let started = spawn("export", move || {
-                let result = files::export(&paths, &dir).map_err(|e| error_chain(&e));
-                let _ = reply.send(Msg::Exported(result));
-            });
-            if let Err(e) = started {
-                let _ = tx.send(Msg::Exported(Err(error_chain(&e))));
-            }
-        }
-        Effect::OpenFolder(dir) => {
-            let result = files::open_folder(&dir).map_err(|e| e.to_string());
-            let _ = tx.send(Msg::Opened { dir, result });
-        }
-    }
-}
-
 /// A list request for the search thread.
-enum ListJob {
-    Recent {
-        seq: u64,
-    },
-    Search {
-        seq: u64,
-        text: String,
-    },
-    Similar {
-        seq: u64,
-        id: FileId,
-    },
-    Refine {
-        seq: u64,
-        text: String,
-        wanted: Vec<FileId>,
-        unwanted: Vec<FileId>,
-    },
-}
-
-impl ListJob {
-    fn seq(&self) -> u64 {
-        match self {
-            ListJob::Recent { seq }
-            | ListJob::Search { seq, .. }
-            | ListJob::Similar { seq, .. }
-            | ListJob::Refine { seq, .. } => *seq,
-        }
-    }
+pub(super) struct ListJob {
+    /// The request's number; answers carry it.
+    pub(super) seq: u64,
+    /// Which list.
+    pub(super) request: ListRequest,
 }
 
 /// A request for the detail thread.
-enum InfoJob {
+pub(super) enum InfoJob {
     Detail(FileId),
     Summary,
 }
 
 /// The worker threads' inboxes.
-struct Workers<B: Backend> {
+pub(super) struct Workers<B: Backend> {
     lists: Sender<ListJob>,
     info: Sender<InfoJob>,
     /// The newest list request, so the search thread can drop stale work.
@@ -439,16 +66,19 @@ struct Workers<B: Backend> {
 }
 
 impl<B: Backend> Workers<B> {
-    fn start(
+    /// Starts the search, detail and reload threads on `backend`: lists
+    /// of `k` hits, a reload check every `reload_every`; they report on
+    /// `tx`, and the reload thread ends when `stop` is set.
+    pub(super) fn start(
         backend: Arc<B>,
-        options: &TuiOptions,
+        k: usize,
+        reload_every: Duration,
         tx: Sender<Msg>,
         stop: Arc<AtomicBool>,
     ) -> Result<Self, Error> {
         let (lists, list_inbox) = mpsc::channel();
         let (info, info_inbox) = mpsc::channel();
         let latest = Arc::new(AtomicU64::new(0));
-        let k = options.settings.k;
         {
             let (backend, tx, latest) = (Arc::clone(&backend), tx.clone(), Arc::clone(&latest));
             spawn("search", move || {
@@ -459,7 +89,7 @@ impl<B: Backend> Workers<B> {
             let (backend, tx) = (Arc::clone(&backend), tx.clone());
             spawn("detail", move || info_thread(&*backend, info_inbox, &tx))?;
         }
-        let every = options.reload_every;
+        let every = reload_every;
         spawn("reload", move || {
             reload_thread(&*backend, every, &tx, &stop)
         })?;
@@ -471,12 +101,14 @@ impl<B: Backend> Workers<B> {
         })
     }
 
-    fn list(&self, job: ListJob) {
-        self.latest.store(job.seq(), Ordering::Release);
+    /// Asks for a list; it replaces any list request not started yet.
+    pub(super) fn list(&self, job: ListJob) {
+        self.latest.store(job.seq, Ordering::Release);
         let _ = self.lists.send(job);
     }
 
-    fn info(&self, job: InfoJob) {
+    /// Asks for a detail or the summary.
+    pub(super) fn info(&self, job: InfoJob) {
         let _ = self.info.send(job);
     }
 }
@@ -519,7 +151,7 @@ fn search_thread<B: Backend>(
         while let Ok(newer) = inbox.try_recv() {
             job = newer;
         }
-        let seq = job.seq();
+        let seq = job.seq;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             run_list_job(backend, job, tx, latest, k, &mut cache)
         }));
@@ -543,17 +175,18 @@ fn run_list_job<B: Backend>(
     cache: &mut VectorCache<B::Vectors>,
 ) {
     let current = |seq: u64| latest.load(Ordering::Acquire) == seq;
-    let send = |seq: u64, result: Result<Vec<crate::Hit>, B::Error>, done: bool| {
+    let send = |seq: u64, result: Result<Vec<Hit>, B::Error>, done: bool| {
         let _ = tx.send(Msg::Hits {
             seq,
             result: result.map_err(|e| error_chain(&e)),
             done,
         });
     };
-    match job {
-        ListJob::Recent { seq } => send(seq, backend.recent(k), true),
-        ListJob::Similar { seq, id } => send(seq, backend.similar(id, k), true),
-        ListJob::Search { seq, text } => {
+    let seq = job.seq;
+    match job.request {
+        ListRequest::Recent => send(seq, backend.recent(k), true),
+        ListRequest::Similar { id } => send(seq, backend.similar(id, k), true),
+        ListRequest::Search { text } => {
             let query = match backend.parse(&text) {
                 Ok(q) => q,
                 Err(e) => return send(seq, Err(e), true),
@@ -579,8 +212,7 @@ fn run_list_job<B: Backend>(
                 send(seq, backend.run(&query, Some(&vectors), k), true);
             }
         }
-        ListJob::Refine {
-            seq,
+        ListRequest::Refine {
             text,
             wanted,
             unwanted,
@@ -689,8 +321,9 @@ mod tests {
     //! reload reports.
 
     use super::*;
-    use crate::{FileDetail, Hit, IndexSummary, Matched};
+    use crate::{FileDetail, IndexSummary, Matched};
     use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
 
     #[derive(Debug, thiserror::Error)]
     #[error("{0}")]
@@ -799,9 +432,11 @@ mod tests {
         let mut cache = VectorCache {
             entries: Vec::new(),
         };
-        let job = || ListJob::Search {
+        let job = || ListJob {
             seq: 4,
-            text: "rain".into(),
+            request: ListRequest::Search {
+                text: "rain".into(),
+            },
         };
         let msgs = run_job(&b, job(), 4, &mut cache);
         assert_eq!(
@@ -824,9 +459,11 @@ mod tests {
         };
         let msgs = run_job(
             &b,
-            ListJob::Search {
+            ListJob {
                 seq: 4,
-                text: "rain".into(),
+                request: ListRequest::Search {
+                    text: "rain".into(),
+                },
             },
             5,
             &mut cache,
@@ -850,9 +487,11 @@ mod tests {
         };
         let msgs = run_job(
             &b,
-            ListJob::Search {
+            ListJob {
                 seq: 1,
-                text: "dur:".into(),
+                request: ListRequest::Search {
+                    text: "dur:".into(),
+                },
             },
             1,
             &mut cache,
@@ -869,11 +508,13 @@ mod tests {
         let mut cache = VectorCache {
             entries: Vec::new(),
         };
-        let refine = |text: &str| ListJob::Refine {
+        let refine = |text: &str| ListJob {
             seq: 2,
-            text: text.into(),
-            wanted: vec![FileId(1), FileId(2)],
-            unwanted: vec![FileId(3)],
+            request: ListRequest::Refine {
+                text: text.into(),
+                wanted: vec![FileId(1), FileId(2)],
+                unwanted: vec![FileId(3)],
+            },
         };
         // "rain": 4 chars, vectors 4, 2 wanted, 1 unwanted.
         assert_eq!(

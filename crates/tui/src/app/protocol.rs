@@ -1,0 +1,179 @@
+//! The UI core's contract with the runtime: the [`Msg`]s that come in (the
+//! terminal's events, the workers' and the player's answers) and the
+//! [`Effect`]s that go out (work for the runtime to do).
+
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::backend::{FileDetail, FileId, Hit, IndexSummary};
+
+/// What the player reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlaybackEvent {
+    /// The output device is open.
+    DeviceReady,
+    /// There is no output device; why.
+    DeviceMissing(String),
+    /// The first sample of `token` went out.
+    Started {
+        /// The request.
+        token: u64,
+        /// The file's length, when the decoder knows it.
+        duration_s: Option<f64>,
+    },
+    /// Where `token` is now.
+    Position {
+        /// The request.
+        token: u64,
+        /// Seconds from the file's start.
+        position_s: f64,
+    },
+    /// `token` played to its end.
+    Finished {
+        /// The request.
+        token: u64,
+    },
+    /// `token` could not be played (the file vanished, or did not decode).
+    Failed {
+        /// The request.
+        token: u64,
+        /// Why.
+        message: String,
+    },
+}
+
+/// What an export did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportReport {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Files copied.
+    pub copied: usize,
+    /// Files already in the folder under the same name, left alone.
+    pub skipped: usize,
+}
+
+/// Everything that can happen to the UI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// The mouse did something.
+    Mouse(MouseEvent),
+    /// Text was pasted.
+    Paste(String),
+    /// The terminal is now this size (columns, rows).
+    Resize(u16, u16),
+    /// Time passed (debounce deadlines, the spinner, message expiry).
+    Tick,
+    /// A list request answered. `done` is false when a later stage of the
+    /// same request follows (the sound search after the full-text one).
+    Hits {
+        /// The request.
+        seq: u64,
+        /// The hits, or why not.
+        result: Result<Vec<Hit>, String>,
+        /// No more answers for this request.
+        done: bool,
+    },
+    /// A file's details arrived.
+    Detail {
+        /// The file.
+        id: FileId,
+        /// Its details, or why not.
+        result: Result<Box<FileDetail>, String>,
+    },
+    /// The index summary arrived.
+    Summary(Result<IndexSummary, String>),
+    /// A new index was published and loaded.
+    IndexChanged,
+    /// Checking for a new index failed.
+    ReloadFailed(String),
+    /// The player reported.
+    Playback(PlaybackEvent),
+    /// An export finished.
+    Exported(Result<ExportReport, String>),
+    /// The file manager was (or could not be) asked to open a folder.
+    Opened {
+        /// The folder.
+        dir: PathBuf,
+        /// `Err(cause)` if it failed.
+        result: Result<(), String>,
+    },
+    /// Leave (a signal asked for it).
+    Quit,
+}
+
+/// A result list to fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListRequest {
+    /// The library, newest first.
+    Recent,
+    /// A text query: full-text stage at once, then the sound stage.
+    Search {
+        /// The query.
+        text: String,
+    },
+    /// Sounds like a file.
+    Similar {
+        /// The file.
+        id: FileId,
+    },
+    /// Relevance feedback on the query `text` (may be empty).
+    Refine {
+        /// The query text.
+        text: String,
+        /// Files to move toward.
+        wanted: Vec<FileId>,
+        /// Files to move away from.
+        unwanted: Vec<FileId>,
+    },
+}
+
+/// What the runtime should do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Fetch a result list; its answers come back as [`Msg::Hits`] with
+    /// the same `seq`.
+    List {
+        /// Request number.
+        seq: u64,
+        /// Which list.
+        request: ListRequest,
+    },
+    /// Fetch a file's details.
+    LoadDetail(FileId),
+    /// Fetch the index summary.
+    LoadSummary,
+    /// Play a file from `start_s` seconds.
+    Play {
+        /// The request's token.
+        token: u64,
+        /// The file.
+        path: PathBuf,
+        /// Where to start.
+        start_s: f64,
+    },
+    /// Stop playing.
+    Stop,
+    /// Move the play position by this many seconds.
+    SeekBy(f64),
+    /// Move the play position to this second.
+    SeekTo(f64),
+    /// Set the volume, 0 to 1.
+    SetVolume(f32),
+    /// Loop or not.
+    SetLooping(bool),
+    /// Put text on the clipboard (OSC 52).
+    CopyToClipboard(String),
+    /// Copy files into a folder (created if missing).
+    Export {
+        /// The files.
+        files: Vec<PathBuf>,
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// Open a folder in the file manager.
+    OpenFolder(PathBuf),
+}

@@ -1,0 +1,142 @@
+//! One result list ([`View`]): what it answers ([`ViewKind`]), its hits,
+//! the place in it (selection, scroll) and the marks made on it.
+
+use std::path::PathBuf;
+
+use crate::backend::{FileId, Hit};
+use crate::strings;
+
+/// What a result list is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewKind {
+    /// The library, newest first (the empty query).
+    Recent,
+    /// A text query.
+    Search {
+        /// The query as typed.
+        text: String,
+    },
+    /// Sounds like an indexed file.
+    Similar {
+        /// The file.
+        id: FileId,
+        /// Its name, for the title.
+        name: String,
+    },
+    /// Another list re-ranked by the marks.
+    Refined {
+        /// The list that was marked.
+        base: Box<ViewKind>,
+    },
+}
+
+impl ViewKind {
+    /// The query text this list answers (empty for lists that have none).
+    pub fn text(&self) -> &str {
+        match self {
+            ViewKind::Search { text } => text,
+            ViewKind::Refined { base } => base.text(),
+            ViewKind::Recent | ViewKind::Similar { .. } => "",
+        }
+    }
+
+    /// The file a similar-list (or a list re-ranked from one) is anchored on.
+    pub(super) fn anchor(&self) -> Option<FileId> {
+        match self {
+            ViewKind::Similar { id, .. } => Some(*id),
+            ViewKind::Refined { base } => base.anchor(),
+            _ => None,
+        }
+    }
+}
+
+/// A mark on a hit, for relevance feedback and export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// The file.
+    pub id: FileId,
+    /// Its path (kept for export even if a re-rank drops it from the list).
+    pub path: PathBuf,
+    /// Wanted (`+`) or unwanted (`-`).
+    pub wanted: bool,
+}
+
+/// One result list and the place in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// What it is.
+    pub kind: ViewKind,
+    /// Its hits, best first.
+    pub hits: Vec<Hit>,
+    /// The selected row.
+    pub selected: usize,
+    /// The first row shown.
+    pub offset: usize,
+    /// Marks, in the order made.
+    pub marks: Vec<Mark>,
+    /// The index changed since its hits came: refresh when it is shown again.
+    pub stale: bool,
+}
+
+impl View {
+    pub(super) fn new(kind: ViewKind) -> Self {
+        View {
+            kind,
+            hits: Vec::new(),
+            selected: 0,
+            offset: 0,
+            marks: Vec::new(),
+            stale: false,
+        }
+    }
+
+    /// The selected hit.
+    pub fn selected_hit(&self) -> Option<&Hit> {
+        self.hits.get(self.selected)
+    }
+
+    /// The mark on `id`: `Some(true)` wanted, `Some(false)` unwanted.
+    pub fn mark_of(&self, id: FileId) -> Option<bool> {
+        self.marks.iter().find(|m| m.id == id).map(|m| m.wanted)
+    }
+
+    pub(super) fn ids(&self, wanted: bool) -> Vec<FileId> {
+        self.marks
+            .iter()
+            .filter(|m| m.wanted == wanted)
+            .map(|m| m.id)
+            .collect()
+    }
+
+    /// The title shown at the right of the query line.
+    pub fn title(&self) -> String {
+        match &self.kind {
+            ViewKind::Recent => strings::VIEW_RECENT.to_string(),
+            ViewKind::Search { .. } => strings::hit_count(self.hits.len()),
+            ViewKind::Similar { name, .. } => strings::view_similar(name),
+            ViewKind::Refined { .. } => {
+                strings::view_refined(self.ids(true).len(), self.ids(false).len())
+            }
+        }
+    }
+}
+
+/// The kind of list a query text asks for.
+pub(super) fn view_kind_for(text: &str) -> ViewKind {
+    let text = text.trim();
+    if text.is_empty() {
+        ViewKind::Recent
+    } else {
+        ViewKind::Search {
+            text: text.to_string(),
+        }
+    }
+}
+
+/// A hit's file name, for titles.
+pub fn file_name(hit: &Hit) -> String {
+    hit.path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| hit.path.to_string_lossy().into_owned())
+}

@@ -1,0 +1,334 @@
+//! The result lists and the requests that fill them.
+//!
+//! The lists form a stack of [`View`]s: a search, "sounds like" a hit, a
+//! re-ranked list. Typing edits the top text view in place; `s` and
+//! marking push a view; Back pops one, with its hits, selection and scroll
+//! as they were. Answers carry the sequence number of their request, and
+//! only the newest request's answers are applied, so a slow answer never
+//! overwrites a newer list. When answers replace the hits of the same
+//! request (the full-text stage, then the sound stage; a reload of the
+//! index), the selection stays on the same file when it is still there.
+
+use std::time::{Duration, Instant};
+
+use super::protocol::{Effect, ListRequest};
+use super::status::StatusLine;
+use super::view::{file_name, view_kind_for, Mark, View, ViewKind};
+use crate::backend::{FileId, Hit};
+use crate::keymap::Action;
+use crate::strings;
+
+/// What the newest request is doing, for the spinner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Full-text search, filters, the library listing.
+    Searching,
+    /// The text tower is embedding the query.
+    Embedding,
+    /// Looking up similar sounds.
+    Similar,
+    /// Relevance feedback.
+    Refining,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pending {
+    seq: u64,
+    stage: Stage,
+    /// Keep the selection on the same file when the hits arrive (the same
+    /// request answered again) rather than go to the top (a new query).
+    keep_selection: bool,
+}
+
+/// The stack of result lists, the newest request, and the re-rank due
+/// after marks. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Views {
+    /// The lists; the last is shown. Never empty.
+    stack: Vec<View>,
+    pending: Option<Pending>,
+    next_seq: u64,
+    /// When the marks made are re-ranked.
+    refine_due: Option<Instant>,
+    refine_debounce: Duration,
+}
+
+impl Views {
+    /// One list: the answer to `text` (the library when it is empty), not
+    /// asked for yet; marks re-rank after `refine_debounce` of quiet.
+    pub fn new(text: &str, refine_debounce: Duration) -> Self {
+        Views {
+            stack: vec![View::new(view_kind_for(text))],
+            pending: None,
+            next_seq: 0,
+            refine_due: None,
+            refine_debounce,
+        }
+    }
+
+    /// The list shown.
+    pub fn top(&self) -> &View {
+        self.stack.last().expect("the view stack is never empty")
+    }
+
+    fn top_mut(&mut self) -> &mut View {
+        self.stack
+            .last_mut()
+            .expect("the view stack is never empty")
+    }
+
+    /// How many lists are stacked (1 when there is none to go back to).
+    pub fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// The selected hit of the list shown.
+    pub fn selected_hit(&self) -> Option<&Hit> {
+        self.top().selected_hit()
+    }
+
+    /// What the newest request is doing, if it runs.
+    pub fn stage(&self) -> Option<Stage> {
+        self.pending.map(|p| p.stage)
+    }
+
+    /// Moves in the list, or marks: the list keys that stay on this list.
+    pub(super) fn on_action(
+        &mut self,
+        action: Action,
+        page: usize,
+        status: &mut StatusLine,
+        now: Instant,
+    ) {
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(page as isize)),
+            Action::PageDown => self.move_by(page as isize),
+            Action::Top => self.top_mut().selected = 0,
+            Action::Bottom => {
+                let n = self.top().hits.len();
+                self.top_mut().selected = n.saturating_sub(1);
+            }
+            Action::MarkWanted => self.mark(true, status, now),
+            Action::MarkUnwanted => self.mark(false, status, now),
+            _ => {}
+        }
+    }
+
+    /// Moves the selection by `delta` rows, within the list.
+    pub(super) fn move_by(&mut self, delta: isize) {
+        let view = self.top_mut();
+        if view.hits.is_empty() {
+            return;
+        }
+        let last = view.hits.len() - 1;
+        view.selected = view.selected.saturating_add_signed(delta).min(last);
+    }
+
+    /// Selects the `row`th row on screen, if a hit is there.
+    pub(super) fn select_shown_row(&mut self, row: usize) {
+        let view = self.top_mut();
+        let row = view.offset + row;
+        if row < view.hits.len() {
+            view.selected = row;
+        }
+    }
+
+    /// Keeps the selected row on screen, `rows` rows being shown.
+    pub(super) fn scroll_to_selection(&mut self, rows: usize) {
+        let view = self.top_mut();
+        if view.selected < view.offset {
+            view.offset = view.selected;
+        } else if view.selected >= view.offset + rows {
+            view.offset = view.selected + 1 - rows;
+        }
+        let max_offset = view.hits.len().saturating_sub(rows);
+        view.offset = view.offset.min(max_offset);
+    }
+
+    /// Runs the query line's `text`: the top list becomes its answer (a
+    /// text list is edited in place; on any other list a new one is
+    /// pushed, so Back returns to it).
+    pub(super) fn start_query(&mut self, text: &str) -> Effect {
+        let kind = view_kind_for(text);
+        let top = self.top_mut();
+        let keep = top.kind == kind;
+        if matches!(top.kind, ViewKind::Recent | ViewKind::Search { .. }) {
+            top.kind = kind;
+            top.marks.clear();
+        } else {
+            self.push_view(View::new(kind));
+        }
+        self.request_top(keep)
+    }
+
+    /// The effect that (re)fetches the top list, and the bookkeeping that
+    /// makes its answers the only ones applied.
+    pub(super) fn request_top(&mut self, keep_selection: bool) -> Effect {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        let view = self.top_mut();
+        view.stale = false;
+        let (stage, request) = match &view.kind {
+            ViewKind::Recent => (Stage::Searching, ListRequest::Recent),
+            ViewKind::Search { text } => {
+                (Stage::Searching, ListRequest::Search { text: text.clone() })
+            }
+            ViewKind::Similar { id, .. } => (Stage::Similar, ListRequest::Similar { id: *id }),
+            ViewKind::Refined { base } => {
+                let mut wanted: Vec<FileId> = base.anchor().into_iter().collect();
+                wanted.extend(view.ids(true));
+                let request = ListRequest::Refine {
+                    text: base.text().to_string(),
+                    wanted,
+                    unwanted: view.ids(false),
+                };
+                (Stage::Refining, request)
+            }
+        };
+        self.pending = Some(Pending {
+            seq,
+            stage,
+            keep_selection,
+        });
+        Effect::List { seq, request }
+    }
+
+    /// Applies an answer to request `seq`, if it is still the newest.
+    pub(super) fn on_hits(
+        &mut self,
+        seq: u64,
+        result: Result<Vec<Hit>, String>,
+        done: bool,
+        status: &mut StatusLine,
+        now: Instant,
+    ) {
+        let Some(pending) = self.pending.as_mut().filter(|p| p.seq == seq) else {
+            return; // An answer to a request since replaced.
+        };
+        let keep = pending.keep_selection;
+        pending.keep_selection = true;
+        if done {
+            self.pending = None;
+        } else if let Some(p) = self.pending.as_mut() {
+            p.stage = Stage::Embedding;
+        }
+        match result {
+            Ok(hits) => {
+                let view = self.top_mut();
+                let previous = view.selected_hit().map(|h| h.id);
+                let previous_row = view.selected;
+                view.hits = hits;
+                view.selected = match (keep, previous) {
+                    (true, Some(id)) => view
+                        .hits
+                        .iter()
+                        .position(|h| h.id == id)
+                        .unwrap_or_else(|| previous_row.min(view.hits.len().saturating_sub(1))),
+                    _ => 0,
+                };
+                if !keep {
+                    view.offset = 0;
+                }
+            }
+            Err(cause) => status.say_error(strings::search_failed(&cause), now),
+        }
+    }
+
+    /// Re-ranks the marked list once its quiet time after the last mark
+    /// is over.
+    pub(super) fn tick(&mut self, now: Instant) -> Option<Effect> {
+        if self.refine_due.is_none_or(|t| t > now) {
+            return None;
+        }
+        self.refine_due = None;
+        matches!(self.top().kind, ViewKind::Refined { .. }).then(|| self.request_top(true))
+    }
+
+    /// When the marks made are re-ranked.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.refine_due
+    }
+
+    /// A new index: every list is refreshed when it is shown next.
+    pub(super) fn mark_stale(&mut self) {
+        for view in &mut self.stack {
+            view.stale = true;
+        }
+    }
+
+    /// Pushes a list of sounds like the selected hit; the effect that
+    /// fetches it, or `None` (and an error said) when nothing is selected.
+    pub(super) fn similar(&mut self, status: &mut StatusLine, now: Instant) -> Option<Effect> {
+        let Some(hit) = self.selected_hit() else {
+            status.say_error(strings::NOTHING_SELECTED.into(), now);
+            return None;
+        };
+        let kind = ViewKind::Similar {
+            id: hit.id,
+            name: file_name(hit),
+        };
+        self.push_view(View::new(kind));
+        self.refine_due = None;
+        Some(self.request_top(false))
+    }
+
+    /// Pops the top list; the effects that refresh the one below if the
+    /// index changed meanwhile, or `None` (and a note said) when there is
+    /// no earlier list.
+    pub(super) fn back(&mut self, status: &mut StatusLine, now: Instant) -> Option<Vec<Effect>> {
+        if self.stack.len() < 2 {
+            status.say(strings::NO_EARLIER_LIST.into(), now);
+            return None;
+        }
+        self.stack.pop();
+        self.pending = None;
+        self.refine_due = None;
+        if self.top().stale {
+            return Some(vec![self.request_top(true)]);
+        }
+        Some(Vec::new())
+    }
+
+    fn mark(&mut self, wanted: bool, status: &mut StatusLine, now: Instant) {
+        let Some(hit) = self.selected_hit().cloned() else {
+            status.say_error(strings::NOTHING_SELECTED.into(), now);
+            return;
+        };
+        if !matches!(self.top().kind, ViewKind::Refined { .. }) {
+            // The first mark on a list: a re-ranked copy goes on top, so
+            // Back returns to the list as it was.
+            let top = self.top();
+            let mut refined = View::new(ViewKind::Refined {
+                base: Box::new(top.kind.clone()),
+            });
+            refined.hits = top.hits.clone();
+            refined.selected = top.selected;
+            refined.offset = top.offset;
+            self.push_view(refined);
+        }
+        let view = self.top_mut();
+        match view.marks.iter().position(|m| m.id == hit.id) {
+            Some(i) if view.marks[i].wanted == wanted => {
+                view.marks.remove(i);
+            }
+            Some(i) => view.marks[i].wanted = wanted,
+            None => view.marks.push(Mark {
+                id: hit.id,
+                path: hit.path.clone(),
+                wanted,
+            }),
+        }
+        self.refine_due = Some(now + self.refine_debounce);
+    }
+
+    /// Pushes `view`; the list it covers is refreshed when shown again if
+    /// its own request was still running.
+    fn push_view(&mut self, view: View) {
+        if self.pending.take().is_some() {
+            self.top_mut().stale = true;
+        }
+        self.stack.push(view);
+    }
+}
