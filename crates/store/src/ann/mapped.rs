@@ -1052,6 +1052,20 @@ mod tests {
         assert_eq!(mapped.search(&vectors[3], 6, 6), hits);
     }
 
+    /// The sample's file, byte for byte: a change to what `write` emits is
+    /// a change of the format (and of `VERSION`), never a side effect.
+    #[test]
+    fn sample_file_bytes_are_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, written, _, _) = write_sample(dir.path());
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, written.bytes);
+        assert_eq!(
+            blake3::hash(&bytes).to_hex().as_str(),
+            "2e9420cf6b9de612abb6a64b0db1eb3f5d7edc8bb51ee3f684142182b2c113f8"
+        );
+    }
+
     #[test]
     fn reverse_edges_reach_a_point_that_only_links_out() {
         // 0 ↔ 1, and 2 → 0 with nothing back: 2 is unreachable from 0.
