@@ -9,8 +9,8 @@
 //! each is a point ([`PointId`]). Searches return files, each as its
 //! nearest point, so a moment inside a long file can be the hit.
 
-pub use hark_store::ann::{dot, normalize};
 use hark_store::ann::Allow;
+pub use hark_store::ann::{dot, normalize};
 use hark_store::{FileId, PointId};
 
 use crate::error::Result;
