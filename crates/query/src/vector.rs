@@ -1,11 +1,16 @@
 //! Nearest vectors: the [`VectorIndex`] trait the engine searches through,
 //! and [`AnnIndex`], the store's searcher behind it.
 //!
+//! [`dot`] and [`normalize`] are hark-store's kernel (SIMD, chosen by what
+//! the CPU supports), re-exported: the query arithmetic and the search
+//! score vectors with the same code.
+//!
 //! A file has a whole-file vector and, when long, one vector per moment;
 //! each is a point ([`PointId`]). Searches return files, each as its
 //! nearest point, so a moment inside a long file can be the hit.
 
 use hark_store::ann::Allow;
+pub use hark_store::ann::{dot, normalize};
 use hark_store::{FileId, PointId};
 
 use crate::error::Result;
@@ -80,31 +85,6 @@ impl VectorIndex for AnnIndex {
 
     fn prefault(&self) {
         self.0.prefault();
-    }
-}
-
-/// The dot product. Eight independent sums let the compiler keep them in
-/// vector registers (a single running sum is a serial dependency chain the
-/// optimiser may not reorder for floats).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
-    let mut acc = [0f32; 8];
-    let (ca, ra) = a.as_chunks::<8>();
-    let (cb, rb) = b.as_chunks::<8>();
-    for (x, y) in ca.iter().zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
-/// Scales `v` to unit length (left as is if it is all zeros).
-pub fn normalize(v: &mut [f32]) {
-    let norm = dot(v, v).sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
     }
 }
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use hnsw_rs::hnsw::{Hnsw, Point, PointId};
 
 use super::files::{self, GraphSum, Manifest, PinError, TempGraph};
+use super::graph::{write_file, Csr, Graph, MappedGraph};
 use super::kernel::UnitDot;
-use super::mapped::{self, MappedGraph};
-use super::{AnnParams, EXACT_THRESHOLD, REBUILD_FRACTION};
+use super::params::{AnnParams, EXACT_THRESHOLD, REBUILD_FRACTION};
 use crate::{Catalog, Error, Result};
 
 /// hnsw_rs refuses to dump a graph with fewer layers than its maximum.
@@ -278,14 +278,13 @@ fn build_into(
 
     // hnsw_rs's own dump is not written: readers map hark's file, and a
     // rebuild always starts from the catalog.
-    let written =
-        mapped::write(&tmp.path, &graph, built.dim, |i| points[i].get_v()).map_err(|e| {
-            Error::AnnIo {
-                path: tmp.path.clone(),
-                what: "write the graph file",
-                source: e,
-            }
-        })?;
+    let written = write_file(&tmp.path, &graph, built.dim, |i| points[i].get_v()).map_err(|e| {
+        Error::AnnIo {
+            path: tmp.path.clone(),
+            what: "write the graph file",
+            source: e,
+        }
+    })?;
     drop(points);
     drop(built.hnsw);
     // Never publish a file the reader would refuse.
@@ -410,11 +409,11 @@ fn insert_all(
 }
 
 /// How many of each point's nearest level-0 neighbours get an edge back
-/// to it in the exported graph (see [`mapped::Graph::add_reverse_edges`]).
+/// to it in the exported graph (see [`Graph::add_reverse_edges`]).
 const REVERSE_EDGES: usize = 16;
 
 /// The graph hnsw_rs built, in hark's file terms: points ordered by
-/// catalog id, reachable ones first (see [`mapped::Graph::orphans_last`]),
+/// catalog id, reachable ones first (see [`Graph::orphans_last`]),
 /// with each level's neighbour lists as CSR rows of point indices. Returns
 /// it with the points in the same order, for their vectors.
 ///
@@ -430,7 +429,7 @@ const REVERSE_EDGES: usize = 16;
 /// that level.
 pub(super) fn export<'h, 'b>(
     hnsw: &'h Hnsw<'b, f32, UnitDot>,
-) -> (mapped::Graph, Vec<Arc<Point<'b, f32>>>) {
+) -> (Graph, Vec<Arc<Point<'b, f32>>>) {
     let pi = hnsw.get_point_indexation();
     let mut points: Vec<Arc<Point<'b, f32>>> = Vec::with_capacity(pi.get_nb_point());
     for l in 0..NB_LAYERS {
@@ -458,11 +457,11 @@ pub(super) fn export<'h, 'b>(
     }
     let level_of = |i: usize| points[i].get_point_id().0 as usize;
     let levels = (0..n).map(level_of).max().map_or(1, |top| top + 1);
-    let mut graph = mapped::Graph {
+    let mut graph = Graph {
         ids: points.iter().map(|p| p.get_origin_id() as i64).collect(),
         reachable: n,
         entry: 0,
-        levels: vec![mapped::Csr::default(); levels],
+        levels: vec![Csr::default(); levels],
     };
     for (l, csr) in graph.levels.iter_mut().enumerate() {
         csr.offsets.push(0);
@@ -545,7 +544,7 @@ mod tests {
         assert!(graph.levels.len() > 1, "a graph this size has upper levels");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.graph");
-        let written = mapped::write(&path, &graph, dim, |i| points[i].get_v()).unwrap();
+        let written = write_file(&path, &graph, dim, |i| points[i].get_v()).unwrap();
         let sum = GraphSum {
             name: String::new(),
             bytes: written.bytes,

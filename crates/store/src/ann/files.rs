@@ -4,7 +4,7 @@
 //! for someone reading the directory.
 //!
 //! A graph is one file, `ann-<generation>.graph` (hark's own format, see
-//! the `mapped` module), and `ann.json` names the current generation with
+//! the `graph` module), and `ann.json` names the current generation with
 //! the file's size and the BLAKE3 hash of everything in it but the vectors.
 //! A writer writes the file under a temporary name (`ann-tmp-...`), fsyncs
 //! it, renames it to its generation's name, then replaces `ann.json` by
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::mapped::{MappedGraph, Written};
+use super::graph::{MappedGraph, Written};
 use crate::{Error, Result};
 
 /// The manifest's file name.

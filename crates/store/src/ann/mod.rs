@@ -17,7 +17,7 @@
 //! rebuilds it when more than [`REBUILD_FRACTION`] of it is stale or new, or
 //! when the model or pipeline changed, and otherwise keeps it. hnsw_rs
 //! builds the graph in memory; hark then exports it into its own file
-//! format (the `mapped` module), which readers memory-map and search in
+//! format (the `graph` module), which readers memory-map and search in
 //! place, so opening a graph costs milliseconds rather than the seconds
 //! hnsw_rs's loader takes. The file is published by temporary name, fsync
 //! and rename (see the `files` module and `index-format.md`), so a reader
@@ -48,53 +48,36 @@
 //! them after the others and the manifest lists them, and readers scan them
 //! exactly, so they are never lost. The recall test (`tests/ann.rs`) checks
 //! the graph as a whole.
+//!
+//! # The parts
+//!
+//! - `params`: the thresholds and graph parameters ([`EXACT_THRESHOLD`],
+//!   [`AnnParams`], ...).
+//! - `kernel`: [`dot`] and [`normalize`], the one dot-product kernel of
+//!   hark (SIMD, picked by what the CPU supports; hark-query calls it too),
+//!   and [`UnitDot`], the graph's distance.
+//! - `top_k`: the result list of a search, one place per file.
+//! - `graph`: the graph file: its layout, writer, parser, surgery and
+//!   search.
+//! - `files`: the cache on disk: manifest, file names, publishing and
+//!   retiring generations, pinning a file while it is mapped.
+//! - `build`: the writer's side, [`refresh_ann`].
+//! - `searcher`: the reader's side, [`VectorSearcher`].
+//!
+//! Each uses only parts above it in this list, and this root only declares
+//! and re-exports them.
 
 mod build;
 mod files;
+mod graph;
 mod kernel;
-mod mapped;
+mod params;
 mod searcher;
+mod top_k;
 
 pub use build::{refresh_ann, refresh_ann_with, AnnAction, AnnRefresh};
-pub use kernel::{dot, UnitDot};
+pub use kernel::{dot, normalize, UnitDot};
+pub use params::{
+    AnnParams, EF_CONSTRUCTION, EF_SEARCH, EXACT_THRESHOLD, MAX_NB_CONNECTION, REBUILD_FRACTION,
+};
 pub use searcher::{Allow, SearchMode, VectorSearcher};
-
-/// Below this many vectors of a model, search scans them exactly (it is
-/// then about as fast as the graph, and exact), and no graph is kept.
-pub const EXACT_THRESHOLD: usize = 20_000;
-
-/// A graph is rebuilt when its stale entries plus the vectors added since
-/// exceed this fraction of its size.
-pub const REBUILD_FRACTION: f64 = 0.15;
-
-/// hnsw_rs `max_nb_connection` (M): edges per point in the upper layers,
-/// twice that in layer 0. Chosen by measurement (docs/benchmarks.md).
-pub const MAX_NB_CONNECTION: usize = 32;
-
-/// hnsw_rs `ef_construction`: the candidate list while inserting.
-/// Chosen by measurement (docs/benchmarks.md).
-pub const EF_CONSTRUCTION: usize = 100;
-
-/// The candidate list of a search (at least k). Chosen by measurement for
-/// recall@10 ≥ 0.98 on dense clusters (docs/benchmarks.md: 200k vectors
-/// in 40 clusters, 0.978 at 64, 0.9975 at 128, p50 ~1 ms either way).
-pub const EF_SEARCH: usize = 128;
-
-/// The parameters of a graph build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AnnParams {
-    /// hnsw_rs `max_nb_connection` (M), 2 to 255.
-    pub max_nb_connection: usize,
-    /// hnsw_rs `ef_construction`, at least 1.
-    pub ef_construction: usize,
-}
-
-impl Default for AnnParams {
-    /// [`MAX_NB_CONNECTION`] and [`EF_CONSTRUCTION`].
-    fn default() -> Self {
-        AnnParams {
-            max_nb_connection: MAX_NB_CONNECTION,
-            ef_construction: EF_CONSTRUCTION,
-        }
-    }
-}

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::files::{self, FileIdentity, Manifest, PinError};
-use super::kernel::{dot, dot_rows, TopK};
-use super::mapped::{score_rows, MappedGraph};
-use super::{EF_SEARCH, EXACT_THRESHOLD, REBUILD_FRACTION};
+use super::graph::{score_rows, MappedGraph};
+use super::kernel::{dot, dot_rows};
+use super::params::{EF_SEARCH, EXACT_THRESHOLD, REBUILD_FRACTION};
+use super::top_k::TopK;
 use crate::{Catalog, Error, FileId, PointId, Result};
 
 /// Rows scored per call of the block kernel in an exact scan.
@@ -63,7 +64,7 @@ pub enum SearchMode {
 
 /// Top-k nearest vectors of one model and pipeline, from the ANN graph
 /// beside the catalog when there is a usable one and the model has at
-/// least [`EXACT_THRESHOLD`](super::EXACT_THRESHOLD) vectors, else by an
+/// least [`EXACT_THRESHOLD`] vectors, else by an
 /// exact scan. Scores are cosines (dot products of unit vectors).
 ///
 /// It keeps its own read-only connection to the catalog, so it can be
