@@ -4,8 +4,10 @@
 //! the sink pulling the first sample: the UI core's update, `Player::play`,
 //! the player thread opening the file, rodio/symphonia probing it, the seek
 //! to the hit's offset, and the first packet's decode. A real device adds
-//! its buffer period on top (cpal's default; not measurable on a machine
-//! without sound). Files are on local disk and in the page cache (written
+//! its own on top: nearly nothing from silence (the ALSA writer wakes on the
+//! voice and the device starts once its first buffer is written), up to its
+//! 85 ms buffer while another sound plays (`src/playback/device.rs`); not
+//! measurable on a machine without sound. Files are on local disk and in the page cache (written
 //! just before, or read in the previous round).
 //!
 //! ```sh

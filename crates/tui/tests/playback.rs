@@ -1,4 +1,4 @@
-//! The playback engine against the null sink (no audio device, no cpal):
+//! The playback engine against the null sink (no audio device, no ALSA):
 //! what comes out is compared with what the file holds. The test files
 //! count: sample `n` of a file holds the value `n` (16-bit mono, 8 kHz), so
 //! a pulled sample tells exactly which frame of the file it is.
@@ -318,6 +318,39 @@ fn without_a_device_the_player_says_so_and_refuses() {
             .expect("no event")
     };
     assert_eq!(next(), PlayerEvent::DeviceMissing("no card".into()));
+    player.play(1, Path::new("/nonexistent.wav"), 0.0);
+    assert!(matches!(next(), PlayerEvent::Failed { token: 1, .. }));
+}
+
+#[test]
+fn without_the_sound_library_the_player_says_so_and_refuses() {
+    let (tx, events) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let player = Player::spawn(
+        || {
+            Err(PlaybackError::NoSoundLibrary {
+                library: "libasound.so.2".into(),
+                cause: "libasound.so.2: cannot open shared object file".into(),
+            })
+        },
+        Arc::new(move |e| {
+            let _ = tx.lock().unwrap().send(e);
+        }),
+    );
+    let next = || {
+        events
+            .recv_timeout(Duration::from_secs(10))
+            .expect("no event")
+    };
+    match next() {
+        PlayerEvent::DeviceMissing(reason) => assert!(
+            reason.contains("no sound library")
+                && reason.contains("`libasound.so.2`")
+                && reason.contains("cannot open shared object file"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
     player.play(1, Path::new("/nonexistent.wav"), 0.0);
     assert!(matches!(next(), PlayerEvent::Failed { token: 1, .. }));
 }
