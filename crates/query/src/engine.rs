@@ -1,15 +1,14 @@
 //! The [`Engine`]: an open index, a lazily loaded model, and the query steps.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use hark_model::hub::{self, ModelSpec};
 use hark_model::{Clap, ModelLocation, PIPELINE_VERSION};
 use hark_store::ann::Allow;
-use hark_store::columns::FileColumns;
-use hark_store::lookup::{FileFilter, ListOrder, MatchTerm};
-use hark_store::{Catalog, FileId, PointId};
+use hark_store::{
+    meta, Catalog, FileFilter, FileId, FilterEvaluator, FtsMatch, ListOrder, MatchTerm, PointId,
+};
 
 use crate::cache::TextCache;
 use crate::error::{Error, Result};
@@ -96,15 +95,9 @@ struct State {
     meta_model: Option<String>,
     meta_pipeline: Option<String>,
     index: Mutex<Option<Arc<dyn VectorIndex>>>,
-    /// The facts filters test, read at the second evaluation of filters
-    /// (one scan of the catalog, ~3 times the cost of one filter in SQL);
-    /// each filter after that is a pass over its columns (well under 1 ms
-    /// per 100k files).
-    columns: Mutex<Option<Arc<FileColumns>>>,
-    /// Whether filters were evaluated once already. The first evaluation
-    /// runs in SQL: a one-shot `hark search` filters once, and reading the
-    /// column table would cost it more than the SQL does.
-    filtered_once: AtomicBool,
+    /// Evaluates metadata filters, in SQL or on the column table it reads
+    /// when filters repeat.
+    filters: FilterEvaluator,
     /// The files passing the last metadata filters asked for: a UI re-runs
     /// the same filters at every keystroke of the words.
     last_filter: Mutex<Option<(Vec<FileFilter>, Arc<IdSet>)>>,
@@ -147,7 +140,7 @@ impl State {
         })?;
         let data_version = catalog.data_version()?;
         let (meta_model, meta_pipeline) =
-            catalog.read(|tx| Ok::<_, Error>((tx.meta("model")?, tx.meta("pipeline")?)))?;
+            catalog.read(|tx| Ok::<_, Error>((tx.meta(meta::MODEL)?, tx.meta(meta::PIPELINE)?)))?;
         Ok(State {
             file: file_identity(catalog.path()),
             catalog: Mutex::new(catalog),
@@ -156,8 +149,7 @@ impl State {
             meta_model,
             meta_pipeline,
             index: Mutex::new(None),
-            columns: Mutex::new(None),
-            filtered_once: AtomicBool::new(false),
+            filters: FilterEvaluator::new(),
             last_filter: Mutex::new(None),
         })
     }
@@ -198,29 +190,12 @@ impl State {
                 return Ok(Some(set.clone()));
             }
         }
-        let ids = match self.columns_after_first()? {
-            Some(columns) => self.catalog().read(|tx| columns.filter_ids(tx, filters))?,
-            None => self.catalog().read(|tx| tx.filter_ids(filters))?,
-        };
+        let ids = self
+            .catalog()
+            .read(|tx| self.filters.filter_ids(tx, filters))?;
         let set = Arc::new(IdSet::new(ids));
         *last = Some((filters.to_vec(), set.clone()));
         Ok(Some(set))
-    }
-
-    /// The column table of the catalog, except at the first evaluation of
-    /// filters (see `filtered_once`); read once. Like the rest of a
-    /// `State`, it stays as read until `reload_if_changed`.
-    fn columns_after_first(&self) -> Result<Option<Arc<FileColumns>>> {
-        let mut slot = lock(&self.columns);
-        if let Some(columns) = &*slot {
-            return Ok(Some(columns.clone()));
-        }
-        if !self.filtered_once.swap(true, Ordering::Relaxed) {
-            return Ok(None);
-        }
-        let columns = Arc::new(self.catalog().read(|tx| tx.file_columns())?);
-        *slot = Some(columns.clone());
-        Ok(Some(columns))
     }
 
     /// The vector index, loaded on first use.
@@ -681,15 +656,9 @@ impl Engine {
         order: ListOrder,
         k: usize,
     ) -> Result<Vec<Hit>> {
-        let facts = match order {
-            ListOrder::Path => match st.columns_after_first()? {
-                Some(columns) => st
-                    .catalog()
-                    .read(|tx| columns.list_by_path(tx, filters, k))?,
-                None => st.catalog().read(|tx| tx.list_files(filters, order, k))?,
-            },
-            ListOrder::Newest => st.catalog().read(|tx| tx.list_files(filters, order, k))?,
-        };
+        let facts = st
+            .catalog()
+            .read(|tx| st.filters.list_files(tx, filters, order, k))?;
         Ok(facts
             .into_iter()
             .map(|f| Hit {
@@ -766,8 +735,8 @@ impl Engine {
             // The column table's files leave out failed ones.
             Some(allowed) => st
                 .catalog()
-                .read(|tx| tx.fts_ranked_where(&text, k, &mut |id| Ok(allowed.contains(id))))?,
-            None => st.catalog().read(|tx| tx.fts_ranked(&text, &[], k))?,
+                .read(|tx| tx.fts_ranked(&text, k, Some(&|id| allowed.contains(id))))?,
+            None => st.catalog().read(|tx| tx.fts_ranked(&text, k, None))?,
         };
         Ok(hits.into_iter().map(|h| h.id).collect())
     }
@@ -798,7 +767,8 @@ impl Engine {
         let mut denied = if excluded.is_empty() {
             Vec::new()
         } else {
-            let any = |catalog: &Catalog| Ok(catalog.read(|tx| tx.fts_any(excluded))?);
+            let any =
+                |catalog: &Catalog| Ok(catalog.read(|tx| tx.fts_ids(FtsMatch::AnyOf(excluded)))?);
             match conn {
                 Conn::Main => any(&st.catalog())?,
                 Conn::Second => st.with_second(&self.dir, any)?,
