@@ -335,7 +335,8 @@ fn changed_deleted_and_moved_files() {
     assert_ne!(vector_of(&idx, &rel(&files[0])), before[0]);
     // The moved file's folder is searchable under its new name.
     let catalog = hark_store::Catalog::open_readonly(&idx).unwrap();
-    let hits = catalog.fts_search("moved", 10).unwrap();
+    let moved = hark_store::TextMatch::words("moved");
+    let hits = catalog.read(|tx| tx.fts_ranked(&moved, 10, None)).unwrap();
     let moved_id = catalog.file_by_path(&moved_to).unwrap().unwrap().id;
     assert!(hits.iter().any(|h| h.id == moved_id), "{hits:?}");
 
@@ -691,7 +692,9 @@ fn without_a_model_files_wait_and_a_later_run_embeds_only_them() {
     );
     // Names are searchable already.
     let catalog = hark_store::Catalog::open_readonly(&idx).unwrap();
-    assert_eq!(catalog.fts_search("creak", 10).unwrap().len(), 5);
+    let creak = hark_store::TextMatch::words("creak");
+    let hits = catalog.read(|tx| tx.fts_ranked(&creak, 10, None)).unwrap();
+    assert_eq!(hits.len(), 5);
 
     let s = index(&idx, &[], 0);
     assert_eq!(

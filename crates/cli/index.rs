@@ -397,7 +397,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let last_run = catalog
-        .meta(hark_indexer::META_LAST_RUN)?
+        .meta(hark_store::meta::LAST_RUN)?
         .and_then(|json| serde_json::from_str::<Summary>(&json).ok());
     let errors = if args.errors {
         Some(
@@ -421,9 +421,9 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         moments: counts.moments,
         waiting: counts.waiting,
         failed: counts.failed,
-        model: catalog.meta(hark_indexer::META_MODEL_NAME)?,
-        model_identity: catalog.meta(hark_indexer::META_MODEL)?,
-        pipeline: catalog.meta(hark_indexer::META_PIPELINE)?,
+        model: catalog.meta(hark_store::meta::MODEL_NAME)?,
+        model_identity: catalog.meta(hark_store::meta::MODEL)?,
+        pipeline: catalog.meta(hark_store::meta::PIPELINE)?,
         size_bytes: dir_size(&index_dir),
         last_run,
         errors,

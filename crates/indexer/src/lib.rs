@@ -42,16 +42,6 @@ pub use crate::walk::{is_audio_path, walk_root, Found, Walk, WalkProblem, AUDIO_
 
 use crate::prepare::{prepare, Kind, MissingByHash, Prepared, Task};
 
-/// Catalog meta key: the identity of the model the index's vectors come
-/// from ([`hark_model::ModelLocation::identity`]).
-pub const META_MODEL: &str = "model";
-/// Catalog meta key: a readable name of that model (hub id or directory).
-pub const META_MODEL_NAME: &str = "model_name";
-/// Catalog meta key: the embedding pipeline version ([`PIPELINE_VERSION`]).
-pub const META_PIPELINE: &str = "pipeline";
-/// Catalog meta key: the [`Summary`] of the last completed run, as JSON.
-pub const META_LAST_RUN: &str = "last_run";
-
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -334,7 +324,10 @@ pub fn run(
     };
     match &identity {
         Some((id, pipeline)) => {
-            let (old_id, old_pipeline) = (catalog.meta(META_MODEL)?, catalog.meta(META_PIPELINE)?);
+            let (old_id, old_pipeline) = (
+                catalog.meta(hark_store::meta::MODEL)?,
+                catalog.meta(hark_store::meta::PIPELINE)?,
+            );
             if let (Some(old_id), Some(old_pipeline)) = (old_id, old_pipeline) {
                 if (&old_id, old_pipeline.as_str()) != (id, *pipeline) {
                     observer.event(Event::ModelChanged {
@@ -423,9 +416,9 @@ pub fn run(
         // Declared before the first vector: readers with another model
         // then refuse the index rather than mix vectors.
         catalog.transaction(|tx| {
-            tx.set_meta(META_MODEL, m.identity)?;
-            tx.set_meta(META_MODEL_NAME, m.name)?;
-            tx.set_meta(META_PIPELINE, PIPELINE_VERSION)?;
+            tx.set_meta(hark_store::meta::MODEL, m.identity)?;
+            tx.set_meta(hark_store::meta::MODEL_NAME, m.name)?;
+            tx.set_meta(hark_store::meta::PIPELINE, PIPELINE_VERSION)?;
             Ok::<_, Error>(())
         })?;
     }
@@ -488,7 +481,7 @@ pub fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let json = serde_json::to_string(&summary).expect("a summary serialises");
-    catalog.transaction(|tx| tx.set_meta(META_LAST_RUN, &json))?;
+    catalog.transaction(|tx| tx.set_meta(hark_store::meta::LAST_RUN, &json))?;
     Ok(summary)
 }
 

@@ -287,8 +287,8 @@ fn build_index(files: usize, model: &str) -> PathBuf {
     }
     catalog
         .transaction(|tx| {
-            tx.set_meta("model", model)?;
-            tx.set_meta("pipeline", hark_model::PIPELINE_VERSION)
+            tx.set_meta(hark_store::meta::MODEL, model)?;
+            tx.set_meta(hark_store::meta::PIPELINE, hark_model::PIPELINE_VERSION)
         })
         .expect("write meta");
     // What `hark index` does at the end of a run: the ANN graph, from

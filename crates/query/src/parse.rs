@@ -25,7 +25,7 @@
 
 use std::ops::Bound;
 
-use hark_store::lookup::{FileFilter, MatchTerm, NumRange, TextMatch};
+use hark_store::{FileFilter, MatchTerm, NumRange, TextMatch};
 
 use crate::error::{Error, Result};
 

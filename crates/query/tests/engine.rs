@@ -519,7 +519,7 @@ fn a_different_model_is_refused_for_text_but_stored_vectors_still_work() {
     let lib = Library::build();
     Catalog::open(&lib.index)
         .unwrap()
-        .transaction(|tx| tx.set_meta("model", "laion/clap-htsat-fused@abc"))
+        .transaction(|tx| tx.set_meta(hark_store::meta::MODEL, "laion/clap-htsat-fused@abc"))
         .unwrap();
     let engine = engine(&lib);
     let e = engine.search("thunder", 5).unwrap_err();

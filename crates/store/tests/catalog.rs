@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use hark_store::{Catalog, Error, FileId, FileRecord, FileStatus, PointId, RootId, SCHEMA_VERSION};
+use hark_store::{
+    Catalog, CatalogWriter, Error, FileId, FileRecord, FileStatus, FtsHit, MomentVector, PointId,
+    RootId, TextMatch, SCHEMA_VERSION,
+};
 
 const MODEL: &str = "laion/clap-htsat-fused@abc123";
 const PIPELINE: &str = "hark-clap-1";
@@ -28,6 +31,11 @@ fn record(root: RootId, path: &str) -> FileRecord {
 
 fn unit_vector(seed: f32) -> Vec<f32> {
     (0..512).map(|i| (i as f32 * 0.37 + seed).sin()).collect()
+}
+
+/// The files matching every word of `words` (not failed), best first.
+fn search(catalog: &Catalog, words: &str, limit: usize) -> Result<Vec<FtsHit>, Error> {
+    catalog.read(|tx| tx.fts_ranked(&TextMatch::words(words), limit, None))
 }
 
 fn raw(dir: &Path) -> rusqlite::Connection {
@@ -211,7 +219,7 @@ fn non_utf8_paths_survive() {
     let states = catalog.files_under_root(root).unwrap();
     assert!(states.iter().any(|s| s.path == latin1 && s.id == a));
     // The lossy display text still makes its words searchable.
-    let hits = catalog.fts_search("wald", 10).unwrap();
+    let hits = search(&catalog, "wald", 10).unwrap();
     assert_eq!(hits.len(), 2);
 }
 
@@ -272,7 +280,7 @@ fn removing_a_file_removes_its_vector_and_words() {
             tx.set_vector(b, MODEL, PIPELINE, &unit_vector(2.0))
         })
         .unwrap();
-    assert_eq!(catalog.fts_search("thunder", 10).unwrap().len(), 2);
+    assert_eq!(search(&catalog, "thunder", 10).unwrap().len(), 2);
 
     let removed = catalog
         .transaction(|tx| tx.remove_files(&[a, FileId(999)]))
@@ -280,7 +288,7 @@ fn removing_a_file_removes_its_vector_and_words() {
     assert_eq!(removed, 1);
     assert_eq!(catalog.vector(a).unwrap(), None);
     assert!(catalog.vector(b).unwrap().is_some());
-    let hits = catalog.fts_search("thunder", 10).unwrap();
+    let hits = search(&catalog, "thunder", 10).unwrap();
     assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [b]);
     let counts = catalog.counts().unwrap();
     assert_eq!((counts.files, counts.embedded), (1, 1));
@@ -322,10 +330,10 @@ fn moving_a_file_keeps_its_id_and_vector() {
     assert_eq!(moved.record.tags, r.tags);
     assert_eq!(moved.record.content_hash, r.content_hash);
     assert_eq!(catalog.vector(id).unwrap().unwrap().data, v);
-    assert!(catalog.fts_search("old name", 10).unwrap().is_empty());
-    assert_eq!(catalog.fts_search("footsteps", 10).unwrap()[0].id, id);
-    assert_eq!(catalog.fts_search("archive", 10).unwrap()[0].id, id);
-    assert_eq!(catalog.fts_search("gravel", 10).unwrap().len(), 1);
+    assert!(search(&catalog, "old name", 10).unwrap().is_empty());
+    assert_eq!(search(&catalog, "footsteps", 10).unwrap()[0].id, id);
+    assert_eq!(search(&catalog, "archive", 10).unwrap()[0].id, id);
+    assert_eq!(search(&catalog, "gravel", 10).unwrap().len(), 1);
 
     assert!(matches!(
         catalog.transaction(|tx| tx.move_file(id, Path::new("/elsewhere/x.wav"))),
@@ -466,8 +474,7 @@ fn full_text_search_over_names_folders_and_tags() {
     );
 
     let ids = |q: &str| -> Vec<FileId> {
-        catalog
-            .fts_search(q, 10)
+        search(&catalog, q, 10)
             .unwrap()
             .into_iter()
             .map(|h| h.id)
@@ -484,7 +491,7 @@ fn full_text_search_over_names_folders_and_tags() {
     assert!(ids("").is_empty());
     assert!(ids("\" * ( ) NEAR AND").is_empty(), "FTS5 syntax is quoted");
 
-    let hits = catalog.fts_search("rain", 1).unwrap();
+    let hits = search(&catalog, "rain", 1).unwrap();
     assert_eq!(hits.len(), 1);
     assert!(hits[0].score > 0.0);
 }
@@ -533,7 +540,7 @@ fn readers_see_a_consistent_snapshot_during_a_write() {
             tx.upsert_file(&record(root, "/lib/second.wav"))?;
             assert_eq!(tx.counts()?.files, 2);
             assert_eq!(reader.counts()?.files, 1);
-            assert_eq!(reader.fts_search("second", 10)?.len(), 0);
+            assert_eq!(search(&reader, "second", 10)?.len(), 0);
             Ok::<_, Error>(())
         })
         .unwrap();
@@ -550,4 +557,312 @@ fn readers_see_a_consistent_snapshot_during_a_write() {
         })
         .unwrap();
     assert_eq!(reader.counts().unwrap().files, 3);
+}
+
+/// The indexer's writes through the backend seam land in the SQLite catalog
+/// as through `Tx` itself.
+#[test]
+fn writes_through_the_catalog_writer_seam() {
+    /// What an indexer run does, written against the seam only.
+    fn index_run(w: &dyn CatalogWriter) -> Result<(FileId, FileId), Error> {
+        let root = w.add_root(Path::new("/lib"))?;
+        let kept = w.upsert_file(&record(root, "/lib/Rain_Heavy.wav"))?;
+        let gone = w.upsert_file(&record(root, "/lib/Old.wav"))?;
+        w.set_vector(kept, MODEL, PIPELINE, &unit_vector(0.5))?;
+        let moment = MomentVector {
+            start_s: 1.0,
+            end_s: 2.0,
+            data: unit_vector(0.7),
+        };
+        w.set_moments(kept, MODEL, PIPELINE, &[moment])?;
+        w.move_file(kept, Path::new("/lib/Weather/Rain_Heavy.wav"))?;
+        w.set_file_stat(kept, 77, 88)?;
+        assert_eq!(w.remove_files(&[gone])?, 1);
+        w.set_meta(hark_store::meta::MODEL, MODEL)?;
+        Ok((kept, gone))
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut catalog = Catalog::open(dir.path()).unwrap();
+    let (kept, gone) = catalog.transaction(|tx| index_run(tx)).unwrap();
+
+    let file = catalog.file_by_id(kept).unwrap().unwrap();
+    assert_eq!(file.record.path, Path::new("/lib/Weather/Rain_Heavy.wav"));
+    assert_eq!((file.record.size, file.record.mtime_ns), (77, 88));
+    assert_eq!(file.record.status, FileStatus::Ok);
+    assert_eq!(catalog.file_by_id(gone).unwrap(), None);
+    assert_eq!(
+        catalog.vector(kept).unwrap().unwrap().data,
+        unit_vector(0.5)
+    );
+    let moments = catalog
+        .read(|tx| tx.moments(kept, MODEL, PIPELINE))
+        .unwrap();
+    assert_eq!(moments, [(PointId::new(kept, 1), 1.0, 2.0)]);
+    assert_eq!(search(&catalog, "weather rain", 10).unwrap()[0].id, kept);
+    assert_eq!(
+        catalog.meta(hark_store::meta::MODEL).unwrap().as_deref(),
+        Some(MODEL)
+    );
+}
+
+/// Reads for search and browsing: filters in SQL, ranking by words under
+/// filters, listings and the facts a hit shows.
+mod filters_and_words {
+    use std::ops::Bound;
+    use std::path::Path;
+
+    use hark_store::{
+        Catalog, Error, FileFilter, FileId, FileRecord, FileStatus, FtsMatch, ListOrder, MatchTerm,
+        NumRange, Result, RootId, TextMatch,
+    };
+
+    fn term(w: &str, prefix: bool) -> MatchTerm {
+        MatchTerm {
+            words: vec![w.into()],
+            prefix,
+        }
+    }
+
+    fn word(w: &str, prefix: bool) -> TextMatch {
+        TextMatch {
+            terms: vec![term(w, prefix)],
+            excluded: vec![],
+        }
+    }
+
+    fn range(lower: Bound<f64>, upper: Bound<f64>) -> NumRange {
+        NumRange { lower, upper }
+    }
+
+    /// Three files: a known short mono one, a long stereo one, and one
+    /// with no format facts; plus a failed one.
+    fn setup() -> (tempfile::TempDir, Catalog, Vec<FileId>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut catalog = Catalog::open(dir.path()).unwrap();
+        let ids = catalog
+            .transaction(|tx| {
+                let root = tx.add_root(Path::new("/lib"))?;
+                let rec = |path: &str, dur: Option<f64>, ch: Option<u32>, status| {
+                    let mut r = FileRecord::new(root, path, 10, 1);
+                    r.content_hash = Some(path.as_bytes().to_vec());
+                    r.duration_s = dur;
+                    r.channels = ch;
+                    r.status = status;
+                    r
+                };
+                let mut a = rec(
+                    "/lib/Doors/DOORWood_Creak_A_B.wav",
+                    Some(1.0),
+                    Some(1),
+                    FileStatus::Ok,
+                );
+                a.ucs_cat_id = Some("DOORWood".into());
+                a.ucs_category = Some("DOORS".into());
+                a.ucs_subcategory = Some("WOOD".into());
+                let b = rec(
+                    "/lib/Rain/rain_100%_heavy.WAV",
+                    Some(30.0),
+                    Some(2),
+                    FileStatus::Ok,
+                );
+                let c = rec("/lib/Misc/unknown.flac", None, None, FileStatus::Waiting);
+                let d = rec(
+                    "/lib/Rain/rain broken.wav",
+                    Some(1.0),
+                    Some(1),
+                    FileStatus::Failed,
+                );
+                let ids = [a, b, c, d]
+                    .iter()
+                    .map(|r| tx.upsert_file(r))
+                    .collect::<Result<Vec<_>>>()?;
+                tx.set_vector(ids[0], "m", "p", &[1.0, 0.0])?;
+                tx.set_vector(ids[1], "m", "p", &[0.0, 1.0])?;
+                tx.set_vector(ids[2], "other", "p", &[0.0, 1.0])?;
+                Ok::<_, Error>(ids)
+            })
+            .unwrap();
+        (dir, catalog, ids)
+    }
+
+    fn ids_of(catalog: &Catalog, filters: &[FileFilter]) -> Vec<FileId> {
+        catalog.read(|tx| tx.filter_ids(filters)).unwrap()
+    }
+
+    #[test]
+    fn filters_unknown_values_and_failed_files() {
+        let (_dir, catalog, ids) = setup();
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        let short = FileFilter::Duration(range(Bound::Unbounded, Bound::Excluded(2.0)));
+        // The failed file is never returned; the unknown duration fails the
+        // condition and passes its negation.
+        assert_eq!(ids_of(&catalog, &[]), [a, b, c]);
+        assert_eq!(ids_of(&catalog, std::slice::from_ref(&short)), [a]);
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Not(Box::new(short.clone()))]),
+            [b, c]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Channels(NumRange::exactly(2.0))]),
+            [b]
+        );
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::Duration(range(
+                    Bound::Included(1.0),
+                    Bound::Included(30.0)
+                ))]
+            ),
+            [a, b]
+        );
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::Duration(range(
+                    Bound::Excluded(1.0),
+                    Bound::Excluded(30.0)
+                ))]
+            ),
+            []
+        );
+        // Extensions: case-insensitive, and `%`/`_` in values are literal.
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Extension("wav".into())]),
+            [a, b]
+        );
+        assert_eq!(ids_of(&catalog, &[FileFilter::Extension("%".into())]), []);
+        // Folders only, not file names.
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::InFolder("rain".into())]),
+            [b]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::InFolder("heavy".into())]),
+            []
+        );
+        assert_eq!(ids_of(&catalog, &[FileFilter::InFolder("_".into())]), []);
+        for cat in ["doorwood", "DOORS", "doors-wood"] {
+            assert_eq!(
+                ids_of(&catalog, &[FileFilter::Category(cat.into())]),
+                [a],
+                "{cat}"
+            );
+        }
+        assert_eq!(ids_of(&catalog, &[FileFilter::AnyOf(vec![])]), []);
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::AnyOf(vec![
+                    short.clone(),
+                    FileFilter::Extension("flac".into())
+                ])]
+            ),
+            [a, c]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Text(word("rain", false))]),
+            [b]
+        );
+        assert_eq!(
+            ids_of(&catalog, &[FileFilter::Text(TextMatch::default())]),
+            []
+        );
+        assert_eq!(
+            ids_of(
+                &catalog,
+                &[FileFilter::Not(Box::new(FileFilter::Text(word(
+                    "creak", false
+                ))))]
+            ),
+            [b, c]
+        );
+    }
+
+    #[test]
+    fn ranked_words_listing_and_facts() {
+        let (_dir, catalog, ids) = setup();
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        catalog
+            .read(|tx| {
+                // Prefix matching, and FTS syntax in user text stays literal.
+                let hits = tx.fts_ranked(&word("cre", true), 10, None)?;
+                assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [a]);
+                assert!(tx.fts_ranked(&word("cre", false), 10, None)?.is_empty());
+                assert!(tx
+                    .fts_ranked(&word("rain OR creak", false), 10, None)?
+                    .is_empty());
+                // The failed file is left out; filters apply.
+                let rain = tx.fts_ranked(&word("rain", false), 10, None)?;
+                assert_eq!(rain.iter().map(|h| h.id).collect::<Vec<_>>(), [b]);
+                let short = FileFilter::Duration(range(Bound::Unbounded, Bound::Excluded(2.0)));
+                let allowed = tx.filter_ids(&[short])?;
+                let keep = |id| allowed.contains(&id);
+                assert!(tx
+                    .fts_ranked(&word("rain", false), 10, Some(&keep))?
+                    .is_empty());
+                // Excluded terms, inside the FTS expression.
+                let lib = TextMatch {
+                    terms: vec![term("lib", false)],
+                    excluded: vec![term("heavy", false), term("cre", true)],
+                };
+                let hits = tx.fts_ranked(&lib, 10, None)?;
+                assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [c]);
+                let mut any =
+                    tx.fts_ids(FtsMatch::AnyOf(&[term("heavy", false), term("cre", true)]))?;
+                any.sort();
+                assert_eq!(any, [a, b]);
+                // The failed file is in the index too: excluding it is harmless.
+                assert_eq!(
+                    tx.fts_ids(FtsMatch::AnyOf(&[term("broken", false)]))?,
+                    [ids[3]]
+                );
+                assert!(tx
+                    .fts_ids(FtsMatch::AnyOf(&[term("!!", false)]))?
+                    .is_empty());
+                assert!(tx.fts_ranked(&TextMatch::default(), 10, None)?.is_empty());
+
+                let by_path = tx.list_files(&[], ListOrder::Path, 10)?;
+                assert_eq!(by_path.iter().map(|f| f.id).collect::<Vec<_>>(), [a, c, b]);
+                let newest = tx.list_files(&[], ListOrder::Newest, 2)?;
+                assert_eq!(newest.iter().map(|f| f.id).collect::<Vec<_>>(), [c, b]);
+
+                let facts = tx.file_facts(&[c, FileId(999), ids[3], a])?;
+                assert_eq!(facts.iter().map(|f| f.id).collect::<Vec<_>>(), [c, a]);
+                assert_eq!(
+                    facts[1].path,
+                    Path::new("/lib/Doors/DOORWood_Creak_A_B.wav")
+                );
+                assert_eq!(
+                    (facts[1].duration_s, facts[1].channels),
+                    (Some(1.0), Some(1))
+                );
+
+                assert_eq!(tx.vector_count("m", "p")?, 2);
+                assert!(tx.has_files()?);
+                assert_eq!(
+                    tx.file_id_by_path(Path::new("/lib/Misc/unknown.flac"))?,
+                    Some(c)
+                );
+                let file = tx.file_by_id(a)?.unwrap();
+                assert_eq!(file.record.ucs_cat_id.as_deref(), Some("DOORWood"));
+                assert_eq!(file.record.root, RootId(1));
+                assert!(tx.file_by_id(FileId(999))?.is_none());
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn data_version_moves_when_another_connection_commits() {
+        let (dir, mut writer, _) = setup();
+        let reader = Catalog::open_readonly(dir.path()).unwrap();
+        let before = reader.data_version().unwrap();
+        assert_eq!(reader.data_version().unwrap(), before);
+        writer
+            .transaction(|tx| tx.set_meta("last_run", "now"))
+            .unwrap();
+        assert_ne!(reader.data_version().unwrap(), before);
+    }
 }

@@ -23,8 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use hark_model::hub::ModelSpec;
-use hark_store::lookup::ListOrder;
-use hark_store::{FileId, PointId};
+use hark_store::{FileId, ListOrder, PointId};
 use hark_types::{FileDetail, Hit, IndexSummary, Matched};
 
 use self::example::{path_vector, stored_vector};

@@ -2,8 +2,7 @@
 //! fused into hits.
 
 use hark_store::ann::Allow;
-use hark_store::lookup::MatchTerm;
-use hark_store::{Catalog, FileId, PointId};
+use hark_store::{Catalog, FileId, FtsMatch, MatchTerm, PointId};
 use hark_types::Hit;
 
 use super::idset::IdSet;
@@ -97,8 +96,8 @@ fn word_ranking(st: &State, q: &Query, allowed: Option<&IdSet>, k: usize) -> Res
         // The column table's files leave out failed ones.
         Some(allowed) => st
             .catalog()
-            .read(|tx| tx.fts_ranked_where(&text, k, &mut |id| Ok(allowed.contains(id))))?,
-        None => st.catalog().read(|tx| tx.fts_ranked(&text, &[], k))?,
+            .read(|tx| tx.fts_ranked(&text, k, Some(&|id| allowed.contains(id))))?,
+        None => st.catalog().read(|tx| tx.fts_ranked(&text, k, None))?,
     };
     Ok(hits.into_iter().map(|h| h.id).collect())
 }
@@ -127,7 +126,7 @@ pub(super) fn sound_ranking(
     let mut denied = if excluded.is_empty() {
         Vec::new()
     } else {
-        let any = |catalog: &Catalog| Ok(catalog.read(|tx| tx.fts_any(excluded))?);
+        let any = |catalog: &Catalog| Ok(catalog.read(|tx| tx.fts_ids(FtsMatch::AnyOf(excluded)))?);
         match conn {
             Conn::Main => any(&st.catalog())?,
             Conn::Second => st.with_second(any)?,

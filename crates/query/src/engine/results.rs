@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use hark_store::lookup::FileFacts;
-use hark_store::{FileId, PointId};
+use hark_store::{FileFacts, FileId, PointId};
 use hark_types::{FileDetail, Hit, IndexSummary, Matched};
 
 use super::state::State;

@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use hark_store::lookup::{FileFacts, FileFilter, ListOrder};
-use hark_store::Catalog;
+use hark_store::{meta, Catalog, FileFacts, FileFilter, ListOrder};
 
 use super::filter::Filtering;
 use super::idset::IdSet;
@@ -87,7 +86,7 @@ impl State {
         })?;
         let data_version = catalog.data_version()?;
         let (meta_model, meta_pipeline) =
-            catalog.read(|tx| Ok::<_, Error>((tx.meta("model")?, tx.meta("pipeline")?)))?;
+            catalog.read(|tx| Ok::<_, Error>((tx.meta(meta::MODEL)?, tx.meta(meta::PIPELINE)?)))?;
         Ok(State {
             dir: dir.to_owned(),
             loader,

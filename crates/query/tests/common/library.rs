@@ -369,8 +369,8 @@ impl Library {
         }
         catalog
             .transaction(|tx| {
-                tx.set_meta("model", &model_identity)?;
-                tx.set_meta("pipeline", PIPELINE_VERSION)
+                tx.set_meta(hark_store::meta::MODEL, &model_identity)?;
+                tx.set_meta(hark_store::meta::PIPELINE, PIPELINE_VERSION)
             })
             .unwrap();
         Library {

@@ -5,6 +5,8 @@
 //! on punctuation and spaces, so names are split here first and the words
 //! handed to it separated by spaces.
 
+use std::path::Path;
+
 /// Splits a name into lower-case words at `_`, `-`, `.`, whitespace, case
 /// changes (`creakyOpen`, `DOORWood`) and letter/digit boundaries (`Open02`).
 ///
@@ -89,6 +91,19 @@ fn split_piece(piece: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The words of the folders between `root` and the file, with the root's
+/// own name first (`Boom Library/Doors/Wood` → `boom library doors wood`).
+pub(crate) fn folder_tokens(root: &Path, path: &Path) -> String {
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let relative = parent.strip_prefix(root).unwrap_or(parent);
+    root.file_name()
+        .into_iter()
+        .chain(relative.iter())
+        .map(|c| name_tokens(&c.to_string_lossy()))
+        .filter(|t| !t.is_empty() && t != "/")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +153,16 @@ mod tests {
         assert!(split_words("").is_empty());
         assert!(split_words("_-. ").is_empty());
         assert_eq!(name_tokens("__"), "");
+    }
+
+    #[test]
+    fn folder_words_are_relative_to_the_root() {
+        assert_eq!(
+            folder_tokens(
+                Path::new("/home/me/Boom Library"),
+                Path::new("/home/me/Boom Library/Doors/WoodCreaks/a.wav")
+            ),
+            "boom library doors wood creaks woodcreaks"
+        );
     }
 }

@@ -12,15 +12,17 @@
 //! the format (sample rate, channels, bits). A filter is evaluated once per
 //! distinct value, then each row looks its value's answer up.
 //!
-//! The answers are those of the SQL in [`crate::lookup`] (tested against it
-//! on a varied catalog): a file whose field is unknown passes no condition
+//! The answers are those of the SQL filters (tested against them on a
+//! varied catalog): a file whose field is unknown passes no condition
 //! on it (and passes its negation), extensions, folders and categories fold
 //! ASCII case only, as SQLite's `LIKE` and `NOCASE` do. Full-text
 //! conditions ([`FileFilter::Text`]) are read from the full-text index.
 //!
 //! The table is a snapshot: it does not follow later commits. Its owner
-//! builds a new one when the catalog changes (the query engine does at
-//! `reload_if_changed`).
+//! builds a new one when the catalog changes (a [`FilterEvaluator`] is
+//! made anew for each snapshot its owner reads).
+//!
+//! [`FilterEvaluator`]: crate::FilterEvaluator
 
 use std::borrow::{Borrow, Cow};
 use std::collections::{BinaryHeap, HashMap};
@@ -31,98 +33,9 @@ use std::sync::OnceLock;
 
 use rusqlite::types::ValueRef;
 
-use crate::lookup::{FileFacts, FileFilter, NumRange};
-use crate::{FileId, Result, Tx};
-
-/// A set of rows of a [`FileColumns`], as a bitset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rows {
-    bits: Vec<u64>,
-    len: usize,
-}
-
-impl Rows {
-    fn none(len: usize) -> Rows {
-        Rows {
-            bits: vec![0; len.div_ceil(64)],
-            len,
-        }
-    }
-
-    fn all(len: usize) -> Rows {
-        let mut rows = Rows {
-            bits: vec![!0; len.div_ceil(64)],
-            len,
-        };
-        rows.clear_tail();
-        rows
-    }
-
-    fn from_fn(len: usize, mut f: impl FnMut(usize) -> bool) -> Rows {
-        let mut bits = vec![0u64; len.div_ceil(64)];
-        for (w, word) in bits.iter_mut().enumerate() {
-            let start = w * 64;
-            let end = (start + 64).min(len);
-            let mut x = 0u64;
-            for row in start..end {
-                x |= u64::from(f(row)) << (row - start);
-            }
-            *word = x;
-        }
-        Rows { bits, len }
-    }
-
-    fn insert(&mut self, row: usize) {
-        self.bits[row / 64] |= 1 << (row % 64);
-    }
-
-    /// Clears the bits past `len` in the last word (after a negation).
-    fn clear_tail(&mut self) {
-        if !self.len.is_multiple_of(64) {
-            if let Some(last) = self.bits.last_mut() {
-                *last &= (1u64 << (self.len % 64)) - 1;
-            }
-        }
-    }
-
-    fn and(&mut self, other: &Rows) {
-        self.bits
-            .iter_mut()
-            .zip(&other.bits)
-            .for_each(|(a, b)| *a &= b);
-    }
-
-    fn or(&mut self, other: &Rows) {
-        self.bits
-            .iter_mut()
-            .zip(&other.bits)
-            .for_each(|(a, b)| *a |= b);
-    }
-
-    fn negate(&mut self) {
-        self.bits.iter_mut().for_each(|a| *a = !*a);
-        self.clear_tail();
-    }
-
-    /// How many rows are in the set.
-    pub fn count(&self) -> usize {
-        self.bits.iter().map(|w| w.count_ones() as usize).sum()
-    }
-
-    /// The rows, ascending.
-    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.bits.iter().enumerate().flat_map(|(w, &word)| {
-            let mut word = word;
-            std::iter::from_fn(move || {
-                (word != 0).then(|| {
-                    let bit = word.trailing_zeros() as usize;
-                    word &= word - 1;
-                    w * 64 + bit
-                })
-            })
-        })
-    }
-}
+use super::rows::Rows;
+use super::{FileFilter, NumRange};
+use crate::{FileFacts, FileId, FtsMatch, Result, Tx};
 
 /// A dictionary-encoded column: each row's code indexes `values`.
 #[derive(Debug, Default)]
@@ -398,7 +311,7 @@ impl FileColumns {
             FileFilter::Category(c) => self
                 .ucs
                 .rows(|u| u.iter().flatten().any(|v| v.eq_ignore_ascii_case(c))),
-            FileFilter::Text(m) => self.rows_of(tx.fts_match_ids(m)?)?,
+            FileFilter::Text(m) => self.rows_of(tx.fts_ids(FtsMatch::Text(m))?)?,
             FileFilter::AnyOf(filters) => {
                 let mut rows = Rows::none(n);
                 for f in filters {
@@ -501,8 +414,8 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::lookup::{ListOrder, MatchTerm, TextMatch};
     use crate::{Catalog, Error, FileRecord, FileStatus};
+    use crate::{ListOrder, MatchTerm, TextMatch};
 
     struct Lcg(u64);
 
@@ -752,7 +665,7 @@ mod tests {
                 let columns = tx.file_columns()?;
                 for text in &texts {
                     for case in &cases {
-                        let (cond, params) = crate::lookup::where_clause(case);
+                        let (cond, params) = crate::filter::sql::where_clause(case);
                         let sql = format!(
                             "SELECT files_fts.rowid, bm25(files_fts, 10.0, 3.0, 1.0) AS rank
                              FROM files_fts JOIN files f ON f.id = files_fts.rowid
@@ -775,12 +688,14 @@ mod tests {
                         let got = |hits: Vec<crate::FtsHit>| -> Vec<(FileId, f64)> {
                             hits.into_iter().map(|h| (h.id, h.score)).collect()
                         };
-                        assert_eq!(got(tx.fts_ranked(text, case, 12)?), want, "{case:?}");
-                        let allowed = columns.filter_ids(tx, case)?;
-                        let ranked = tx.fts_ranked_where(text, 12, &mut |id| {
-                            Ok(allowed.binary_search(&id).is_ok())
-                        })?;
-                        assert_eq!(got(ranked), want, "{case:?}");
+                        for allowed in [tx.filter_ids(case)?, columns.filter_ids(tx, case)?] {
+                            let keep = |id| allowed.binary_search(&id).is_ok();
+                            let ranked = tx.fts_ranked(text, 12, Some(&keep))?;
+                            assert_eq!(got(ranked), want, "{case:?}");
+                        }
+                        if case.is_empty() {
+                            assert_eq!(got(tx.fts_ranked(text, 12, None)?), want);
+                        }
                     }
                 }
                 Ok::<_, Error>(())
@@ -823,29 +738,5 @@ mod tests {
                 Ok::<_, Error>(())
             })
             .unwrap();
-    }
-
-    #[test]
-    fn row_sets() {
-        for len in [0, 1, 63, 64, 65, 130] {
-            let every_third = Rows::from_fn(len, |r| r % 3 == 0);
-            let mut rows: Vec<usize> = every_third.iter().collect();
-            assert_eq!(rows, (0..len).step_by(3).collect::<Vec<_>>());
-            let mut not = every_third.clone();
-            not.negate();
-            assert_eq!(not.count(), len - rows.len());
-            not.or(&every_third);
-            assert_eq!(not, Rows::all(len));
-            not.and(&Rows::none(len));
-            assert_eq!(not.count(), 0);
-            rows.clear();
-            let mut set = Rows::none(len);
-            for r in (0..len).rev().step_by(5) {
-                set.insert(r);
-                rows.push(r);
-            }
-            rows.reverse();
-            assert_eq!(set.iter().collect::<Vec<_>>(), rows);
-        }
     }
 }

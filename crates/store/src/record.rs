@@ -1,0 +1,84 @@
+//! The catalog's record of one file, as the indexer writes it: a
+//! [`FileRecord`], the [`FileId`] the catalog gives it, the [`RootId`] of
+//! the root it was found under, and its [`FileStatus`] (the last two
+//! defined once, in hark-types, for every crate). Plain data with no SQL.
+
+use std::path::PathBuf;
+
+pub use hark_types::{FileId, FileStatus};
+
+/// The id of a root folder in the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RootId(pub i64);
+
+/// Everything the catalog keeps about one file, as the indexer writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRecord {
+    /// The root the file was found under.
+    pub root: RootId,
+    /// The file's path (absolute, as walked under its root).
+    pub path: PathBuf,
+    /// Size in bytes when indexed.
+    pub size: u64,
+    /// Modification time when indexed, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// A hash of the content, to recognise a moved file; `None` if not
+    /// computed (a failed read).
+    pub content_hash: Option<Vec<u8>>,
+    /// Container format (`wav`, `flac`, ...).
+    pub format: Option<String>,
+    /// Codec (`pcm_s24le`, `mp3`, ...).
+    pub codec: Option<String>,
+    /// Duration in seconds.
+    pub duration_s: Option<f64>,
+    /// Sample rate of the file, in Hz.
+    pub sample_rate: Option<u32>,
+    /// Channel count.
+    pub channels: Option<u32>,
+    /// Bits per sample, for PCM-like codecs.
+    pub bits_per_sample: Option<u32>,
+    /// Tag items in file order, keyed by source (`bext.Description`).
+    pub tags: Vec<(String, String)>,
+    /// UCS CatID parsed from the file name (`DOORWood`).
+    pub ucs_cat_id: Option<String>,
+    /// UCS Category of the CatID (`DOORS`).
+    pub ucs_category: Option<String>,
+    /// UCS SubCategory of the CatID (`WOOD`).
+    pub ucs_subcategory: Option<String>,
+    /// UCS FXName block of the file name.
+    pub ucs_fx_name: Option<String>,
+    /// Waveform overview: (min, max) per bucket, on a ±127 scale.
+    pub peaks: Vec<(i8, i8)>,
+    /// Indexing status.
+    pub status: FileStatus,
+    /// Why indexing failed (for [`FileStatus::Failed`]).
+    pub error: Option<String>,
+}
+
+impl FileRecord {
+    /// A record with the change-detection facts set, no metadata, and
+    /// status [`FileStatus::Waiting`].
+    pub fn new(root: RootId, path: impl Into<PathBuf>, size: u64, mtime_ns: i64) -> Self {
+        FileRecord {
+            root,
+            path: path.into(),
+            size,
+            mtime_ns,
+            content_hash: None,
+            format: None,
+            codec: None,
+            duration_s: None,
+            sample_rate: None,
+            channels: None,
+            bits_per_sample: None,
+            tags: Vec::new(),
+            ucs_cat_id: None,
+            ucs_category: None,
+            ucs_subcategory: None,
+            ucs_fx_name: None,
+            peaks: Vec::new(),
+            status: FileStatus::Waiting,
+            error: None,
+        }
+    }
+}
