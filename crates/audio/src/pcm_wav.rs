@@ -13,10 +13,13 @@
 //! Only what symphonia refuses comes here: integer PCM of 8 to 32 bits and
 //! IEEE float of 32 or 64 bits, plain or `WAVE_FORMAT_EXTENSIBLE`.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 
-use crate::finite_or_zero;
+use crate::chunks::{Chunks, Form};
+use crate::mono::downmix_into;
+
+/// Chunks looked at, at most, before the `data` chunk.
+const MAX_CHUNKS: usize = 256;
 
 /// The facts of a PCM WAV file, with the data size corrected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,27 +39,23 @@ impl PcmWav {
     }
 }
 
-/// Reads the header of a RIFF/WAVE file with PCM or float audio. `None`
-/// when the file is something else (or a format this reader does not do).
-pub(crate) fn parse(file: &mut File, file_len: u64) -> Option<PcmWav> {
-    file.rewind().ok()?;
-    let mut r = BufReader::new(&mut *file);
-    let mut head = [0; 12];
-    r.read_exact(&mut head).ok()?;
-    if &head[..4] != b"RIFF" || &head[8..] != b"WAVE" {
+/// Reads the header of a RIFF/WAVE file of `file_len` bytes with PCM or
+/// float audio. `None` when the file is something else (or a format this
+/// reader does not do).
+pub(crate) fn parse<R: Read + Seek>(file: R, file_len: u64) -> Option<PcmWav> {
+    let mut chunks = Chunks::new(file, file_len).ok()??;
+    if chunks.form() != Form::Riff {
         return None;
     }
-    let mut pos = 12_u64;
     let mut fmt: Option<(u16, u16, u32, u16)> = None;
-    for _ in 0..256 {
-        let mut ch = [0; 8];
-        r.read_exact(&mut ch).ok()?;
-        pos += 8;
-        let size = u64::from(u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]));
-        match &ch[..4] {
-            b"fmt " if size >= 16 => {
-                let mut f = vec![0; size.min(64) as usize];
-                r.read_exact(&mut f).ok()?;
+    for _ in 0..MAX_CHUNKS {
+        let chunk = chunks.next()?.ok()?;
+        match &chunk.id {
+            b"fmt " if chunk.size >= 16 => {
+                let f = chunks.read_body(&chunk, 64).ok()?;
+                if f.len() < 16 {
+                    return None;
+                }
                 let tag = u16::from_le_bytes([f[0], f[1]]);
                 let channels = u16::from_le_bytes([f[2], f[3]]);
                 let rate = u32::from_le_bytes([f[4], f[5], f[6], f[7]]);
@@ -68,9 +67,6 @@ pub(crate) fn parse(file: &mut File, file_len: u64) -> Option<PcmWav> {
                     tag
                 };
                 fmt = Some((tag, channels, rate, bits));
-                r.seek_relative(size as i64 - f.len() as i64 + (size % 2) as i64)
-                    .ok()?;
-                pos += size + size % 2;
             }
             b"data" => {
                 let (tag, channels, rate, bits) = fmt?;
@@ -87,22 +83,21 @@ pub(crate) fn parse(file: &mut File, file_len: u64) -> Option<PcmWav> {
                     rate,
                     bits,
                     float,
-                    data_start: pos,
+                    data_start: chunk.body,
                     data_len: 0,
                 };
-                let present = file_len.saturating_sub(pos);
-                let declared = if size == 0 || size == 0xFFFF_FFFF || size > present {
-                    present
+                // A size of 0 or 0xFFFFFFFF, or one past the end of the
+                // file: the audio is what the file holds.
+                let declared = if chunk.size == 0 || chunk.size == 0xFFFF_FFFF || chunk.truncated()
+                {
+                    file_len - chunk.body
                 } else {
-                    size
+                    chunk.size
                 };
                 wav.data_len = declared - declared % wav.block_align();
                 return Some(wav);
             }
-            _ => {
-                r.seek_relative((size + size % 2) as i64).ok()?;
-                pos += size + size % 2;
-            }
+            _ => {}
         }
     }
     None
@@ -111,8 +106,8 @@ pub(crate) fn parse(file: &mut File, file_len: u64) -> Option<PcmWav> {
 /// Decodes `wav` from `file`, averaging channels; `sink` gets (rate, mono
 /// samples) a block at a time. Returns the frames read (fewer than the
 /// header's if the file ends early).
-pub(crate) fn decode(
-    file: &mut File,
+pub(crate) fn decode<R: Read + Seek>(
+    file: &mut R,
     wav: &PcmWav,
     sink: &mut dyn FnMut(u32, &[f32]),
 ) -> std::io::Result<u64> {
@@ -121,10 +116,10 @@ pub(crate) fn decode(
     let width = usize::from(wav.bits / 8);
     let frames_per_block = (1 << 16) / align.max(1) + 1;
     let mut buf = vec![0u8; frames_per_block * align];
+    let mut interleaved = Vec::with_capacity(frames_per_block * usize::from(wav.channels));
     let mut mono = Vec::with_capacity(frames_per_block);
     let mut left = wav.data_len;
     let mut frames = 0;
-    let scale = 1.0 / f64::from(wav.channels);
     while left > 0 {
         let want = (buf.len() as u64).min(left) as usize;
         let got = read_full(file, &mut buf[..want])?;
@@ -132,14 +127,14 @@ pub(crate) fn decode(
         if whole == 0 {
             break;
         }
-        mono.clear();
-        for frame in buf[..whole].chunks_exact(align) {
-            let sum: f64 = frame
+        interleaved.clear();
+        interleaved.extend(
+            buf[..whole]
                 .chunks_exact(width)
-                .map(|s| f64::from(finite_or_zero(sample(s, wav.bits, wav.float))))
-                .sum();
-            mono.push((sum * scale) as f32);
-        }
+                .map(|s| sample(s, wav.bits, wav.float)),
+        );
+        mono.clear();
+        downmix_into(&mut mono, &interleaved, usize::from(wav.channels));
         frames += mono.len() as u64;
         sink(wav.rate, &mono);
         left -= whole as u64;
@@ -150,7 +145,7 @@ pub(crate) fn decode(
     Ok(frames)
 }
 
-fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full<R: Read>(file: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..]) {

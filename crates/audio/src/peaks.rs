@@ -110,7 +110,7 @@ impl PeakBuilder {
             let room = (self.block_len - self.partial_len).min(samples.len() as u64) as usize;
             let (head, tail) = samples.split_at(room);
             self.partial = head.iter().fold(self.partial, |(lo, hi), &s| {
-                let s = crate::finite_or_zero(s);
+                let s = crate::mono::finite_or_zero(s);
                 (lo.min(s), hi.max(s))
             });
             self.partial_len += room as u64;

@@ -24,7 +24,8 @@ use std::fmt::Display;
 
 use rubato::{FftFixedIn, Resampler};
 
-use crate::{finite_or_zero, Error};
+use crate::error::Error;
+use crate::mono::finite_or_zero;
 
 /// Target rate of CLAP.
 pub const TARGET_RATE: u32 = 48_000;

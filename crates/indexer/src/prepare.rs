@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
-use hark_audio::{decode_stream, parse_ucs, read_metadata, PeakBuilder, DEFAULT_BUCKETS};
+use hark_audio::{parse_ucs, Metadata, PeakBuilder, SoundFile, DEFAULT_BUCKETS};
 use hark_model::mel::MelFrontEnd;
 use hark_store::{FileRecord, FileState, FileStatus, RootId};
 
@@ -117,23 +117,21 @@ pub(crate) fn prepare(
         record.ucs_fx_name = Some(ucs.fx_name);
     }
 
-    let meta = match read_metadata(&path) {
-        Ok(meta) => meta,
+    // One open and one probe for both the metadata and the audio.
+    let opened = SoundFile::open(&path).and_then(|sound| {
+        let meta = sound.metadata()?;
+        Ok((sound, meta))
+    });
+    let (sound, mut meta) = match opened {
+        Ok(opened) => opened,
         Err(e) => return failed(record, task, e.to_string()),
     };
-    record.format = Some(meta.format.clone());
-    record.codec = meta.codec.clone();
-    record.duration_s = meta.duration_s;
-    record.sample_rate = meta.sample_rate;
-    record.channels = meta.channels.map(u32::from);
-    record.bits_per_sample = meta.bits_per_sample;
-    record.tags = meta.tags.all.clone();
 
     let mut peaks = PeakBuilder::new(DEFAULT_BUCKETS);
     let mut features = front_end.map(MelFrontEnd::stream);
     let mut cutter = front_end.map(MomentCutter::new);
     let mut moment_error = None;
-    let decoded = decode_stream(&path, &mut |chunk| {
+    let decoded = sound.decode_stream(&mut |chunk| {
         peaks.push(chunk);
         if let Some(f) = &mut features {
             f.push(chunk);
@@ -142,17 +140,13 @@ pub(crate) fn prepare(
             moment_error = c.push(chunk, emit).err();
         }
     });
-    let info = match decoded {
-        Ok(info) => info,
-        Err(e) => return failed(record, task, e.to_string()),
-    };
-    // The decoder has the last word on the stream facts; headers can lie.
-    record.codec = Some(info.codec.clone());
-    record.sample_rate = Some(info.source_rate);
-    record.channels = Some(u32::from(info.channels));
-    record.duration_s = Some(info.source_frames as f64 / f64::from(info.source_rate));
-    if info.bits_per_sample.is_some() {
-        record.bits_per_sample = info.bits_per_sample;
+    // Decoding has the last word on the stream facts; headers can lie.
+    if let Ok(info) = &decoded {
+        meta.settle(info);
+    }
+    describe(&mut record, meta);
+    if let Err(e) = decoded {
+        return failed(record, task, e.to_string());
     }
     record.peaks = peaks.finish().into_iter().map(|p| (p.min, p.max)).collect();
     let moments_done = match moment_error {
@@ -203,6 +197,18 @@ pub(crate) fn prepare(
             }
         }
     }
+}
+
+/// Puts what the file says about itself into its record: the container,
+/// the stream facts (settled by decoding when it succeeded) and the tags.
+fn describe(record: &mut FileRecord, meta: Metadata) {
+    record.format = Some(meta.format);
+    record.codec = meta.codec;
+    record.duration_s = meta.duration_s;
+    record.sample_rate = meta.sample_rate;
+    record.channels = meta.channels.map(u32::from);
+    record.bits_per_sample = meta.bits_per_sample;
+    record.tags = meta.tags.all;
 }
 
 #[cfg(test)]

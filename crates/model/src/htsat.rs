@@ -378,7 +378,23 @@ struct Stage {
     res: usize,
 }
 
-/// Block outputs, for parity tests at block boundaries.
+impl Stage {
+    /// The stage's blocks, then its patch merging where it has one.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut x = x.clone();
+        for block in &self.blocks {
+            x = block.forward(&x)?;
+        }
+        match &self.downsample {
+            Some(d) => d.forward(&x, self.res),
+            None => Ok(x),
+        }
+    }
+}
+
+/// Block outputs, for the parity tests at block boundaries (feature
+/// `trace`, which hark-model's own tests turn on).
+#[cfg(feature = "trace")]
 #[derive(Debug, Default)]
 pub struct AudioTrace {
     /// The (B, 4, S, S) spectrogram image after BatchNorm and reshape.
@@ -529,47 +545,38 @@ impl AudioTower {
 
     /// Embeds `clips` clips of front-end features; returns (B, dim) unit vectors.
     pub fn forward(&self, features: &[f32], clips: usize) -> Result<Tensor> {
-        self.run(features, clips, None)
-    }
-
-    /// As [`AudioTower::forward`], also recording block outputs.
-    pub fn forward_traced(&self, features: &[f32], clips: usize) -> Result<(Tensor, AudioTrace)> {
-        let mut trace = AudioTrace::default();
-        let e = self.run(features, clips, Some(&mut trace))?;
-        Ok((e, trace))
-    }
-
-    fn run(
-        &self,
-        features: &[f32],
-        clips: usize,
-        mut trace: Option<&mut AudioTrace>,
-    ) -> Result<Tensor> {
         let image = self.image(features, clips)?;
         let mut x = self.patch_embed.forward(&image)?;
-        if let Some(t) = trace.as_deref_mut() {
-            t.image = Some(image);
-            t.patch_embed = Some(x.clone());
-        }
         for stage in &self.stages {
-            for block in &stage.blocks {
-                x = block.forward(&x)?;
-            }
-            if let Some(d) = &stage.downsample {
-                x = d.forward(&x, stage.res)?;
-            }
-            if let Some(t) = trace.as_deref_mut() {
-                t.stages.push(x.clone());
-            }
+            x = stage.forward(&x)?;
         }
         let x = self.norm.forward(&x)?;
         // The reference regroups the tokens before its average pool; a mean is order-free.
         let pooled = x.mean(1)?;
-        if let Some(t) = trace {
-            t.final_norm = Some(x.clone());
-            t.pooled = Some(pooled.clone());
-        }
         self.projection.forward(&pooled)
+    }
+
+    /// As [`AudioTower::forward`], also recording block outputs: the same
+    /// steps, each output kept.
+    #[cfg(feature = "trace")]
+    pub fn forward_traced(&self, features: &[f32], clips: usize) -> Result<(Tensor, AudioTrace)> {
+        let image = self.image(features, clips)?;
+        let mut x = self.patch_embed.forward(&image)?;
+        let mut trace = AudioTrace {
+            patch_embed: Some(x.clone()),
+            image: Some(image),
+            ..AudioTrace::default()
+        };
+        for stage in &self.stages {
+            x = stage.forward(&x)?;
+            trace.stages.push(x.clone());
+        }
+        let x = self.norm.forward(&x)?;
+        let pooled = x.mean(1)?;
+        let embedding = self.projection.forward(&pooled)?;
+        trace.final_norm = Some(x);
+        trace.pooled = Some(pooled);
+        Ok((embedding, trace))
     }
 }
 

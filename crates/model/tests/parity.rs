@@ -130,7 +130,14 @@ fn audio_blocks_match_reference() {
     let tower = m.audio_tower().unwrap();
     for name in ["s27", "s3"] {
         let feats = m.audio_features(&case(name)).unwrap();
-        let (_, trace) = tower.forward_traced(&feats, 1).unwrap();
+        let (traced, trace) = tower.forward_traced(&feats, 1).unwrap();
+        let plain = tower.forward(&feats, 1).unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(
+            flat(&traced),
+            flat(&plain),
+            "{name}: traced and plain passes differ"
+        );
         let mut blocks: Vec<(String, &Tensor)> = vec![
             ("patch_embed".into(), trace.patch_embed.as_ref().unwrap()),
             ("final_norm".into(), trace.final_norm.as_ref().unwrap()),

@@ -13,7 +13,7 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::decode_text_bytes;
+use super::text::decode_text_bytes;
 
 /// Entries past this many are dropped, with a warning: bounded work on a
 /// hostile or runaway chunk.

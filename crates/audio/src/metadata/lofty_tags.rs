@@ -10,7 +10,7 @@ use lofty::id3::v1::Id3v1Tag;
 use lofty::id3::v2::{Frame, Id3v2Tag};
 use lofty::properties::FileProperties;
 
-use super::Props;
+use super::stream::Props;
 
 /// What lofty read from a file.
 pub(super) struct LoftyRead {

@@ -1,5 +1,6 @@
-//! A WAV chunk walker: the stream format, LIST/INFO, `bext`, iXML and
-//! embedded ID3 chunks of RIFF, RF64 and BW64 files.
+//! WAV metadata: the stream format, LIST/INFO, `bext`, iXML and embedded
+//! ID3 chunks of RIFF, RF64 and BW64 files, found with the crate's chunk
+//! walker.
 //!
 //! Hand-written rather than left to lofty, because lofty 0.24 exposes
 //! neither `bext` nor iXML (the two chunks that matter most in sound
@@ -7,18 +8,20 @@
 //! values that are not UTF-8 (Windows tools write Windows-1252), and gives up
 //! a whole file's tags over one malformed chunk. Here each chunk stands
 //! alone: a damaged one costs itself and a warning. Only chunk headers and
-//! metadata chunks are read; the audio is skipped with a seek.
+//! metadata chunks are read; the audio is skipped with a seek. How the
+//! file is laid out (RF64 sizes, missing pad bytes, garbage) is the
+//! walker's business; what it finds wrong becomes a warning here.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
-use super::{decode_text, Bext};
+use super::ixml;
+use super::tags::Bext;
+use super::text::decode_text;
+use crate::chunks::{is_fourcc, Chunk, Chunks, Form};
 
 /// Metadata chunks larger than this are skipped with a warning, so that a
 /// corrupt size field cannot make the reader allocate gigabytes.
 const MAX_CHUNK: u64 = 16 << 20;
-
-/// Chunks walked at most: bounded work on a hostile file.
-const MAX_CHUNKS: usize = 100_000;
 
 /// The `fmt ` chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,14 +115,6 @@ impl WavScan {
     }
 }
 
-/// The sizes of the RF64 `ds64` chunk.
-#[derive(Debug, Default, Clone, Copy)]
-struct Ds64 {
-    riff_size: u64,
-    data_size: u64,
-    sample_count: u64,
-}
-
 /// Walks the chunks of the WAV file in `reader`, which starts with a
 /// RIFF/RF64/BW64 `WAVE` header and is `file_len` bytes long, from its
 /// start.
@@ -136,78 +131,24 @@ pub(super) fn scan<R: Read + Seek>(reader: &mut R, file_len: u64) -> WavScan {
 }
 
 fn walk<R: Read + Seek>(reader: &mut R, file_len: u64, scan: &mut WavScan) -> std::io::Result<()> {
-    let mut head = [0; 12];
-    reader.seek(SeekFrom::Start(0))?;
-    reader.read_exact(&mut head)?;
-    let rf64 = &head[..4] != b"RIFF";
-    let mut ds64: Option<Ds64> = None;
-    // Where the RIFF ends by its header. A size of 0 or 0xFFFFFFFF is a
-    // writer that never came back to fill it in; RF64 keeps the real size
-    // in `ds64`. The walk goes on to the end of the file, since some tools
-    // append chunks without updating the size, but is silent about garbage
-    // past the declared end (an appended ID3v1 tag, say).
-    let mut riff_end = u64::MAX;
-    let riff_size = u32_le(&head[4..8]);
-    if !rf64 && riff_size > 4 && riff_size != u32::MAX {
-        riff_end = declared_end(u64::from(riff_size), file_len, scan);
+    let Some(mut chunks) = Chunks::new(reader, file_len)? else {
+        return Ok(());
+    };
+    let rf64 = chunks.form() == Form::Rf64;
+    if chunks.form() == Form::Aiff {
+        return Ok(());
     }
-
-    let mut pos = 12_u64;
-    let mut previous_odd = false;
-    for _ in 0..MAX_CHUNKS {
-        if pos + 8 > file_len {
+    loop {
+        let next = chunks.next();
+        scan.warnings
+            .extend(chunks.take_problems().iter().map(ToString::to_string));
+        let Some(chunk) = next.transpose()? else {
             return Ok(());
-        }
-        let mut header = [0; 8];
-        reader.seek(SeekFrom::Start(pos))?;
-        reader.read_exact(&mut header)?;
-        if !is_fourcc(&header[..4]) {
-            // Some writers forget the pad byte after an odd-sized chunk.
-            if previous_odd {
-                previous_odd = false;
-                pos -= 1;
-                continue;
-            }
-            if pos < riff_end {
-                scan.warnings.push(format!(
-                    "garbage instead of a chunk at offset {pos}; stopped reading chunks there"
-                ));
-            }
-            return Ok(());
-        }
-        let id: [u8; 4] = header[..4].try_into().expect("four bytes");
-        let body = pos + 8;
-        let mut size = u64::from(u32_le(&header[4..]));
-        if let Some(d) = ds64.filter(|_| &id == b"data" && size == u64::from(u32::MAX)) {
-            size = d.data_size;
-        }
-        let available = file_len - body;
-        let truncated = size > available;
-        let present = size.min(available);
-        if truncated && pos >= riff_end {
-            return Ok(());
-        }
-
+        };
+        let id = chunk.id;
         match &id {
-            b"ds64" => {
-                let bytes = read_body(reader, present, 28, scan, &id)?;
-                if bytes.len() >= 24 {
-                    let d = Ds64 {
-                        riff_size: u64_le(&bytes[0..8]),
-                        data_size: u64_le(&bytes[8..16]),
-                        sample_count: u64_le(&bytes[16..24]),
-                    };
-                    if rf64 && d.riff_size > 4 {
-                        riff_end = declared_end(d.riff_size, file_len, scan);
-                    }
-                    ds64 = Some(d);
-                } else {
-                    scan.warnings
-                        .push("`ds64` chunk too short; RF64 sizes unknown".into());
-                }
-            }
             b"fmt " => {
-                let bytes = read_body(reader, present, 40, scan, &id)?;
+                let bytes = read_body(&mut chunks, &chunk, 40, scan)?;
                 match parse_fmt(&bytes) {
                     Some(fmt) if scan.fmt.is_none() => scan.fmt = Some(fmt),
                     Some(_) => {}
@@ -217,89 +158,66 @@ fn walk<R: Read + Seek>(reader: &mut R, file_len: u64, scan: &mut WavScan) -> st
                 }
             }
             b"fact" => {
-                let bytes = read_body(reader, present, 4, scan, &id)?;
+                let bytes = read_body(&mut chunks, &chunk, 4, scan)?;
                 if bytes.len() == 4 {
                     let frames = u32_le(&bytes);
-                    scan.fact_frames = match ds64 {
+                    scan.fact_frames = match chunks.ds64() {
                         Some(d) if rf64 && frames == u32::MAX => Some(d.sample_count),
                         _ => Some(u64::from(frames)),
                     };
                 }
             }
             b"data" => {
-                if truncated {
+                if chunk.truncated() {
                     scan.warnings.push(format!(
-                        "file is truncated: the `data` chunk declares {size} bytes of audio, {present} are present"
+                        "file is truncated: the `data` chunk declares {} bytes of audio, {} are present",
+                        chunk.size, chunk.present
                     ));
                 }
-                scan.data_len.get_or_insert(present);
+                scan.data_len.get_or_insert(chunk.present);
             }
             b"LIST" | b"bext" | b"iXML" | b"ID3 " | b"id3 " => {
+                let present = chunk.present;
                 if present > MAX_CHUNK {
                     scan.warnings.push(format!(
                         "`{}` chunk of {present} bytes skipped: too large",
-                        fourcc(&id)
+                        chunk.name()
                     ));
-                } else {
-                    if truncated {
-                        scan.warnings.push(format!(
-                            "`{}` chunk truncated: declares {size} bytes, {present} are present",
-                            fourcc(&id)
-                        ));
-                    }
-                    let bytes = read_body(reader, present, present, scan, &id)?;
-                    match &id {
-                        b"LIST" => parse_list(&bytes, scan),
-                        b"bext" => parse_bext(&bytes, scan),
-                        b"iXML" => {
-                            super::ixml::parse(&bytes, &mut scan.entries, &mut scan.warnings)
-                        }
-                        _ => scan.id3.push(bytes),
-                    }
+                    continue;
+                }
+                if chunk.truncated() {
+                    scan.warnings.push(format!(
+                        "`{}` chunk truncated: declares {} bytes, {present} are present",
+                        chunk.name(),
+                        chunk.size
+                    ));
+                }
+                let bytes = read_body(&mut chunks, &chunk, present, scan)?;
+                match &id {
+                    b"LIST" => parse_list(&bytes, scan),
+                    b"bext" => parse_bext(&bytes, scan),
+                    b"iXML" => ixml::parse(&bytes, &mut scan.entries, &mut scan.warnings),
+                    _ => scan.id3.push(bytes),
                 }
             }
+            // `ds64` is read by the walk itself.
             _ => {}
         }
-
-        if truncated {
-            return Ok(());
-        }
-        previous_odd = size % 2 == 1;
-        pos = body + size + size % 2;
     }
-    scan.warnings.push(format!(
-        "more than {MAX_CHUNKS} chunks; stopped reading chunks at offset {pos}"
-    ));
-    Ok(())
 }
 
-/// The end of a RIFF of `riff_size` bytes (after the 8-byte header); a
-/// warning if the file is shorter.
-fn declared_end(riff_size: u64, file_len: u64, scan: &mut WavScan) -> u64 {
-    let declared = riff_size.saturating_add(8);
-    // One byte short is a final pad byte left out, not a truncation.
-    if declared > file_len + 1 {
-        scan.warnings.push(format!(
-            "file is truncated: the RIFF header declares {declared} bytes, the file has {file_len}"
-        ));
-    }
-    declared
-}
-
-/// Reads up to `want` bytes of a chunk body of which `present` bytes are in
-/// the file (the reader is at its start).
-fn read_body<R: Read>(
-    reader: &mut R,
-    present: u64,
+/// Reads up to `want` bytes of `chunk`'s body, with a warning if the file
+/// gives fewer than it holds.
+fn read_body<R: Read + Seek>(
+    chunks: &mut Chunks<R>,
+    chunk: &Chunk,
     want: u64,
     scan: &mut WavScan,
-    id: &[u8; 4],
 ) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let n = reader.take(present.min(want)).read_to_end(&mut bytes)?;
-    if (n as u64) < present.min(want) {
+    let bytes = chunks.read_body(chunk, want)?;
+    if (bytes.len() as u64) < chunk.present.min(want) {
         scan.warnings
-            .push(format!("`{}` chunk cut short", fourcc(id)));
+            .push(format!("`{}` chunk cut short", chunk.name()));
     }
     Ok(bytes)
 }
@@ -426,11 +344,6 @@ fn parse_bext(bytes: &[u8], scan: &mut WavScan) {
     if scan.bext.is_none() {
         scan.bext = Some(bext);
     }
-}
-
-/// Four printable ASCII bytes, as chunk ids are.
-fn is_fourcc(id: &[u8]) -> bool {
-    id.len() == 4 && id.iter().all(|b| (0x20..=0x7E).contains(b))
 }
 
 fn fourcc(id: &[u8; 4]) -> String {
