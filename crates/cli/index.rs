@@ -35,8 +35,15 @@ pub struct Args {
     /// (by default such a folder is taken for an unmounted drive and its entries are kept)
     #[arg(long)]
     prune_missing: bool,
-    /// Commit after this many files (tests use small batches to stop a run midway)
-    #[arg(long, hide = true, default_value_t = 64, value_name = "N")]
+    /// Commit to the index after every N files (and at least every 2 seconds): a smaller
+    /// batch loses less work when a run is interrupted and shows new files to searches
+    /// sooner, a larger one writes less often
+    #[arg(
+        long,
+        default_value_t = 64,
+        value_name = "N",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     batch: usize,
 }
 
@@ -228,7 +235,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         add_roots: args.paths.clone(),
         wait: args.wait,
         prune_missing: args.prune_missing,
-        commit_files: args.batch.max(1),
+        commit_files: args.batch,
         ..Options::default()
     };
     let mut reporter = Reporter::new(args.quiet);
