@@ -41,6 +41,9 @@ impl Catalog {
             let path = path.clone();
             move |source| Error::Open { path, what, source }
         };
+        if !path.exists() {
+            Self::create_whole(dir, &path)?;
+        }
         let mut conn = Connection::open(&path).map_err(open("open the file"))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(open("set busy_timeout"))?;
@@ -184,6 +187,50 @@ impl Catalog {
     }
 
     /// Opens a catalog at an older schema version, for upgrade tests.
+    /// Creates a new catalog at `path` so that it appears whole: made and
+    /// migrated under a temporary name in the same folder, then linked into
+    /// place. A reader racing the first `hark index` therefore finds either no
+    /// catalog or one at the current schema, never a file at schema version 0.
+    /// `hard_link` fails if `path` exists, so a concurrent creator that got
+    /// there first keeps its catalog (rename would replace it) and this one
+    /// opens it instead.
+    fn create_whole(dir: &Path, path: &Path) -> Result<()> {
+        let temp = dir.join(format!("{FILE_NAME}.new-{}", std::process::id()));
+        let open = |what| {
+            let path = temp.clone();
+            move |source| Error::Open { path, what, source }
+        };
+        let _ = std::fs::remove_file(&temp);
+        {
+            let mut conn = Connection::open(&temp).map_err(open("create the file"))?;
+            // WAL is recorded in the file, so the linked catalog opens in WAL
+            // mode; closing the only connection checkpoints and removes the WAL.
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+                .map_err(open("set journal_mode=WAL"))?;
+            schema::migrate(&mut conn, &temp)?;
+            conn.close()
+                .map_err(|(_, e)| open("close the new catalog")(e))?;
+        }
+        let io = |source| Error::Create {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        let linked = std::fs::hard_link(&temp, path);
+        let _ = std::fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {
+                // The new name is durable once the folder is synced.
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn create_at_version(dir: &Path, version: u32) -> Result<Connection> {
         let path = dir.join(FILE_NAME);

@@ -16,6 +16,15 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A new catalog could not be put in place (synced and linked under
+    /// its name).
+    #[error("failed to create the catalog `{}`", path.display())]
+    Create {
+        /// The catalog's path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The catalog file could not be opened or set up (pragmas, WAL mode).
     #[error("failed to open the catalog `{}`: {what}", path.display())]
     Open {

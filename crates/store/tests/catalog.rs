@@ -866,3 +866,43 @@ mod filters_and_words {
         assert_ne!(reader.data_version().unwrap(), before);
     }
 }
+
+/// Issue 12, point 4: a reader racing the creation of a new catalog sees
+/// no catalog or a whole one, never one at schema version 0.
+#[test]
+fn a_reader_racing_the_first_open_never_sees_a_half_made_catalog() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    for round in 0..20 {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(format!("index-{round}"));
+        let done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (dir, done) = (dir.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut seen = 0;
+                while !done.load(Ordering::Relaxed) {
+                    match Catalog::open_readonly(&dir) {
+                        Ok(_) => seen += 1,
+                        Err(hark_store::Error::Missing { .. }) => {}
+                        Err(e) => panic!("round {round}: a reader saw {e}"),
+                    }
+                }
+                seen
+            })
+        };
+        let writer = Catalog::open(&dir).unwrap();
+        drop(writer);
+        done.store(true, Ordering::Relaxed);
+        reader
+            .join()
+            .expect("the reader saw only no catalog or a whole one");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".new-"))
+            .collect();
+        assert!(left.is_empty(), "temporary catalog left behind: {left:?}");
+    }
+}
