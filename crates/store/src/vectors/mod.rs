@@ -104,6 +104,7 @@ impl Catalog {
 }
 
 impl Tx<'_> {
+    /// Stores a file's whole-file vector (replacing any), made by `model`
     /// under embedding `pipeline`, as little-endian f32; a file waiting for
     /// its vector becomes [`FileStatus::Ok`](crate::FileStatus::Ok).
     pub fn set_vector(
