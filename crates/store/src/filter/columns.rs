@@ -108,7 +108,7 @@ type Ucs = [Option<String>; 3];
 type Format = [f64; 3];
 
 /// The facts metadata filters test, for every file that has not failed;
-/// see the [module documentation](self).
+/// see the `filter::columns` module documentation in the source.
 #[derive(Debug)]
 pub struct FileColumns {
     /// Row `i` is the file `ids[i]`; ascending.

@@ -2,7 +2,7 @@
 //! what evaluating a filter on the columns gives, combined with `and`, `or`
 //! and `negate` as filters combine.
 
-/// A set of rows of a [`FileColumns`], as a bitset.
+/// A set of rows of a [`FileColumns`](crate::FileColumns), as a bitset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rows {
     bits: Vec<u64>,
