@@ -3,8 +3,11 @@
 //! (a [`Hit`] and how it [`Matched`], a file's [`FileDetail`], an
 //! [`IndexSummary`]). hark-store, hark-query, hark-tui and the CLI all
 //! use these one definitions, so no crate converts another's results
-//! field by field. It depends on nothing but std, which keeps the terminal
+//! field by field, and [`terminal`] is the one rule for showing untrusted
+//! text (names, tags) on a terminal. It depends on nothing but std, which keeps the terminal
 //! UI free of SQLite and of the model.
+
+pub mod terminal;
 
 use std::fmt;
 use std::path::PathBuf;
