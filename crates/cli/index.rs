@@ -10,6 +10,8 @@ use hark_indexer::{Event, Model, Options, Outcome, Summary};
 use hark_model::hub;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use hark_types::terminal;
+
 use crate::{model_cmd, output, Cli};
 
 /// Exit status of `hark index` when a root looked unmounted and its entries were kept.
@@ -109,8 +111,8 @@ impl Reporter {
             return;
         }
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{message}")),
-            None => eprintln!("{message}"),
+            Some(bar) => bar.suspend(|| eprintln!("{}", output::safe(message))),
+            None => eprintln!("{}", output::safe(message)),
         }
     }
 
@@ -184,7 +186,7 @@ impl Reporter {
                     bar.set_position(self.done);
                     bar.set_message(
                         path.file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
+                            .map(|n| terminal::escape_path(Path::new(n)).into_owned())
                             .unwrap_or_default(),
                     );
                 } else if !self.quiet && self.last_line.elapsed() >= self.plain_every {
@@ -444,7 +446,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     writeln!(
         out,
         "index:    {} ({})",
-        status.index.display(),
+        terminal::escape_path(&status.index),
         human_bytes(status.size_bytes)
     )?;
     writeln!(
@@ -460,10 +462,13 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     match (&status.model, &status.model_identity) {
-        (Some(name), Some(identity)) if name != identity => {
-            writeln!(out, "model:    {name} ({identity})")?
-        }
-        (_, Some(identity)) => writeln!(out, "model:    {identity}")?,
+        (Some(name), Some(identity)) if name != identity => writeln!(
+            out,
+            "model:    {} ({})",
+            terminal::escape(name),
+            terminal::escape(identity)
+        )?,
+        (_, Some(identity)) => writeln!(out, "model:    {}", terminal::escape(identity))?,
         _ => writeln!(out, "model:    none yet")?,
     }
     if let Some(run) = &status.last_run {
@@ -490,7 +495,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         writeln!(
             out,
             "  {}  {} files{missing}",
-            root.path.display(),
+            terminal::escape_path(&root.path),
             root.files
         )?;
     }
@@ -500,7 +505,13 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         } else {
             writeln!(out, "failed files:")?;
             for f in errors {
-                writeln!(out, "  {}\n    {}", f.path.display(), f.error)?;
+                // One line each, whatever the name or the cause holds.
+                writeln!(
+                    out,
+                    "  {}\n    {}",
+                    terminal::escape_path(&f.path),
+                    terminal::escape(&f.error)
+                )?;
             }
         }
     } else if status.failed > 0 {

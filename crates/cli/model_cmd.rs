@@ -1,6 +1,6 @@
 //! `hark model fetch|path`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -45,6 +45,7 @@ pub fn run(cli: &Cli, cmd: &ModelCommand) -> anyhow::Result<ExitCode> {
     hark_model::Clap::load(&location)
         .with_context(|| format!("the model in `{}` does not load", location.dir.display()))?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", location.dir.display())?;
+    let terminal = out.is_terminal();
+    crate::output::write_path(&mut out, &location.dir, terminal, b'\n')?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use hark_query::{Engine, Hit, SimilarTarget};
 use unicode_width::UnicodeWidthStr;
 
-use crate::{model_cmd, Cli};
+use hark_types::terminal;
+
+use crate::{model_cmd, output, Cli};
 
 /// Exit code when nothing matched (grep's convention).
 const EXIT_NO_HITS: u8 = 1;
@@ -45,7 +47,11 @@ than the whole file, the hit says where it starts (DUR `4:00 @1:20`, JSON offset
 
 Output: a table; --json prints one object per hit per line (rank, path, score, duration_s,
 sample_rate, channels, matched, id; offset_s when a hit is a moment in a long file);
---paths one path per line.
+--paths one path per line (-0: ending in NUL instead).
+Names and tags come from anywhere, so on a terminal (the table always) control characters
+and bidi marks in them are shown escaped, the way `ls` does (`\\e`, `\\t`, `\\u{202E}`,
+`\\xFF` for a byte that is not UTF-8); --paths and -0 on a pipe keep the exact bytes, and
+JSON is exact (JSON's own escapes).
 Exit status: 0 if anything matched, 1 if nothing did, 2 on error.";
 
 /// `hark similar --help`, after the options.
@@ -56,7 +62,8 @@ to FILE (moved toward --plus TEXT if given), of the hit's best-matching moment w
 is a moment of a long file (DUR `4:00 @1:20`, JSON offset_s).
 
 Output: a table; --json prints one object per hit per line (rank, path, score, duration_s,
-sample_rate, channels, matched, id; offset_s for a moment); --paths one path per line.
+sample_rate, channels, matched, id; offset_s for a moment); --paths one path per line
+(-0: ending in NUL instead). Names are escaped on a terminal as `hark search --help` says.
 Exit status: 0 if anything matched, 1 if nothing did, 2 on error.";
 
 /// How many hits, and how to print them.
@@ -69,9 +76,13 @@ pub struct OutputArgs {
     /// Print one JSON object per hit per line
     #[arg(long, conflicts_with = "paths")]
     json: bool,
-    /// Print one path per line
+    /// Print one path per line: the exact bytes on a pipe, escaped on a terminal
     #[arg(long)]
     paths: bool,
+    /// Print paths ending in a NUL byte instead of a newline, for names that hold
+    /// newlines (`xargs -0`); implies --paths
+    #[arg(short = '0', long, conflicts_with = "json")]
+    null: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,11 +158,11 @@ fn print(hits: &[Hit], output: &OutputArgs) -> anyhow::Result<ExitCode> {
             line.push(b'\n');
             out.write_all(&line)?;
         }
-    } else if output.paths {
+    } else if output.paths || output.null {
+        let terminal = std::io::stdout().is_terminal();
+        let end = if output.null { b'\0' } else { b'\n' };
         for hit in hits {
-            let mut line = path_bytes(&hit.path);
-            line.push(b'\n');
-            out.write_all(&line)?;
+            output::write_path(&mut out, &hit.path, terminal, end)?;
         }
     } else if !hits.is_empty() {
         let terminal = std::io::stdout().is_terminal();
@@ -204,17 +215,6 @@ impl<'a> JsonHit<'a> {
     }
 }
 
-#[cfg(unix)]
-fn path_bytes(path: &Path) -> Vec<u8> {
-    use std::os::unix::ffi::OsStrExt;
-    path.as_os_str().as_bytes().to_vec()
-}
-
-#[cfg(not(unix))]
-fn path_bytes(path: &Path) -> Vec<u8> {
-    path.to_string_lossy().into_owned().into_bytes()
-}
-
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]
 struct Style {
@@ -260,20 +260,23 @@ fn format_facts(channels: Option<u32>, rate: Option<u32>) -> String {
     format!("{ch} {rate}")
 }
 
-/// A path for the table: relative to the working directory when under it,
-/// else with the home directory as `~`.
+/// A path for the table, escaped for a terminal (`hark_types::terminal`):
+/// relative to the working directory when under it (but never to `/`, which
+/// would only drop the leading slash), else with the home directory as `~`.
 fn display_path(path: &Path) -> String {
     if let Ok(cwd) = std::env::current_dir() {
-        if let Ok(rel) = path.strip_prefix(&cwd) {
-            return rel.to_string_lossy().into_owned();
+        if cwd.parent().is_some() {
+            if let Ok(rel) = path.strip_prefix(&cwd) {
+                return terminal::escape_path(rel).into_owned();
+            }
         }
     }
     if let Some(home) = dirs::home_dir() {
         if let Ok(rel) = path.strip_prefix(&home) {
-            return format!("~/{}", rel.to_string_lossy());
+            return format!("~/{}", terminal::escape_path(rel));
         }
     }
-    path.to_string_lossy().into_owned()
+    terminal::escape_path(path).into_owned()
 }
 
 /// `text` cut from the left to at most `width` columns, with `…` in front
