@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use hark_types::terminal;
 
-use crate::{model_cmd, output, Cli};
+use crate::{disk, model_cmd, output, Cli};
 
 /// Exit status of `hark index` when a root looked unmounted and its entries were kept.
 pub const EXIT_ROOT_KEPT: u8 = 1;
@@ -271,6 +271,15 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             )));
             return Ok(ExitCode::from(EXIT_LOCKED));
         }
+        Err(e) if disk::is_full(&e, &index_dir) => {
+            let left = disk::Left {
+                files: (reporter.work > 0).then(|| reporter.work.saturating_sub(reporter.done)),
+            };
+            let hint = disk::hint(&index_dir, &left);
+            return Err(anyhow::Error::new(e).context(format!(
+                "`hark index` stopped: the disk is full; the index is intact\nhint: {hint}"
+            )));
+        }
         Err(e) => return Err(e.into()),
     };
     if args.json {
@@ -371,7 +380,7 @@ fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut unit = 0;

@@ -1,6 +1,7 @@
 //! The `hark` command: argument parsing and glue. All the work lives in the
 //! library crates; this is the only place that prints.
 
+mod disk;
 mod embed;
 mod index;
 mod model_cmd;

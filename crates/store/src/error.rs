@@ -174,3 +174,96 @@ pub enum Error {
 
 /// A catalog result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether `error` or any error in its chain of sources says the disk is
+/// full (or the user's quota spent): SQLite's `SQLITE_FULL`, or an I/O error
+/// `ENOSPC`/`EDQUOT`. The CLI turns this into a hint that names the index
+/// directory and the space a run needs.
+pub fn is_disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(rusqlite::Error::SqliteFailure(failure, _)) =
+            e.downcast_ref::<rusqlite::Error>()
+        {
+            if failure.code == rusqlite::ErrorCode::DiskFull {
+                return true;
+            }
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// Whether `error` or any error in its chain of sources is an I/O failure:
+/// SQLite's `SQLITE_IOERR` family (a shared-memory file that cannot grow on
+/// a full disk is one) or an `std::io::Error`. The CLI checks the free space
+/// after such an error to tell a full disk from another fault.
+pub fn is_io_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(rusqlite::Error::SqliteFailure(failure, _)) =
+            e.downcast_ref::<rusqlite::Error>()
+        {
+            if failure.code == rusqlite::ErrorCode::SystemIoFailure {
+                return true;
+            }
+        }
+        if e.downcast_ref::<std::io::Error>().is_some() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_found_anywhere_in_the_chain() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        let wrapped = Error::Sqlite {
+            path: "/idx/catalog.sqlite3".into(),
+            what: "insert file",
+            source: full,
+        };
+        assert!(is_disk_full(&wrapped));
+        let io = Error::AnnIo {
+            path: "/idx/ann".into(),
+            what: "write",
+            source: std::io::Error::from_raw_os_error(28), // ENOSPC
+        };
+        assert!(is_disk_full(&io));
+        let busy = Error::Sqlite {
+            path: "/idx/catalog.sqlite3".into(),
+            what: "insert file",
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                None,
+            ),
+        };
+        assert!(!is_disk_full(&busy));
+        assert!(!is_io_error(&busy));
+        let shm = Error::Open {
+            path: "/idx/catalog.sqlite3".into(),
+            what: "set journal_mode=WAL",
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR_SHMSIZE),
+                None,
+            ),
+        };
+        assert!(is_io_error(&shm) && !is_disk_full(&shm));
+    }
+}

@@ -63,7 +63,7 @@ mod vectors;
 mod writer;
 
 pub use catalog::{Catalog, Tx, FILE_NAME};
-pub use error::{Error, Result};
+pub use error::{is_disk_full, is_io_error, Error, Result};
 pub use files::{Counts, FailedFile, FileFacts, FileState, Root, StoredFile};
 pub use filter::columns::FileColumns;
 pub use filter::evaluator::FilterEvaluator;
