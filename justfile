@@ -4,7 +4,7 @@
 test:
     cargo test --workspace
 
-# Formatting and lints, as the before-stop hook checks them.
+# Formatting and lints, as CI (.ci/run) checks them before the tests; the lints are set in [workspace.lints].
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings

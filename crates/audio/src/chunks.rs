@@ -337,13 +337,16 @@ mod tests {
         out
     }
 
-    /// (id, body, size, present) of each chunk, and the problems.
-    fn walk(bytes: &[u8]) -> (Vec<(String, u64, u64, u64)>, Vec<Problem>) {
+    /// (id, body, size, present) of each chunk.
+    type Seen = Vec<(String, u64, u64, u64)>;
+
+    /// Each chunk seen, and the problems.
+    fn walk(bytes: &[u8]) -> (Seen, Vec<Problem>) {
         let mut chunks = Chunks::new(Cursor::new(bytes), bytes.len() as u64)
             .unwrap()
             .unwrap();
         let mut seen = Vec::new();
-        while let Some(c) = chunks.next() {
+        for c in chunks.by_ref() {
             let c = c.unwrap();
             seen.push((c.name(), c.body, c.size, c.present));
         }
