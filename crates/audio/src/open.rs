@@ -141,7 +141,10 @@ impl SoundFile {
             _ => match shim::open(&head, &cursor) {
                 None => probe(path, cursor),
                 Some(Opened::Reader(reader)) => Ok(reader),
-                Some(Opened::Inner(stream)) => probe(path, stream),
+                Some(Opened::Inner(stream, None)) => probe(path, stream),
+                Some(Opened::Inner(stream, Some(frames))) => {
+                    probe(path, stream).map(|reader| shim::cut_to(reader, frames))
+                }
                 Some(Opened::Refused(Refusal::Unsupported(what))) => {
                     Err(ProbeFailure::Unsupported(what))
                 }

@@ -21,6 +21,7 @@ use symphonia::core::formats::FormatReader;
 
 use crate::cursor::FileCursor;
 use raw::{Layout, RawPcmReader};
+pub(crate) use stream_in_wav::cut_to;
 
 /// Why a shim gives no reader for a file it recognised.
 pub(crate) enum Refusal {
@@ -46,8 +47,10 @@ impl Refusal {
 pub(crate) enum Opened {
     /// A reader of the shim's own, over symphonia's codecs.
     Reader(Box<dyn FormatReader>),
-    /// The part of the file symphonia should probe instead of the whole.
-    Inner(FileCursor),
+    /// The part of the file symphonia should probe instead of the whole,
+    /// and the length in frames the file gives that stream, if it does
+    /// (see [`cut_to`]).
+    Inner(FileCursor, Option<u64>),
     /// Why there is no reader.
     Refused(Refusal),
 }
@@ -95,6 +98,8 @@ pub(crate) fn open(head: &[u8], file: &FileCursor) -> Option<Opened> {
         Some("wavpack") => unsupported("WavPack"),
         Some("ape") => unsupported("Monkey's Audio"),
         Some("mpc") => unsupported("Musepack"),
-        _ => stream_in_wav::inner_stream(file).map(Opened::Inner),
+        _ => {
+            stream_in_wav::inner_stream(file).map(|inner| Opened::Inner(inner.stream, inner.frames))
+        }
     }
 }

@@ -73,7 +73,7 @@ impl WaveFormat {
 /// Whether `tag` is one of the Ogg Vorbis tags (0x674F to 0x6771: modes 1,
 /// 2 and 3, each with a "plus" variant), whose `data` chunk holds a whole
 /// Ogg stream. LMMS and some Windows tools wrote these.
-fn is_ogg_vorbis(tag: u16) -> bool {
+pub(crate) fn is_ogg_vorbis(tag: u16) -> bool {
     (0x674F..=0x6771).contains(&tag)
 }
 

@@ -281,3 +281,18 @@ fn au_and_wave64_oddities_give_precise_causes() {
     let err = decode_file(&dir.write("short.w64", &w64[..30])).unwrap_err();
     assert!(matches!(err, Error::Format { .. }), "{err:?}");
 }
+
+#[test]
+fn the_fact_chunk_gives_the_length_of_vorbis_inside_wav() {
+    // LMMS's Ogg streams run on in near-silence past their `fact` length.
+    let dir = TempDir::new("fact");
+    let mut wav = fs::read(fixture("sine440_44k1_mono_vorbis.wav")).unwrap();
+    let fact = wav.windows(4).position(|w| w == b"fact").unwrap();
+    wav[fact + 8..fact + 12].copy_from_slice(&11_025_u32.to_le_bytes());
+    let path = dir.write("padded.wav", &wav);
+    let audio = decode_file(&path).unwrap();
+    assert_eq!(audio.source_frames, 11_025);
+    assert_eq!(audio.samples.len(), 12_000);
+    let meta = read_metadata(&path).unwrap();
+    assert_eq!(meta.duration_s, Some(0.25));
+}
