@@ -11,37 +11,17 @@
 
 mod au;
 mod raw;
+mod refusal;
 mod stream_in_wav;
 mod w64;
-
-use std::io;
 
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatReader;
 
 use crate::cursor::FileCursor;
 use raw::{Layout, RawPcmReader};
+pub(crate) use refusal::Refusal;
 pub(crate) use stream_in_wav::cut_to;
-
-/// Why a shim gives no reader for a file it recognised.
-pub(crate) enum Refusal {
-    /// A format hark does not decode: its name ("GSM 6.10 in Wave64").
-    Unsupported(String),
-    /// The header declares 0 Hz.
-    ZeroRate,
-    /// The header is broken, or the file unreadable.
-    Rejected(SymphoniaError),
-}
-
-impl Refusal {
-    fn malformed(what: &'static str) -> Refusal {
-        Refusal::Rejected(SymphoniaError::DecodeError(what))
-    }
-
-    fn io(cause: io::Error) -> Refusal {
-        Refusal::Rejected(SymphoniaError::IoError(cause))
-    }
-}
 
 /// What a shim made of a file.
 pub(crate) enum Opened {

@@ -11,7 +11,7 @@ use symphonia::core::codecs::{
 };
 
 use super::raw::Layout;
-use super::Refusal;
+use super::refusal::Refusal;
 use crate::cursor::FileCursor;
 
 /// Whether `head` starts an AU file.

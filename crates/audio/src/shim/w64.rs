@@ -5,7 +5,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::raw::Layout;
-use super::Refusal;
+use super::refusal::Refusal;
 use crate::cursor::FileCursor;
 use crate::wave_format::WaveFormat;
 
