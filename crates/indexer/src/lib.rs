@@ -29,6 +29,11 @@
 //! it is long, `moments.rs`), embeds, commits, removes, and refreshes the
 //! ANN cache.
 //!
+//! A damaged catalog (pages overwritten) is repaired before the walk: set
+//! aside, and a new one built from what can still be read
+//! ([`hark_store::salvage`]); the run then indexes only what was lost, and
+//! [`Summary::salvaged`] says how many vectors were kept.
+//!
 //! A bad sound file never stops a run: it is stored as failed, with its
 //! cause, and tried again when it changes. The crate never prints; it
 //! reports through an [`Observer`].
