@@ -27,7 +27,7 @@ pub struct Args {
     /// Print nothing but warnings and errors (for cron)
     #[arg(long, short)]
     quiet: bool,
-    /// Print a JSON summary on stdout: added, updated, removed, moved, failed, unchanged, seconds, ...
+    /// Print a JSON summary on stdout: added, updated, removed, moved, failed, unchanged, salvaged, seconds, ...
     #[arg(long)]
     json: bool,
     /// If another `hark index` is running on this index, wait for it instead of exiting
@@ -198,6 +198,14 @@ impl Reporter {
                     self.last_line = Instant::now();
                 }
             }
+            Event::Repaired(r) => self.warn(&format!(
+                "the catalog was damaged: it is kept aside as `{}`; {} roots, {} files and {} \
+                 vectors were salvaged from it, and what was lost is indexed again",
+                r.damaged.display(),
+                r.roots,
+                r.files,
+                r.vectors
+            )),
             Event::Removed { count } => self.say(&format!("{count} files left the index")),
             Event::AnnStarted => {
                 if let Some(bar) = &self.bar {
@@ -241,11 +249,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         ..Options::default()
     };
     let mut reporter = Reporter::new(args.quiet);
-    let known_roots = hark_store::Catalog::open_readonly(&index_dir)
-        .and_then(|c| c.roots())
-        .map(|r| r.len())
-        .unwrap_or(0);
-    if args.paths.is_empty() && known_roots == 0 {
+    // A damaged catalog is the run's to repair, roots and all.
+    let has_roots = match hark_store::Catalog::open_readonly(&index_dir).and_then(|c| c.roots()) {
+        Ok(roots) => !roots.is_empty(),
+        Err(e) => e.is_damaged(),
+    };
+    if args.paths.is_empty() && !has_roots {
         anyhow::bail!(
             "no folders to index in `{}`\nhint: run `hark index PATH` to add a sound library",
             index_dir.display()
@@ -315,6 +324,12 @@ fn print_summary(s: &Summary) {
     }
     parts.push(format!("{} unchanged", s.unchanged));
     eprintln!("indexed: {} in {:.1} s", parts.join(", "), s.seconds);
+    if s.salvaged > 0 {
+        eprintln!(
+            "  {} vectors salvaged from the damaged catalog (not embedded again)",
+            s.salvaged
+        );
+    }
     if s.failed > 0 {
         eprintln!("  files that failed, with their causes: `hark status --errors`");
     }
@@ -398,11 +413,17 @@ pub(crate) fn human_bytes(n: u64) -> String {
 pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let index_dir = cli.index_dir()?;
     let catalog = hark_store::Catalog::open_readonly(&index_dir).map_err(|e| {
+        if e.is_damaged() {
+            return anyhow::Error::new(e);
+        }
         anyhow::Error::new(e).context(format!(
             "no index in `{}`\nhint: run `hark index PATH` to build one",
             index_dir.display()
         ))
     })?;
+    // A health report reads every page: damage anywhere is found here,
+    // not only where a search happens to read.
+    catalog.check()?;
     let counts = catalog.counts()?;
     let per_root: std::collections::HashMap<_, _> = catalog.files_per_root()?.into_iter().collect();
     let roots = catalog

@@ -125,6 +125,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     let index_dir = cli.index_dir()?;
+    // A session reads pages a first query may not: damage is reported now,
+    // on the terminal, rather than as a failure inside the UI.
+    if let Err(e) = hark_store::Catalog::open_readonly(&index_dir).and_then(|c| c.check()) {
+        if e.is_damaged() {
+            return Err(e.into());
+        }
+    }
     let engine = Engine::open(&index_dir, model_cmd::spec(cli))?;
     let mut options = hark_tui::runtime::TuiOptions::new(log_file(args)?);
     if args.silent {
