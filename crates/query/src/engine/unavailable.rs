@@ -91,8 +91,9 @@ impl std::fmt::Display for SoundUnavailable {
             ),
             SoundUnavailable::OtherModel { index, current } => write!(
                 f,
-                "the index's sound vectors were made by the model `{index}`, not by `{current}` \
-                 (pass that model with `--model DIR`, or run `hark index` to embed with this one)"
+                "the index was built with the model `{index}`, but the model in use is \
+                 `{current}` (pass the index's model with `--model DIR`, or run `hark index` to \
+                 embed with this one)"
             ),
         }
     }
@@ -125,7 +126,7 @@ mod tests {
                     index: "a@1".into(),
                     current: "b@2".into(),
                 },
-                "`a@1`, not by `b@2`",
+                "built with the model `a@1`, but the model in use is `b@2`",
             ),
         ];
         for (error, says) in cases {
