@@ -24,6 +24,10 @@ pub struct Args {
     /// Folders to add to the library (remembered); with none, every known folder is refreshed
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Do not download the model when it is absent (neither does HF_HUB_OFFLINE=1): files
+    /// are then indexed by name and metadata and wait for their embeddings
+    #[arg(long)]
+    no_fetch: bool,
     /// Print nothing but warnings and errors (for cron)
     #[arg(long, short)]
     quiet: bool,
@@ -55,8 +59,11 @@ decodes it, embeds it with the CLAP model and stores it; unchanged files are not
 moved files keep their embedding, deleted files leave the index. Safe to interrupt \
 (work is committed in batches) and to run from cron while searches and the TUI read the index.
 
-Without a model (none given, none in the Hugging Face cache) files are indexed by name and \
-metadata and wait for their embeddings; a later run with the model embeds only those.
+When the default model is not in the Hugging Face cache, it is downloaded first (about 615 MB, \
+once, as `hark model fetch` does), unless --no-fetch is given or HF_HUB_OFFLINE=1. Without a \
+model (not downloaded, or the download failed) files are indexed by name and metadata and wait \
+for their embeddings, and `hark search` and `hark tui` find them by words; a later run with the \
+model embeds only those.
 
 Exit status:
   0  the index is up to date (files that could not be read are recorded: `hark status --errors`)
@@ -64,13 +71,23 @@ Exit status:
   2  error
   3  another `hark index` is updating this index (use --wait to wait for it)";
 
+/// The model for indexing: the loaded model, its identity and its name.
+type Found = (hark_model::Clap, String, String);
+
 /// Finds the model for indexing: an explicit `--model` must work; the
-/// default may be absent (the run then indexes without vectors).
-fn find_model(cli: &Cli) -> anyhow::Result<Option<(hark_model::Clap, String, String)>> {
+/// default is downloaded if absent (see [`fetch_default`]), and may stay
+/// absent: the run then indexes without vectors, and the `Err` is the
+/// warning that says so.
+fn find_model(cli: &Cli, args: &Args) -> anyhow::Result<Result<Found, String>> {
     let spec = model_cmd::spec(cli);
     let location = match hub::locate(&spec) {
         Ok(location) => location,
-        Err(hark_model::Error::ModelNotFound { .. }) if cli.model.is_none() => return Ok(None),
+        Err(hark_model::Error::ModelNotFound { .. }) if cli.model.is_none() => {
+            match fetch_default(&spec, args) {
+                Ok(location) => location,
+                Err(why) => return Ok(Err(why)),
+            }
+        }
         Err(e) => return Err(e.into()),
     };
     let identity = location
@@ -79,12 +96,52 @@ fn find_model(cli: &Cli) -> anyhow::Result<Option<(hark_model::Clap, String, Str
     let name = location.id.clone();
     let clap = hark_model::Clap::load(&location)
         .with_context(|| format!("failed to load the model in `{}`", location.dir.display()))?;
-    Ok(Some((clap, identity, name)))
+    Ok(Ok((clap, identity, name)))
+}
+
+/// Downloads the default model into the Hugging Face cache, as `hark
+/// model fetch` does, unless `--no-fetch` or `HF_HUB_OFFLINE` forbid it;
+/// when it cannot, the one-line warning for a run without the model.
+fn fetch_default(spec: &hub::ModelSpec, args: &Args) -> Result<hub::ModelLocation, String> {
+    let later = "files are indexed by name and metadata, and wait for their embeddings \
+                 (`hark model fetch` or `--model DIR`, then `hark index` again, embeds them)";
+    if args.no_fetch || model_cmd::hub_offline() {
+        let flag = if args.no_fetch {
+            "--no-fetch"
+        } else {
+            "HF_HUB_OFFLINE"
+        };
+        return Err(format!("no model, and not downloaded ({flag}): {later}"));
+    }
+    if !args.quiet {
+        eprintln!(
+            "downloading the model `{}` (about 615 MB, once) into the Hugging Face cache",
+            hub::DEFAULT_MODEL
+        );
+    }
+    model_cmd::fetch(spec, args.quiet)
+        .map_err(|e| format!("no model: the download failed ({}): {later}", one_line(&e)))
+}
+
+/// An error and its causes on one line, each said once.
+fn one_line(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        let text = e.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Shows a run's progress: a bar on a terminal, plain lines otherwise.
 struct Reporter {
     quiet: bool,
+    /// The warning for a run without the model.
+    no_model: Option<String>,
     bar: Option<ProgressBar>,
     plain_every: Duration,
     last_line: Instant,
@@ -94,9 +151,10 @@ struct Reporter {
 }
 
 impl Reporter {
-    fn new(quiet: bool) -> Self {
+    fn new(quiet: bool, no_model: Option<String>) -> Self {
         Reporter {
             quiet,
+            no_model,
             bar: None,
             plain_every: Duration::from_secs(10),
             last_line: Instant::now(),
@@ -147,10 +205,11 @@ impl Reporter {
             Event::ModelChanged { from, to } => self.say(&format!(
                 "the model or pipeline changed: every file is embedded again\n  index: {from}\n  now:   {to}"
             )),
-            Event::NoModel => self.warn(
-                "no model: files are indexed by name and metadata, and wait for their embeddings\n\
-                 hint: run `hark model fetch` (or pass --model DIR), then `hark index` again to embed them",
-            ),
+            Event::NoModel => {
+                if let Some(why) = &self.no_model {
+                    self.warn(why)
+                }
+            }
             Event::Planned { work, unchanged } => {
                 self.work = work as u64;
                 self.started = Instant::now();
@@ -240,7 +299,6 @@ impl Reporter {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let index_dir = cli.index_dir()?;
-    let model = find_model(cli)?;
     let options = Options {
         add_roots: args.paths.clone(),
         wait: args.wait,
@@ -248,7 +306,6 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         commit_files: args.batch,
         ..Options::default()
     };
-    let mut reporter = Reporter::new(args.quiet);
     // A damaged catalog is the run's to repair, roots and all.
     let has_roots = match hark_store::Catalog::open_readonly(&index_dir).and_then(|c| c.roots()) {
         Ok(roots) => !roots.is_empty(),
@@ -260,6 +317,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             index_dir.display()
         );
     }
+    // After the check above: a mistaken run downloads nothing.
+    let (model, no_model) = match find_model(cli, args)? {
+        Ok(found) => (Some(found), None),
+        Err(why) => (None, Some(why)),
+    };
+    let mut reporter = Reporter::new(args.quiet, no_model);
     let result = hark_indexer::run(
         &index_dir,
         &options,

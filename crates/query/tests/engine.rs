@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use hark_model::hub::ModelSpec;
-use hark_query::{Engine, Error, FileId, FileStatus, Hit, Matched, Query, SimilarTarget};
+use hark_query::{
+    Engine, Error, FileId, FileStatus, Hit, Matched, Query, QueryVectors, SimilarTarget,
+    SoundUnavailable,
+};
 use hark_store::Catalog;
 use library::{LibFile, Library};
 
@@ -560,6 +563,70 @@ fn the_model_is_not_needed_for_listings_or_stored_vectors() {
     engine.summary().unwrap();
     let e = engine.search("thunder", 5).unwrap_err();
     assert!(matches!(e, Error::Model(_)), "{e}");
+}
+
+#[test]
+fn without_a_usable_model_text_queries_rank_by_words_and_say_why() {
+    let lib = Library::build();
+    let no_model = Engine::open(
+        &lib.index,
+        ModelSpec::Dir(lib.temp.path().join("no-model-here")),
+    )
+    .unwrap();
+    let words = |engine: &Engine, query: &str| {
+        let (hits, why) = engine.search_or_words(query, 10).unwrap();
+        assert!(
+            hits.iter().all(|h| h.matched == Matched::Words),
+            "{query}: {hits:?}"
+        );
+        (set(rels(&lib, &hits)), why)
+    };
+    let thunder = set([
+        "Weather/Thunder Distant Rumble.wav",
+        "Misc/Thunder Waiting.wav",
+    ]);
+    let (hits, why) = words(&no_model, "thunder");
+    assert_eq!(hits, thunder);
+    assert!(
+        matches!(&why, Some(SoundUnavailable::NoModel { model }) if model.ends_with("no-model-here")),
+        "{why:?}"
+    );
+    let (hits, _) = words(&no_model, "thunder -waiting");
+    assert_eq!(hits, set(["Weather/Thunder Distant Rumble.wav"]));
+    let (hits, _) = words(&no_model, "\"distant rumble\"");
+    assert_eq!(hits, set(["Weather/Thunder Distant Rumble.wav"]));
+    // Listings never needed the model, and say nothing.
+    let (hits, why) = no_model.search_or_words("dur:<1s", 10).unwrap();
+    assert!(!hits.is_empty() && why.is_none(), "{hits:?} {why:?}");
+    let q = no_model.parse("thunder").unwrap();
+    let (vectors, why) = no_model.embed_query_or_words(&q).unwrap();
+    assert_eq!(vectors, QueryVectors::default());
+    assert!(matches!(why, Some(SoundUnavailable::NoModel { .. })));
+
+    // Vectors of another model: words too, and why.
+    Catalog::open(&lib.index)
+        .unwrap()
+        .transaction(|tx| tx.set_meta(hark_store::meta::MODEL, "laion/clap-htsat-fused@abc"))
+        .unwrap();
+    let (hits, why) = words(&engine(&lib), "thunder");
+    assert_eq!(hits, thunder);
+    assert!(
+        matches!(&why, Some(SoundUnavailable::OtherModel { index, .. }) if index == "laion/clap-htsat-fused@abc"),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn with_the_model_search_or_words_ranks_by_sound_and_says_nothing() {
+    let lib = Library::build();
+    let engine = engine(&lib);
+    let (hits, why) = engine.search_or_words("thunder", 10).unwrap();
+    assert!(why.is_none(), "{why:?}");
+    assert_eq!(hits, engine.search("thunder", 10).unwrap());
+    assert!(hits.iter().any(|h| h.matched != Matched::Words), "{hits:?}");
+    let q = engine.parse("thunder").unwrap();
+    let (vectors, why) = engine.embed_query_or_words(&q).unwrap();
+    assert!(why.is_none() && vectors.positive.is_some());
 }
 
 // Opening.

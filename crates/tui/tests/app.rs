@@ -775,3 +775,22 @@ fn a_signal_quits() {
     t.send(Msg::Quit);
     assert!(t.app.quit);
 }
+
+#[test]
+fn a_backend_note_shows_once_as_a_note_and_the_words_hits_stay() {
+    let mut t = T::new(Some("kick"));
+    t.answer(&[1, 2], false);
+    let note = "searching by words only: the model is not on this machine";
+    t.send(Msg::Note(note.into()));
+    t.answer(&[1, 2], true);
+    assert_eq!(t.app.view().hits.len(), 2);
+    let message = t.app.status.message.as_ref().expect("no message");
+    assert!(!message.error && message.text == note, "{message:?}");
+    t.wait(6000);
+    assert!(t.app.status.message.is_none());
+    // The same note for the next query is not said again; a new one is.
+    t.send(Msg::Note(note.into()));
+    assert!(t.app.status.message.is_none(), "said twice");
+    t.send(Msg::Note("another".into()));
+    assert_eq!(t.app.status.message.as_ref().unwrap().text, "another");
+}

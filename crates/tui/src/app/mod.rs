@@ -209,6 +209,7 @@ impl App {
             Msg::Detail { id, result } => self.detail.on_detail(id, result, status, now),
             Msg::Summary(result) => status.summary = Some(result),
             Msg::ReloadFailed(cause) => status.say_error(strings::reload_failed(&cause), now),
+            Msg::Note(text) => status.note_once(text, now),
             Msg::Playback(event) => self.audio.on_event(event, status, now),
             Msg::Exported(result) => self.handoff.on_exported(result, status, now),
             Msg::Opened { dir, result } => self.handoff.on_opened(&dir, result, status, now),

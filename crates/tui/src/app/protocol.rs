@@ -90,6 +90,9 @@ pub enum Msg {
     IndexChanged,
     /// Checking for a new index failed.
     ReloadFailed(String),
+    /// The backend's note on a query's vectors (see
+    /// [`Backend::note`](crate::Backend::note)).
+    Note(String),
     /// The player reported.
     Playback(PlaybackEvent),
     /// An export finished.

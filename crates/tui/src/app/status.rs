@@ -33,6 +33,8 @@ pub struct StatusLine {
     spun_at: Option<Instant>,
     /// How long a message stays.
     message_time: Duration,
+    /// The last note said with [`StatusLine::note_once`].
+    noted: Option<String>,
 }
 
 impl StatusLine {
@@ -44,12 +46,23 @@ impl StatusLine {
             spinner: 0,
             spun_at: None,
             message_time,
+            noted: None,
         }
     }
 
     /// Shows `text` as a note.
     pub(super) fn say(&mut self, text: String, now: Instant) {
         self.show(text, false, now);
+    }
+
+    /// Shows `text` as a note unless it is the last one shown this way:
+    /// a standing condition (no sound ranking) is said once, not at every
+    /// query.
+    pub(super) fn note_once(&mut self, text: String, now: Instant) {
+        if self.noted.as_deref() != Some(text.as_str()) {
+            self.noted = Some(text.clone());
+            self.say(text, now);
+        }
     }
 
     /// Shows `text` as an error.

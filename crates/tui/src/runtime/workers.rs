@@ -182,6 +182,12 @@ fn run_list_job<B: Backend>(
             done,
         });
     };
+    // A note on the vectors (no sound ranking, say) goes to the status line.
+    let noted = |vectors: &B::Vectors| {
+        if let Some(note) = backend.note(vectors) {
+            let _ = tx.send(Msg::Note(note));
+        }
+    };
     let seq = job.seq;
     match job.request {
         ListRequest::Recent => send(seq, backend.recent(k), true),
@@ -204,7 +210,10 @@ fn run_list_job<B: Backend>(
             }
             // Stage 2: the text tower, then the full search.
             let vectors = match backend.embed_query(&query) {
-                Ok(v) => Arc::new(v),
+                Ok(v) => {
+                    noted(&v);
+                    Arc::new(v)
+                }
                 Err(e) => return send(seq, Err(e), true),
             };
             cache.put(&text, Arc::clone(&vectors));
@@ -228,6 +237,7 @@ fn run_list_job<B: Backend>(
             } else {
                 match backend.embed_query(&query) {
                     Ok(v) => {
+                        noted(&v);
                         let v = Arc::new(v);
                         cache.put(&text, Arc::clone(&v));
                         Some(v)
@@ -365,6 +375,10 @@ mod tests {
             self.embeds.fetch_add(1, Ordering::SeqCst);
             Ok(q.len())
         }
+        fn note(&self, v: &usize) -> Option<String> {
+            // "kicks": words only.
+            (*v == 5).then(|| "words only".to_string())
+        }
         fn run(&self, _: &String, v: Option<&usize>, _: usize) -> Result<Vec<Hit>, ScriptError> {
             Ok(vec![hit(if v.is_some() { 2 } else { 1 })])
         }
@@ -449,6 +463,25 @@ mod tests {
             vec![(4, vec![2], true)]
         );
         assert_eq!(b.embeds.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_note_on_the_vectors_goes_to_the_status_line_between_the_stages() {
+        let b = Script::default();
+        let mut cache = VectorCache {
+            entries: Vec::new(),
+        };
+        let search = |text: &str| ListJob {
+            seq: 4,
+            request: ListRequest::Search { text: text.into() },
+        };
+        let msgs = run_job(&b, search("kicks"), 4, &mut cache);
+        assert!(
+            matches!(&msgs[..], [Msg::Hits { done: false, .. }, Msg::Note(n), Msg::Hits { done: true, .. }] if n == "words only"),
+            "{msgs:?}"
+        );
+        let msgs = run_job(&b, search("rain"), 4, &mut cache);
+        assert!(!msgs.iter().any(|m| matches!(m, Msg::Note(_))), "{msgs:?}");
     }
 
     #[test]
