@@ -236,6 +236,38 @@ fn the_sound_stage_keeps_the_selection_on_the_same_file() {
     assert_eq!(t.app.busy(), None);
 }
 
+/// Issue 17 point 1: the sound stage moved the top word hit down and the
+/// selection followed it, so Space, `y` and `e` acted on a file the user
+/// did not pick.
+#[test]
+fn the_sound_stage_of_a_new_query_leaves_the_selection_on_hit_one() {
+    let mut t = T::new(Some("kick"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], false);
+    assert_eq!(t.selected(), Some(1));
+    t.answer(&[2, 1, 3], true);
+    assert_eq!(t.app.view().selected, 0);
+    assert_eq!(t.selected(), Some(2));
+    let out = t.send(ch('y'));
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, Effect::CopyToClipboard(p) if p.ends_with("2.wav"))),
+        "{out:?}"
+    );
+
+    // Typed, searched after the pause, then Enter: the same query again.
+    let mut t = T::new(None);
+    t.answer(&[9], true);
+    t.type_text("tom");
+    t.wait(500);
+    t.answer(&[5, 6, 7], false);
+    t.send(key(KeyCode::Enter));
+    t.answer(&[5, 6, 7], false);
+    assert_eq!(t.selected(), Some(5));
+    t.answer(&[6, 7, 5], true);
+    assert_eq!(t.selected(), Some(6), "the selection followed #1 down");
+}
+
 #[test]
 fn a_new_query_starts_at_the_top() {
     let mut t = T::new(Some("door"));

@@ -5,9 +5,12 @@
 //! marking push a view; Back pops one, with its hits, selection and scroll
 //! as they were. Answers carry the sequence number of their request, and
 //! only the newest request's answers are applied, so a slow answer never
-//! overwrites a newer list. When answers replace the hits of the same
-//! request (the full-text stage, then the sound stage; a reload of the
-//! index), the selection stays on the same file when it is still there.
+//! overwrites a newer list. A new query's answers put the selection on
+//! hit #1, the sound stage's too: a re-rank the user did not ask for must
+//! not leave the selection on a file that moved down. The selection stays
+//! on the same file (when it is still there) when the user asked for the
+//! re-rank (marks), on a reload of the index, and when the user moved the
+//! selection after the request's first answer (they picked that file).
 
 use std::time::{Duration, Instant};
 
@@ -35,8 +38,9 @@ pub enum Stage {
 struct Pending {
     seq: u64,
     stage: Stage,
-    /// Keep the selection on the same file when the hits arrive (the same
-    /// request answered again) rather than go to the top (a new query).
+    /// Keep the selection on the same file when the hits arrive (a re-rank
+    /// the user asked for, a reload, a file the user picked since the
+    /// first answer) rather than go to hit #1 (a new query).
     keep_selection: bool,
 }
 
@@ -105,10 +109,14 @@ impl Views {
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-(page as isize)),
             Action::PageDown => self.move_by(page as isize),
-            Action::Top => self.top_mut().selected = 0,
+            Action::Top => {
+                self.top_mut().selected = 0;
+                self.picked();
+            }
             Action::Bottom => {
                 let n = self.top().hits.len();
                 self.top_mut().selected = n.saturating_sub(1);
+                self.picked();
             }
             Action::MarkWanted => self.mark(true, status, now),
             Action::MarkUnwanted => self.mark(false, status, now),
@@ -124,6 +132,7 @@ impl Views {
         }
         let last = view.hits.len() - 1;
         view.selected = view.selected.saturating_add_signed(delta).min(last);
+        self.picked();
     }
 
     /// Selects the `row`th row on screen, if a hit is there.
@@ -132,6 +141,15 @@ impl Views {
         let row = view.offset + row;
         if row < view.hits.len() {
             view.selected = row;
+            self.picked();
+        }
+    }
+
+    /// The user chose the selected file: a later answer to the running
+    /// request keeps the selection on it.
+    fn picked(&mut self) {
+        if let Some(pending) = self.pending.as_mut() {
+            pending.keep_selection = true;
         }
     }
 
@@ -149,18 +167,17 @@ impl Views {
 
     /// Runs the query line's `text`: the top list becomes its answer (a
     /// text list is edited in place; on any other list a new one is
-    /// pushed, so Back returns to it).
+    /// pushed, so Back returns to it). Its answers start at hit #1.
     pub(super) fn start_query(&mut self, text: &str) -> Effect {
         let kind = view_kind_for(text);
         let top = self.top_mut();
-        let keep = top.kind == kind;
         if matches!(top.kind, ViewKind::Recent | ViewKind::Search { .. }) {
             top.kind = kind;
             top.marks.clear();
         } else {
             self.push_view(View::new(kind));
         }
-        self.request_top(keep)
+        self.request_top(false)
     }
 
     /// The effect that (re)fetches the top list, and the bookkeeping that
@@ -208,7 +225,6 @@ impl Views {
             return; // An answer to a request since replaced.
         };
         let keep = pending.keep_selection;
-        pending.keep_selection = true;
         if done {
             self.pending = None;
         } else if let Some(p) = self.pending.as_mut() {
