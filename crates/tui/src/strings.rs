@@ -20,12 +20,17 @@ pub fn view_similar(name: &str) -> String {
 pub fn view_refined(wanted: usize, unwanted: usize) -> String {
     format!("re-ranked +{wanted} −{unwanted}")
 }
-/// The hit count.
-pub fn hit_count(n: usize) -> String {
-    match n {
-        1 => "1 hit".into(),
-        n => format!("{n} hits"),
+/// The hit count; `more` when the list goes on beyond the hits shown.
+pub fn hit_count(n: usize, more: bool) -> String {
+    match (n, more) {
+        (n, true) => format!("{n}+ hits, more below"),
+        (1, false) => "1 hit".into(),
+        (n, false) => format!("{n} hits"),
     }
+}
+/// Title of the library listing while more of it is still to come.
+pub fn view_recent_so_far(n: usize) -> String {
+    format!("library, newest first: {n} so far, more below")
 }
 /// The empty list.
 pub const NO_HITS: &str = "no hits";

@@ -268,6 +268,49 @@ fn the_sound_stage_of_a_new_query_leaves_the_selection_on_hit_one() {
     assert_eq!(t.selected(), Some(6), "the selection followed #1 down");
 }
 
+/// Issue 17 point 2: the lists stopped at 200 hits, silently. A list that
+/// fills its page asks for a page more as the selection nears its end, and
+/// says that more are coming.
+#[test]
+fn a_full_page_pages_in_more_as_the_selection_nears_the_end() {
+    let mut t = T::new(None);
+    let asked = |e: &Effect| match e {
+        Effect::List { k, .. } => Some(*k),
+        _ => None,
+    };
+    assert_eq!(t.effects.iter().find_map(asked), Some(200));
+    let first: Vec<i64> = (1..=200).collect();
+    t.answer(&first, true);
+    assert!(t.app.view().more);
+    assert!(
+        t.app.view().title().contains("200 so far"),
+        "{}",
+        t.app.view().title()
+    );
+    t.send(key(KeyCode::Esc));
+    // Far from the end: nothing more is asked for.
+    assert!(t.send(ch('j')).iter().all(|e| asked(e).is_none()));
+    let out = t.send(ch('G'));
+    assert_eq!(out.iter().find_map(asked), Some(400), "{out:?}");
+    let all: Vec<i64> = (1..=208).collect();
+    t.answer(&all, true);
+    assert_eq!(t.selected(), Some(200), "the selection stayed on its file");
+    assert!(!t.app.view().more);
+    t.send(ch('G'));
+    assert_eq!(t.selected(), Some(208));
+    assert_eq!(t.app.view().hits.len(), 208);
+    // The whole list is there: no more requests.
+    assert!(t.send(ch('k')).iter().all(|e| asked(e).is_none()));
+
+    // A search's title says there are more.
+    let mut t = T::new(Some("kick"));
+    t.answer(&first, true);
+    assert_eq!(t.app.view().title(), "200+ hits, more below");
+    let mut t = T::new(Some("kick"));
+    t.answer(&[1, 2], true);
+    assert_eq!(t.app.view().title(), "2 hits");
+}
+
 #[test]
 fn a_new_query_starts_at_the_top() {
     let mut t = T::new(Some("door"));
@@ -399,6 +442,7 @@ fn marks_push_a_reranked_list_once_and_rerank_after_a_pause() {
                 wanted: vec![FileId(1)],
                 unwanted: vec![FileId(3)],
             },
+            k: 200,
         }]
     );
     // Marking again unmarks.

@@ -47,29 +47,32 @@ fn serve(app: &mut App, backend: &FakeBackend, effects: Vec<Effect>, now: Instan
             Effect::List {
                 seq,
                 request: ListRequest::Recent,
+                k,
             } => vec![Msg::Hits {
                 seq,
-                result: backend.recent(200).map_err(|e| e.to_string()),
+                result: backend.recent(k).map_err(|e| e.to_string()),
                 done: true,
             }],
             Effect::List {
                 seq,
                 request: ListRequest::Search { text },
+                k,
             } => {
                 let q = backend.parse(&text).unwrap();
                 let v = backend.embed_query(&q).unwrap();
                 vec![Msg::Hits {
                     seq,
-                    result: backend.run(&q, Some(&v), 200).map_err(|e| e.to_string()),
+                    result: backend.run(&q, Some(&v), k).map_err(|e| e.to_string()),
                     done: true,
                 }]
             }
             Effect::List {
                 seq,
                 request: ListRequest::Similar { id },
+                k,
             } => vec![Msg::Hits {
                 seq,
-                result: backend.similar(id, 200).map_err(|e| e.to_string()),
+                result: backend.similar(id, k).map_err(|e| e.to_string()),
                 done: true,
             }],
             Effect::LoadDetail(id) => vec![Msg::Detail {

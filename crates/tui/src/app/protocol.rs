@@ -141,6 +141,8 @@ pub enum Effect {
         seq: u64,
         /// Which list.
         request: ListRequest,
+        /// How many hits (the list's first `k`).
+        k: usize,
     },
     /// Fetch a file's details.
     LoadDetail(FileId),

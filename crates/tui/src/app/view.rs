@@ -76,6 +76,11 @@ pub struct View {
     pub marks: Vec<Mark>,
     /// The index changed since its hits came: refresh when it is shown again.
     pub stale: bool,
+    /// How many hits were asked for (grows a page at a time as the user
+    /// scrolls down).
+    pub limit: usize,
+    /// The last answer filled `limit`: the list may go on.
+    pub more: bool,
 }
 
 impl View {
@@ -87,6 +92,8 @@ impl View {
             offset: 0,
             marks: Vec::new(),
             stale: false,
+            limit: 0,
+            more: false,
         }
     }
 
@@ -111,8 +118,9 @@ impl View {
     /// The title shown at the right of the query line.
     pub fn title(&self) -> String {
         match &self.kind {
+            ViewKind::Recent if self.more => strings::view_recent_so_far(self.hits.len()),
             ViewKind::Recent => strings::VIEW_RECENT.to_string(),
-            ViewKind::Search { .. } => strings::hit_count(self.hits.len()),
+            ViewKind::Search { .. } => strings::hit_count(self.hits.len(), self.more),
             ViewKind::Similar { name, .. } => strings::view_similar(name),
             ViewKind::Refined { .. } => {
                 strings::view_refined(self.ids(true).len(), self.ids(false).len())

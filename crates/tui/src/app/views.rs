@@ -11,6 +11,11 @@
 //! on the same file (when it is still there) when the user asked for the
 //! re-rank (marks), on a reload of the index, and when the user moved the
 //! selection after the request's first answer (they picked that file).
+//!
+//! A list is asked for a page of hits at first; when the selection comes
+//! within a screen of the end of a list that filled its page, the list is
+//! asked for again a page longer (the engine's first hits do not depend on
+//! how many are asked for, so the rows above stay as they were).
 
 use std::time::{Duration, Instant};
 
@@ -42,6 +47,8 @@ struct Pending {
     /// the user asked for, a reload, a file the user picked since the
     /// first answer) rather than go to hit #1 (a new query).
     keep_selection: bool,
+    /// How many hits were asked for.
+    k: usize,
 }
 
 /// The stack of result lists, the newest request, and the re-rank due
@@ -55,18 +62,22 @@ pub struct Views {
     /// When the marks made are re-ranked.
     refine_due: Option<Instant>,
     refine_debounce: Duration,
+    /// Hits per page.
+    page: usize,
 }
 
 impl Views {
     /// One list: the answer to `text` (the library when it is empty), not
-    /// asked for yet; marks re-rank after `refine_debounce` of quiet.
-    pub fn new(text: &str, refine_debounce: Duration) -> Self {
+    /// asked for yet; lists are asked for `page` hits at a time; marks
+    /// re-rank after `refine_debounce` of quiet.
+    pub fn new(text: &str, page: usize, refine_debounce: Duration) -> Self {
         Views {
             stack: vec![View::new(view_kind_for(text))],
             pending: None,
             next_seq: 0,
             refine_due: None,
             refine_debounce,
+            page: page.max(1),
         }
     }
 
@@ -174,6 +185,7 @@ impl Views {
         if matches!(top.kind, ViewKind::Recent | ViewKind::Search { .. }) {
             top.kind = kind;
             top.marks.clear();
+            top.limit = 0;
         } else {
             self.push_view(View::new(kind));
         }
@@ -185,8 +197,11 @@ impl Views {
     pub(super) fn request_top(&mut self, keep_selection: bool) -> Effect {
         self.next_seq += 1;
         let seq = self.next_seq;
+        let page = self.page;
         let view = self.top_mut();
         view.stale = false;
+        view.limit = view.limit.max(page);
+        let k = view.limit;
         let (stage, request) = match &view.kind {
             ViewKind::Recent => (Stage::Searching, ListRequest::Recent),
             ViewKind::Search { text } => {
@@ -208,8 +223,24 @@ impl Views {
             seq,
             stage,
             keep_selection,
+            k,
         });
-        Effect::List { seq, request }
+        Effect::List { seq, request, k }
+    }
+
+    /// The effect that asks for a page more of the list shown, when the
+    /// selection is within `rows` rows of its end, the list may go on, and
+    /// no request for it runs.
+    pub(super) fn page_in(&mut self, rows: usize) -> Option<Effect> {
+        let view = self.top();
+        let near_end = view.selected + rows >= view.hits.len();
+        if self.pending.is_some() || !view.more || !near_end {
+            return None;
+        }
+        let page = self.page;
+        let view = self.top_mut();
+        view.limit = view.hits.len() + page;
+        Some(self.request_top(true))
     }
 
     /// Applies an answer to request `seq`, if it is still the newest.
@@ -224,7 +255,7 @@ impl Views {
         let Some(pending) = self.pending.as_mut().filter(|p| p.seq == seq) else {
             return; // An answer to a request since replaced.
         };
-        let keep = pending.keep_selection;
+        let (keep, k) = (pending.keep_selection, pending.k);
         if done {
             self.pending = None;
         } else if let Some(p) = self.pending.as_mut() {
@@ -235,6 +266,7 @@ impl Views {
                 let view = self.top_mut();
                 let previous = view.selected_hit().map(|h| h.id);
                 let previous_row = view.selected;
+                view.more = hits.len() >= k;
                 view.hits = hits;
                 view.selected = match (keep, previous) {
                     (true, Some(id)) => view
@@ -322,6 +354,8 @@ impl Views {
             refined.hits = top.hits.clone();
             refined.selected = top.selected;
             refined.offset = top.offset;
+            refined.limit = top.limit;
+            refined.more = top.more;
             self.push_view(refined);
         }
         let view = self.top_mut();
