@@ -1,7 +1,7 @@
 //! Every word the UI shows, apart from the key help (which lives with the
 //! bindings in [`crate::keymap`]): labels, placeholders and status messages.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The prompt before the query.
 pub const QUERY_PROMPT: &str = "hark › ";
@@ -113,16 +113,30 @@ pub fn copied(path: &Path) -> String {
     format!("copied `{}` (OSC 52)", path.display())
 }
 /// Message: an export finished.
-pub fn exported(copied: usize, skipped: usize, dir: &Path) -> String {
+pub fn exported(
+    copied: usize,
+    skipped: usize,
+    renamed: &[(PathBuf, String)],
+    dir: &Path,
+) -> String {
     let files = if copied == 1 { "file" } else { "files" };
+    let mut text = format!("copied {copied} {files} to `{}`", dir.display());
     if skipped > 0 {
-        format!(
-            "copied {copied} {files} to `{}` ({skipped} already there, left as they were)",
-            dir.display()
-        )
-    } else {
-        format!("copied {copied} {files} to `{}`", dir.display())
+        text.push_str(&format!(
+            " ({skipped} already there, the same content, left as they were)"
+        ));
     }
+    if !renamed.is_empty() {
+        let names: Vec<String> = renamed
+            .iter()
+            .map(|(from, to)| format!("`{}` as `{to}`", from.display()))
+            .collect();
+        text.push_str(&format!(
+            "; another file had the name, so copied {}",
+            names.join(", ")
+        ));
+    }
+    text
 }
 /// Message: an export stopped on an error.
 pub fn export_failed(cause: &str) -> String {

@@ -710,6 +710,7 @@ fn export_copies_the_marked_hits_or_the_selected_one() {
         dir: "/tmp/picks".into(),
         copied: 1,
         skipped: 0,
+        renamed: Vec::new(),
     })));
     assert_eq!(t.app.busy(), None);
 

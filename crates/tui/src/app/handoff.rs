@@ -106,7 +106,10 @@ impl Handoff {
     ) {
         self.exporting = self.exporting.saturating_sub(1);
         match result {
-            Ok(r) => status.say(strings::exported(r.copied, r.skipped, &r.dir), now),
+            Ok(r) => status.say(
+                strings::exported(r.copied, r.skipped, &r.renamed, &r.dir),
+                now,
+            ),
             Err(cause) => status.say_error(strings::export_failed(&cause), now),
         }
     }
