@@ -265,6 +265,9 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             ]);
             if i == view.selected {
                 row.style(theme.selected(focused))
+            } else if view.mark_of(hit.id) == Some(false) {
+                // Marked unwanted: kept at the bottom, so it can be unmarked.
+                row.style(theme.dim())
             } else {
                 row
             }

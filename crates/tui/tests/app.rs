@@ -852,3 +852,59 @@ fn a_signal_quits() {
     t.send(Msg::Quit);
     assert!(t.app.quit);
 }
+
+fn shown(t: &T) -> Vec<i64> {
+    t.app.view().hits.iter().map(|h| h.id.0).collect()
+}
+
+/// Issue 17 point 5: a hit marked `-` vanished from the re-ranked list (the
+/// engine leaves unwanted files out), so it could not be unmarked.
+#[test]
+fn an_unwanted_hit_stays_at_the_bottom_and_can_be_unmarked() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3, 4], true);
+    t.send(ch('j'));
+    t.send(ch('-'));
+    t.wait(400);
+    // The engine's answer leaves 2 out.
+    t.answer(&[4, 1, 3], true);
+    assert_eq!(shown(&t), [4, 1, 3, 2]);
+    assert_eq!(
+        t.selected(),
+        Some(2),
+        "the selection stayed on the marked file"
+    );
+    t.send(ch('-'));
+    assert_eq!(t.app.view().mark_of(FileId(2)), None, "unmarked");
+    t.wait(400);
+    t.answer(&[4, 2, 1, 3], true);
+    assert_eq!(shown(&t), [4, 2, 1, 3]);
+}
+
+/// Issue 17 point 6: `+` on a similar list put its seed at #1, and a hit
+/// marked wanted could move down.
+#[test]
+fn wanted_hits_lead_and_the_seed_of_a_similar_list_never_shows() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[5, 6], true);
+    t.send(ch('s'));
+    t.answer(&[7, 8, 9], true);
+    t.send(ch('j'));
+    t.send(ch('+'));
+    t.wait(400);
+    // A re-rank toward the seed (5) and 8 finds the seed first and 8 third.
+    t.answer(&[5, 7, 8, 9], true);
+    assert_eq!(shown(&t), [8, 7, 9]);
+    assert_eq!(t.selected(), Some(8));
+
+    let mut t = T::new(Some("kick"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3, 4], true);
+    t.send(ch('j'));
+    t.send(ch('+'));
+    t.wait(400);
+    t.answer(&[1, 3, 4, 2], true);
+    assert_eq!(shown(&t), [2, 1, 3, 4]);
+}

@@ -107,6 +107,44 @@ impl View {
         self.marks.iter().find(|m| m.id == id).map(|m| m.wanted)
     }
 
+    /// Puts a re-ranked answer in order for the user: the seed of a
+    /// similar list never shows (the engine's `similar` never lists it,
+    /// but a re-rank toward it finds it first); the files marked wanted
+    /// come first, in the answer's order; the files marked unwanted, which
+    /// the engine leaves out, stay at the bottom (drawn dimmed) so they
+    /// can be unmarked. `previous` is the list before the answer, where
+    /// a marked file the answer lacks is found.
+    pub(super) fn arrange_marked(&mut self, previous: &[Hit]) {
+        if !matches!(self.kind, ViewKind::Refined { .. }) {
+            return;
+        }
+        let anchor = self.kind.anchor();
+        let hits = std::mem::take(&mut self.hits);
+        let find = |id: FileId| hits.iter().chain(previous).find(|h| h.id == id).cloned();
+        let mut wanted: Vec<Hit> = hits
+            .iter()
+            .filter(|h| self.mark_of(h.id) == Some(true))
+            .cloned()
+            .collect();
+        for id in self.ids(true) {
+            if !wanted.iter().any(|h| h.id == id) {
+                wanted.extend(find(id));
+            }
+        }
+        let unwanted: Vec<Hit> = self.ids(false).into_iter().filter_map(find).collect();
+        let rest = hits
+            .iter()
+            .filter(|h| self.mark_of(h.id).is_none() && Some(h.id) != anchor)
+            .cloned();
+        let mut arranged: Vec<Hit> = wanted
+            .into_iter()
+            .filter(|h| Some(h.id) != anchor)
+            .collect();
+        arranged.extend(rest);
+        arranged.extend(unwanted.into_iter().filter(|h| Some(h.id) != anchor));
+        self.hits = arranged;
+    }
+
     pub(super) fn ids(&self, wanted: bool) -> Vec<FileId> {
         self.marks
             .iter()

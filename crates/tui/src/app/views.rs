@@ -267,7 +267,8 @@ impl Views {
                 let previous = view.selected_hit().map(|h| h.id);
                 let previous_row = view.selected;
                 view.more = hits.len() >= k;
-                view.hits = hits;
+                let old = std::mem::replace(&mut view.hits, hits);
+                view.arrange_marked(&old);
                 view.selected = match (keep, previous) {
                     (true, Some(id)) => view
                         .hits
