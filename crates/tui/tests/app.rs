@@ -352,6 +352,33 @@ fn a_failed_search_keeps_the_list_and_says_why() {
     );
 }
 
+/// Issue 17 point 8: a search's error stayed for seconds after the query
+/// was fixed and valid results were shown.
+#[test]
+fn a_search_error_goes_when_the_next_list_arrives() {
+    let mut t = T::new(Some("door"));
+    t.answer(&[1, 2], true);
+    t.send(ch(':'));
+    t.wait(500);
+    let seq = t.last_seq();
+    t.send(Msg::Hits {
+        seq,
+        result: Err("unknown filter `door:`".into()),
+        done: true,
+    });
+    assert!(t.app.status.message.as_ref().is_some_and(|m| m.error));
+    t.send(key(KeyCode::Backspace));
+    t.wait(200);
+    t.answer(&[1, 2], false);
+    assert!(t.app.status.message.is_none(), "{:?}", t.app.status.message);
+    // Other messages are not a list's to clear.
+    t.send(key(KeyCode::Esc));
+    t.send(ch('b'));
+    assert!(t.app.status.message.is_some());
+    t.answer(&[1, 2], true);
+    assert!(t.app.status.message.is_some());
+}
+
 #[test]
 fn details_are_fetched_for_the_selection_and_remembered() {
     let mut t = T::new(None);

@@ -263,6 +263,7 @@ impl Views {
         }
         match result {
             Ok(hits) => {
+                status.list_arrived();
                 let view = self.top_mut();
                 let previous = view.selected_hit().map(|h| h.id);
                 let previous_row = view.selected;
@@ -281,7 +282,7 @@ impl Views {
                     view.offset = 0;
                 }
             }
-            Err(cause) => status.say_error(strings::search_failed(&cause), now),
+            Err(cause) => status.say_list_error(strings::search_failed(&cause), now),
         }
     }
 
