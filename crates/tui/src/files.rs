@@ -50,15 +50,28 @@ pub fn expand_home(path: &Path, home: Option<&Path>) -> PathBuf {
     }
 }
 
+/// Where a folder typed at the export prompt is: a leading `~` is `home`,
+/// and a relative path is under `cwd` (the UI's working folder), made
+/// absolute so the report says where the files went.
+pub fn resolve_dir(dir: &Path, home: Option<&Path>, cwd: Option<&Path>) -> PathBuf {
+    let dir = expand_home(dir, home);
+    match cwd {
+        Some(cwd) if dir.is_relative() => cwd.join(dir),
+        _ => dir,
+    }
+}
+
 /// Copies `files` into `dir` (created if missing; a leading `~` is the
-/// home folder) under their own names. hark never overwrites: when a file
+/// home folder, a relative path is under the working folder) under their
+/// own names. hark never overwrites: when a file
 /// of that name is already there with the same content, it is left alone
 /// and counted as skipped; when a different file has the name (two marked
 /// hits from two folders, or another sound already in the folder), the
 /// copy goes under `NAME (2).EXT`, `NAME (3).EXT`, ... and is reported.
 pub fn export(files: &[PathBuf], dir: &Path) -> Result<ExportReport, ExportError> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let dir = &expand_home(dir, home.as_deref());
+    let cwd = std::env::current_dir().ok();
+    let dir = &resolve_dir(dir, home.as_deref(), cwd.as_deref());
     std::fs::create_dir_all(dir).map_err(|cause| ExportError::CreateDir {
         dir: dir.to_path_buf(),
         cause,
@@ -283,6 +296,30 @@ mod tests {
             expand_home(Path::new("~/picks"), None),
             PathBuf::from("~/picks")
         );
+    }
+
+    /// Issue 17 point 13: `out3` was created under the UI's working folder
+    /// and reported as `out3`.
+    #[test]
+    fn a_relative_folder_resolves_under_the_working_folder() {
+        let (home, cwd) = (Path::new("/home/ann"), Path::new("/srv/work"));
+        assert_eq!(
+            resolve_dir(Path::new("out3"), Some(home), Some(cwd)),
+            PathBuf::from("/srv/work/out3")
+        );
+        assert_eq!(
+            resolve_dir(Path::new("~/picks"), Some(home), Some(cwd)),
+            PathBuf::from("/home/ann/picks")
+        );
+        assert_eq!(
+            resolve_dir(Path::new("/tmp/x"), Some(home), Some(cwd)),
+            PathBuf::from("/tmp/x")
+        );
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let a = tmp.path().join("a.wav");
+        std::fs::write(&a, b"a").unwrap();
+        let report = export(&[a], &tmp.path().join("out")).expect("export");
+        assert!(report.dir.is_absolute());
     }
 
     #[test]

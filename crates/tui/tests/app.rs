@@ -935,3 +935,39 @@ fn wanted_hits_lead_and_the_seed_of_a_similar_list_never_shows() {
     t.answer(&[1, 3, 4, 2], true);
     assert_eq!(shown(&t), [2, 1, 3, 4]);
 }
+
+/// Issue 17 point 13: the export prompt offered the folder that failed.
+#[test]
+fn the_export_prompt_offers_the_last_folder_that_worked() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1], true);
+    let export_to = |t: &mut T, dir: &str| {
+        t.send(ch('e'));
+        for _ in 0..40 {
+            t.send(key(KeyCode::Backspace));
+        }
+        t.type_text(dir);
+        t.send(key(KeyCode::Enter));
+    };
+    export_to(&mut t, "out3");
+    t.send(Msg::Exported(Ok(hark_tui::app::ExportReport {
+        dir: "/srv/work/out3".into(),
+        copied: 1,
+        skipped: 0,
+        renamed: Vec::new(),
+    })));
+    assert!(t
+        .app
+        .status
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("`/srv/work/out3`")));
+    export_to(&mut t, "/proc/nope");
+    t.send(Msg::Exported(Err("failed to create the folder".into())));
+    t.send(ch('e'));
+    let Some(Overlay::Export { folder, .. }) = &t.app.overlay else {
+        panic!("no prompt")
+    };
+    assert_eq!(folder.text(), "/srv/work/out3");
+}
