@@ -259,13 +259,7 @@ pub fn duration(seconds: f64) -> String {
     } else if seconds < 60.0 {
         format!("{seconds:.1}s")
     } else {
-        let total = seconds.round() as u64;
-        let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
-        if h > 0 {
-            format!("{h}:{m:02}:{s:02}")
-        } else {
-            format!("{m}:{s:02}")
-        }
+        minutes(seconds)
     }
 }
 
@@ -279,6 +273,39 @@ pub fn clock(seconds: f64) -> String {
     let tenths = (seconds * 10.0).floor() as u64;
     let (m, s, t) = (tenths / 600, (tenths / 10) % 60, tenths % 10);
     format!("{m}:{s:02}.{t}")
+}
+
+/// The play clock, position over length, in the list's form and rounding
+/// (the length reads as the list shows it): `0.12s/0.27s`, `4.5s/12.0s`,
+/// `0:45/1:00`. Without a length, the position alone, in [`clock`]'s form.
+pub fn play_clock(position: f64, length: Option<f64>) -> String {
+    let Some(length) = length.filter(|l| l.is_finite() && *l >= 0.0) else {
+        return clock(position);
+    };
+    let position = if position.is_finite() {
+        position.clamp(0.0, length)
+    } else {
+        0.0
+    };
+    let shown = if length < 10.0 {
+        format!("{position:.2}s")
+    } else if length < 60.0 {
+        format!("{position:.1}s")
+    } else {
+        minutes(position)
+    };
+    format!("{shown}/{}", duration(length))
+}
+
+/// `m:ss` or `h:mm:ss`, rounded like [`duration`].
+fn minutes(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
 }
 
 /// A sample rate in the list: `48k`, `44.1k`, `96k`.
@@ -306,6 +333,14 @@ mod tests {
         assert_eq!(duration(3723.0), "1:02:03");
         assert_eq!(duration(f64::NAN), "?");
         assert_eq!(clock(61.27), "1:01.2");
+        // Issue 17 point 14: the clock of a 0.27 s file said 0:00.2.
+        assert_eq!(play_clock(0.27, Some(0.27)), "0.27s/0.27s");
+        assert_eq!(play_clock(0.1, Some(0.27)), "0.10s/0.27s");
+        assert_eq!(play_clock(4.56, Some(12.0)), "4.6s/12.0s");
+        assert_eq!(play_clock(45.0, Some(60.0)), "0:45/1:00");
+        assert_eq!(play_clock(99.0, Some(60.0)), "1:00/1:00");
+        assert_eq!(play_clock(3723.0, Some(3723.0)), "1:02:03/1:02:03");
+        assert_eq!(play_clock(1.25, None), "0:01.2");
         assert_eq!(rate(48000), "48k");
         assert_eq!(rate(44100), "44.1k");
         assert_eq!(summary(12345, 12345, 0), "12,345 files");

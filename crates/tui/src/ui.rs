@@ -488,15 +488,11 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Device::Missing(_) => right.push(Span::styled(strings::NO_AUDIO, theme.dim())),
         Device::Unknown | Device::Ready => {
             if let Some(p) = &app.audio.playing {
-                let clock = match p.duration_s {
-                    Some(d) => format!(
-                        "{} {}/{}",
-                        strings::PLAYING_MARK,
-                        strings::clock(p.position_s),
-                        strings::clock(d)
-                    ),
-                    None => format!("{} {}", strings::PLAYING_MARK, strings::clock(p.position_s)),
-                };
+                let clock = format!(
+                    "{} {}",
+                    strings::PLAYING_MARK,
+                    strings::play_clock(p.position_s, p.duration_s)
+                );
                 right.push(Span::styled(clock, theme.accent()));
                 right.push(Span::raw(" "));
             }

@@ -162,7 +162,7 @@ fn search_playing_and_marked_at_80x24() {
     let terminal = render(&app);
     let text = screen(&terminal);
     assert!(text.contains("re-ranked +0 −1"), "{text}");
-    assert!(text.contains("▶ 0:45.0/1:00.0"), "{text}");
+    assert!(text.contains("▶ 0:45/1:00"), "{text}");
     assert!(text.contains("loop"));
     assert!(
         text.contains("-  THUNDER") || text.contains("- THUNDER"),
