@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::app::ExportReport;
+use crate::strings;
 
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +173,9 @@ fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
 
 /// Asks the desktop to open `dir` (xdg-open and friends, through the `open`
 /// crate). Returns once the opener started; fails when the folder is gone
-/// or no opener exists (a server).
+/// or no opener exists (a server), saying so in words: the `open` crate's
+/// own error names the last launcher tried and its exit status, which is
+/// kept for the log.
 pub fn open_folder(dir: &Path) -> io::Result<()> {
     if !dir.is_dir() {
         return Err(io::Error::new(
@@ -180,7 +183,10 @@ pub fn open_folder(dir: &Path) -> io::Result<()> {
             "the folder no longer exists",
         ));
     }
-    open::that_detached(dir)
+    open::that_detached(dir).map_err(|cause| {
+        tracing::warn!("opening `{}`: {cause}", dir.display());
+        io::Error::new(cause.kind(), strings::NO_FOLDER_OPENER)
+    })
 }
 
 #[cfg(test)]

@@ -142,6 +142,9 @@ pub fn exported(
 pub fn export_failed(cause: &str) -> String {
     format!("export failed: {cause}")
 }
+/// Why a folder could not be opened when no launcher worked.
+pub const NO_FOLDER_OPENER: &str =
+    "no program to open folders was found (xdg-open, gio, ...; details in the log)";
 /// Message: the file manager was asked to open a folder.
 pub fn opened(dir: &Path) -> String {
     format!("opened `{}`", dir.display())

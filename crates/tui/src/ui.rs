@@ -78,8 +78,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_query(frame, app, theme, areas.query);
     draw_list(frame, app, theme, areas.list);
     draw_detail(frame, app, theme, &areas);
-    draw_status(frame, app, theme, areas.status);
-    draw_key_line(frame, app, theme, areas.help);
+    if !draw_status(frame, app, theme, areas.status, areas.help) {
+        draw_key_line(frame, app, theme, areas.help);
+    }
     match &app.overlay {
         Some(Overlay::Help { scroll }) => draw_help(frame, theme, *scroll),
         Some(Overlay::Export { folder, files }) => draw_export(frame, theme, folder, files.len()),
@@ -481,7 +482,10 @@ fn waveform_lines(
         .collect()
 }
 
-fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+/// Draws the status line; a message longer than its room (or of several
+/// lines, such as an error and its `hint:`) wraps onto the key line below,
+/// and then `true` is returned: the key line is taken.
+fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect, below: Rect) -> bool {
     // Right: playback. Left: a message, or the index; then what runs.
     let mut right: Vec<Span> = Vec::new();
     match &app.audio.device {
@@ -518,6 +522,7 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let right_width = (right.width() as u16 + 1).min(area.width / 2);
 
     let mut left: Vec<Span> = Vec::new();
+    let mut more_lines: Vec<Line> = Vec::new();
     if let Some(busy) = app.busy() {
         left.push(Span::styled(
             format!("{} {busy}… ", SPINNER[app.status.spinner % SPINNER.len()]),
@@ -525,8 +530,12 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         ));
     }
     match &app.status.message {
-        Some(m) if m.error => left.push(Span::styled(m.text.clone(), theme.error())),
-        Some(m) => left.push(Span::raw(m.text.clone())),
+        Some(m) => {
+            let style = if m.error { theme.error() } else { Style::new() };
+            let mut lines = m.text.lines().map(str::to_string);
+            left.push(Span::styled(lines.next().unwrap_or_default(), style));
+            more_lines.extend(lines.map(|l| Line::styled(l, style)));
+        }
         None => match &app.status.summary {
             Some(Ok(s)) => {
                 left.push(Span::raw(strings::summary(s.files, s.embedded, s.failed)));
@@ -538,10 +547,24 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             None => left.push(Span::styled(strings::SUMMARY_UNKNOWN, theme.dim())),
         },
     }
-    let left_area = Rect::new(area.x, area.y, area.width - right_width, 1);
+    let width = area.width - right_width;
+    let mut text = vec![Line::from(left)];
+    text.extend(more_lines);
+    let rows: usize = text
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(usize::from(width.max(1))))
+        .sum();
+    let taken = rows > 1 && below.y == area.bottom();
+    let height = if taken { 2 } else { 1 };
+    let left_area = Rect::new(area.x, area.y, width, height);
     let right_area = Rect::new(area.right() - right_width, area.y, right_width, 1);
-    frame.render_widget(Paragraph::new(Line::from(left)), left_area);
+    frame.render_widget(Clear, Rect::new(area.x, area.y, area.width, height));
+    frame.render_widget(
+        Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false }),
+        left_area,
+    );
     frame.render_widget(Paragraph::new(right).right_aligned(), right_area);
+    taken
 }
 
 fn draw_key_line(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {

@@ -277,3 +277,80 @@ fn a_missing_detail_says_why_in_the_pane() {
     );
     assert_eq!(id, FileId(8));
 }
+
+/// An app of `size` showing `hits` (the library listing's answer), in
+/// colour or not.
+fn app_with_hits(hits: Vec<hark_tui::Hit>, size: (u16, u16), color: bool) -> App {
+    let settings = Settings {
+        color,
+        ..Settings::default()
+    };
+    let (mut app, effects) = App::new(None, settings, size);
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::List { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    let now = Instant::now();
+    app.update(Msg::Playback(PlaybackEvent::DeviceReady), now);
+    app.update(
+        Msg::Hits {
+            seq,
+            result: Ok(hits),
+            done: true,
+        },
+        now,
+    );
+    app
+}
+
+fn named(id: i64, path: &str) -> hark_tui::Hit {
+    hark_tui::Hit {
+        id: FileId(id),
+        path: path.into(),
+        score: 1.0,
+        duration_s: Some(0.27),
+        sample_rate: Some(48_000),
+        channels: Some(2),
+        offset_s: None,
+        matched: hark_tui::Matched::Filter,
+    }
+}
+
+/// Issue 17 point 9: an error's `hint:` line was joined to it and the
+/// volume drawn over its end.
+#[test]
+fn a_long_error_wraps_onto_the_key_line() {
+    let backend = fake();
+    let settings = Settings {
+        color: false,
+        ..Settings::default()
+    };
+    let (mut app, effects) = App::new(Some("kick dur:"), settings, (80, 24));
+    let now = Instant::now();
+    app.update(Msg::Playback(PlaybackEvent::DeviceReady), now);
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::List { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    let _ = backend;
+    app.update(
+        Msg::Hits {
+            seq,
+            result: Err("unknown filter `dur:` in the query\nhint: the filters are dur:, rate:, ch:, bits:, fmt:, in:, ext:, cat:".into()),
+            done: true,
+        },
+        now,
+    );
+    let text = screen(&render(&app));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[22].contains("in the query"), "{text}");
+    assert!(lines[22].contains("vol 80%"), "{text}");
+    assert!(lines[23].starts_with("hint: the filters are"), "{text}");
+    assert!(lines[23].contains("cat:"), "{text}");
+}
