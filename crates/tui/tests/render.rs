@@ -319,6 +319,88 @@ fn named(id: i64, path: &str) -> hark_tui::Hit {
     }
 }
 
+/// Issue 17 point 12 (and issue 12's TUI part): control characters and
+/// bidi marks in a name are shown escaped, never raw; a joined emoji
+/// sequence is one glyph and the columns after it stay in place.
+#[test]
+fn names_with_controls_and_joined_emoji_are_escaped_and_aligned() {
+    let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+    let evil = format!("/lib/a\x1b]0;pwned\x07\x1b[2Jb\tc\u{202E}vaw.exe{family}.wav");
+    let app = app_with_hits(
+        vec![named(1, &evil), named(2, "/lib/plain.wav")],
+        (80, 24),
+        false,
+    );
+    let terminal = render(&app);
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert!(
+            !cell.symbol().chars().any(hark_types::terminal::is_unsafe),
+            "a raw control reached the screen: {:?}",
+            cell.symbol()
+        );
+    }
+    let text = screen(&terminal);
+    assert!(
+        text.contains("a\\e]0;pwned\\x07\\e[2Jb\\tc\\u{202E}vaw.exe"),
+        "{text}"
+    );
+    assert!(text.contains(family), "{text}");
+    // The length column is at the same place on both rows.
+    let rows: Vec<&str> = text.lines().skip(2).take(2).collect();
+    let at = |row: &str| row.find("0.27s").map(|b| row[..b].chars().count());
+    // The sequence is one cell's symbol (its second cell follows): as
+    // many cells as one character there.
+    let joined = family.chars().count() - 1;
+    assert_eq!(at(rows[0]).map(|c| c - joined), at(rows[1]), "{text}");
+    // The detail pane's title and path are escaped too.
+    assert!(text.contains("\\u{202E}"), "{text}");
+}
+
+/// Issue 17 point 11: at 40 columns the name was 2 cells wide, cut at its
+/// right without an ellipsis.
+#[test]
+fn a_narrow_list_drops_columns_and_cuts_names_in_the_middle() {
+    let long = "/lib/DOORWood_Creaky Old Door Slow Open_HK_Library_Take 12.wav";
+    let app = app_with_hits(vec![named(1, long)], (40, 24), false);
+    let text = screen(&render(&app));
+    let row = text.lines().nth(2).unwrap();
+    assert!(row.contains('…'), "{text}");
+    assert!(row.contains("12.wav"), "the ending is cut: {text}");
+    assert!(row.contains("DOORWood"), "{text}");
+    // The detail pane wraps the path rather than cutting it.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("│Open_HK_Library_Take 12.wav")),
+        "{text}"
+    );
+}
+
+/// Issue 17 point 10: the selected row's rank was grey on a grey bar while
+/// the query line had the focus.
+#[test]
+fn the_selected_rank_shows_while_the_query_line_has_the_focus() {
+    let app = app_with_hits(
+        vec![named(1, "/lib/a.wav"), named(2, "/lib/b.wav")],
+        (80, 24),
+        true,
+    );
+    assert_eq!(app.focus, hark_tui::app::Focus::Query);
+    let terminal = render(&app);
+    let buffer = terminal.backend().buffer();
+    let rank = &buffer[(1, 2)];
+    assert_eq!(rank.symbol(), "1");
+    assert_ne!(
+        rank.fg, rank.bg,
+        "the rank is drawn in its background colour"
+    );
+    let matched = (0..80u16)
+        .map(|x| &buffer[(x, 2)])
+        .find(|c| c.symbol() == "f")
+        .expect("the matched column");
+    assert_ne!(matched.fg, matched.bg);
+}
+
 /// Issue 17 point 9: an error's `hint:` line was joined to it and the
 /// volume drawn over its end.
 #[test]
