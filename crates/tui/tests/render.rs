@@ -405,7 +405,6 @@ fn the_selected_rank_shows_while_the_query_line_has_the_focus() {
 /// volume drawn over its end.
 #[test]
 fn a_long_error_wraps_onto_the_key_line() {
-    let backend = fake();
     let settings = Settings {
         color: false,
         ..Settings::default()
@@ -420,7 +419,6 @@ fn a_long_error_wraps_onto_the_key_line() {
             _ => None,
         })
         .unwrap();
-    let _ = backend;
     app.update(
         Msg::Hits {
             seq,
