@@ -245,10 +245,12 @@ fn fusion_labels_and_orders_hits_found_both_ways() {
     let q = engine.parse("tone").unwrap();
     let vectors = engine.embed_query(&q).unwrap();
     let hits = engine.run(&q, Some(&vectors), k).unwrap();
+    // "By sound" is the top 200 by sound whatever k is (the rankings are
+    // fused that deep, then cut: issue 17 point 3).
     let by_sound: Vec<FileId> = lib
         .brute_force(vectors.positive.as_ref().unwrap(), None)
         .iter()
-        .take(k)
+        .take(k.max(200))
         .map(|b| b.0)
         .collect();
     let by_words: Vec<FileId> = lib
@@ -949,4 +951,54 @@ fn a_file_embeds_streamed_as_it_does_decoded_whole() {
         }
         other => panic!("expected NotAudio, got {other:?}"),
     }
+}
+
+/// Issue 17 point 3: the rankings were cut at k before fusing, so a file
+/// 30th by sound was "both" at k = 200 and "words" at k = 20, and ranked
+/// differently; the first hits of a query must not depend on k.
+#[test]
+fn the_first_hits_do_not_depend_on_k() {
+    let specs: Vec<library::Spec> = (0..64u32)
+        .map(|i| {
+            // Half the files are named for the query word; sounds vary so
+            // the sound ranking mixes named and unnamed files.
+            let name = if i % 2 == 0 { "Kick" } else { "Snare" };
+            let rel: &'static str = Box::leak(format!("Drums/{name} {i:02}.wav").into_boxed_str());
+            let kind = match i % 4 {
+                0 => library::Kind::Sine(110.0 + 37.0 * i as f32),
+                1 => library::Kind::Noise(u64::from(i)),
+                2 => library::Kind::Clicks(2.0 + i as f32),
+                _ => library::Kind::Rumble(u64::from(i)),
+            };
+            library::Spec {
+                rel,
+                kind,
+                seconds: 0.3,
+                rate: 22_050,
+                channels: 1,
+                bits: 16,
+                tags: &[],
+                status: hark_query::FileStatus::Ok,
+            }
+        })
+        .collect();
+    let lib = Library::build_from(specs);
+    let engine = engine(&lib);
+    let q = engine.parse("kick").unwrap();
+    let vectors = engine.embed_query(&q).unwrap();
+    let first = |k: usize| -> Vec<(FileId, Matched)> {
+        let hits = engine.run(&q, Some(&vectors), k).unwrap();
+        assert_eq!(hits.len(), k.min(64));
+        hits.iter().take(20).map(|h| (h.id, h.matched)).collect()
+    };
+    let at_20 = first(20);
+    assert_eq!(at_20, first(50), "k = 20 and k = 50 disagree");
+    assert_eq!(at_20, first(200), "k = 20 and k = 200 disagree");
+    // Refining agrees with itself the same way.
+    let wanted = [at_20[0].0];
+    let refined = |k: usize| -> Vec<FileId> {
+        let hits = engine.refine(&q, Some(&vectors), &wanted, &[], k).unwrap();
+        hits.iter().take(20).map(|h| h.id).collect()
+    };
+    assert_eq!(refined(20), refined(200));
 }

@@ -31,7 +31,7 @@ use hark_types::{FileDetail, Hit, IndexSummary, Matched};
 use self::example::{path_vector, stored_vector};
 use self::feedback::{example_query, push_away, Rocchio};
 use self::model::Model;
-use self::rank::{fused_hits, rankings, sound_ranking, Conn};
+use self::rank::{fused_hits, fusion_depth, rankings, sound_ranking, Conn};
 use self::state::State;
 use crate::error::{Error, Result};
 use crate::parse::Query;
@@ -170,7 +170,7 @@ impl Engine {
         let sound_query = vectors
             .and_then(|v| Some((v.positive.as_ref()?, &v.excluded)))
             .map(|(positive, excluded)| push_away(positive.clone(), excluded));
-        let (sound, words) = rankings(&st, q, sound_query.as_deref(), &[], k)?;
+        let (sound, words) = rankings(&st, q, sound_query.as_deref(), &[], fusion_depth(k))?;
         fused_hits(&st, &sound, &words, k)
     }
 
@@ -361,7 +361,7 @@ impl Engine {
         }
         let excluded = vectors.map(|v| v.excluded.as_slice()).unwrap_or_default();
         let query = push_away(query, excluded);
-        let (sound, words) = rankings(&st, q, Some(&query), unwanted, k)?;
+        let (sound, words) = rankings(&st, q, Some(&query), unwanted, fusion_depth(k))?;
         fused_hits(&st, &sound, &words, k)
     }
 

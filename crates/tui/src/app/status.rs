@@ -17,6 +17,8 @@ pub struct Message {
     /// Shown as an error.
     pub error: bool,
     until: Instant,
+    /// A list request's error: a later answer makes it old news.
+    from_list: bool,
 }
 
 /// What the status line shows, apart from playback.
@@ -70,11 +72,29 @@ impl StatusLine {
         self.show(text, true, now);
     }
 
+    /// Shows `text` as the error of a list request; the next list that
+    /// arrives clears it ([`StatusLine::list_arrived`]).
+    pub(super) fn say_list_error(&mut self, text: String, now: Instant) {
+        self.show(text, true, now);
+        if let Some(m) = self.message.as_mut() {
+            m.from_list = true;
+        }
+    }
+
+    /// A list arrived: an error of an earlier list request no longer
+    /// holds (the query that caused it was fixed).
+    pub(super) fn list_arrived(&mut self) {
+        if self.message.as_ref().is_some_and(|m| m.from_list) {
+            self.message = None;
+        }
+    }
+
     fn show(&mut self, text: String, error: bool, now: Instant) {
         self.message = Some(Message {
             text,
             error,
             until: now + self.message_time,
+            from_list: false,
         });
     }
 

@@ -48,6 +48,8 @@ pub(super) struct ListJob {
     pub(super) seq: u64,
     /// Which list.
     pub(super) request: ListRequest,
+    /// How many hits.
+    pub(super) k: usize,
 }
 
 /// A request for the detail thread.
@@ -66,12 +68,11 @@ pub(super) struct Workers<B: Backend> {
 }
 
 impl<B: Backend> Workers<B> {
-    /// Starts the search, detail and reload threads on `backend`: lists
-    /// of `k` hits, a reload check every `reload_every`; they report on
-    /// `tx`, and the reload thread ends when `stop` is set.
+    /// Starts the search, detail and reload threads on `backend`: a
+    /// reload check every `reload_every`; they report on `tx`, and the
+    /// reload thread ends when `stop` is set.
     pub(super) fn start(
         backend: Arc<B>,
-        k: usize,
         reload_every: Duration,
         tx: Sender<Msg>,
         stop: Arc<AtomicBool>,
@@ -82,7 +83,7 @@ impl<B: Backend> Workers<B> {
         {
             let (backend, tx, latest) = (Arc::clone(&backend), tx.clone(), Arc::clone(&latest));
             spawn("search", move || {
-                search_thread(&*backend, list_inbox, &tx, &latest, k)
+                search_thread(&*backend, list_inbox, &tx, &latest)
             })?;
         }
         {
@@ -142,7 +143,6 @@ fn search_thread<B: Backend>(
     inbox: Receiver<ListJob>,
     tx: &Sender<Msg>,
     latest: &AtomicU64,
-    k: usize,
 ) {
     let mut cache = VectorCache {
         entries: Vec::new(),
@@ -153,7 +153,7 @@ fn search_thread<B: Backend>(
         }
         let seq = job.seq;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            run_list_job(backend, job, tx, latest, k, &mut cache)
+            run_list_job(backend, job, tx, latest, &mut cache)
         }));
         if let Err(payload) = outcome {
             let _ = tx.send(Msg::Hits {
@@ -171,7 +171,6 @@ fn run_list_job<B: Backend>(
     job: ListJob,
     tx: &Sender<Msg>,
     latest: &AtomicU64,
-    k: usize,
     cache: &mut VectorCache<B::Vectors>,
 ) {
     let current = |seq: u64| latest.load(Ordering::Acquire) == seq;
@@ -188,7 +187,7 @@ fn run_list_job<B: Backend>(
             let _ = tx.send(Msg::Note(note));
         }
     };
-    let seq = job.seq;
+    let (seq, k) = (job.seq, job.k);
     match job.request {
         ListRequest::Recent => send(seq, backend.recent(k), true),
         ListRequest::Similar { id } => send(seq, backend.similar(id, k), true),
@@ -435,7 +434,7 @@ mod tests {
         cache: &mut VectorCache<usize>,
     ) -> Vec<Msg> {
         let (tx, rx) = mpsc::channel();
-        run_list_job(backend, job, &tx, &AtomicU64::new(latest), 10, cache);
+        run_list_job(backend, job, &tx, &AtomicU64::new(latest), cache);
         drop(tx);
         rx.into_iter().collect()
     }
@@ -448,6 +447,7 @@ mod tests {
         };
         let job = || ListJob {
             seq: 4,
+            k: 10,
             request: ListRequest::Search {
                 text: "rain".into(),
             },
@@ -494,6 +494,7 @@ mod tests {
             &b,
             ListJob {
                 seq: 4,
+                k: 10,
                 request: ListRequest::Search {
                     text: "rain".into(),
                 },
@@ -522,6 +523,7 @@ mod tests {
             &b,
             ListJob {
                 seq: 1,
+                k: 10,
                 request: ListRequest::Search {
                     text: "dur:".into(),
                 },
@@ -543,6 +545,7 @@ mod tests {
         };
         let refine = |text: &str| ListJob {
             seq: 2,
+            k: 10,
             request: ListRequest::Refine {
                 text: text.into(),
                 wanted: vec![FileId(1), FileId(2)],
