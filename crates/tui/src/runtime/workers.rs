@@ -473,6 +473,7 @@ mod tests {
         };
         let search = |text: &str| ListJob {
             seq: 4,
+            k: 10,
             request: ListRequest::Search { text: text.into() },
         };
         let msgs = run_job(&b, search("kicks"), 4, &mut cache);
