@@ -1,7 +1,7 @@
 //! `hark index` on a folder of the less common formats real libraries hold
-//! (Wave64, AU, Opus, Ogg Vorbis and MP3 inside WAV): each is embedded, and
-//! what hark does not decode (WavPack, GSM 6.10 in WAV) is recorded with a
-//! cause that names the format.
+//! (Wave64, AU, Opus, Ogg Vorbis and MP3 inside WAV, WavPack): each is
+//! embedded, and what hark does not decode (GSM 6.10 in WAV) is recorded
+//! with a cause that names the format.
 
 mod common;
 
@@ -20,16 +20,15 @@ const DECODED: &[(&str, u32, u32, &str)] = &[
     ("sine440_48k_stereo.opus", 48_000, 2, "opus"),
     ("sine440_44k1_mono_vorbis.wav", 44_100, 1, "vorbis"),
     ("sine440_44k1_mono_mp3.wav", 44_100, 1, "mp3"),
+    ("sine440_44k1_mono.wv", 44_100, 1, "wavpack"),
+    ("sine440_96k_stereo_24bit.wv", 96_000, 2, "wavpack"),
 ];
 
 /// (fixture, the phrase its cause must hold)
-const REFUSED: &[(&str, &str)] = &[
-    ("sine440_44k1_mono.wv", "WavPack is not supported"),
-    (
-        "sine440_8k_mono_gsm.wav",
-        "GSM 6.10 in WAV is not supported",
-    ),
-];
+const REFUSED: &[(&str, &str)] = &[(
+    "sine440_8k_mono_gsm.wav",
+    "GSM 6.10 in WAV is not supported",
+)];
 
 #[test]
 fn every_format_of_a_folder_is_embedded_or_refused_by_name() {
@@ -100,4 +99,59 @@ fn every_format_of_a_folder_is_embedded_or_refused_by_name() {
         let cause = &errors[name];
         assert!(cause.contains(phrase), "{name}: {cause:?}");
     }
+}
+
+/// Without libwavpack (hidden here by mounting an empty file over it in a
+/// private mount namespace), a WavPack file is refused with a cause that
+/// names the library to install, and everything else is still embedded.
+#[test]
+fn without_libwavpack_the_cause_names_the_library() {
+    let dir = empty_dir();
+    let lib = dir.path().join("lib");
+    fs::create_dir_all(&lib).unwrap();
+    let assets = root().join("assets/test");
+    for name in ["sine440_44k1_mono.wv", "sine440_16k_mono.au"] {
+        fs::copy(assets.join(name), lib.join(name)).unwrap();
+    }
+    let script = r#"
+        found=0
+        for f in $(ldconfig -p | awk '/libwavpack\.so\.1 /{print $NF}'); do
+            mount --bind /dev/null "$(readlink -f "$f")" || exit 99
+            found=1
+        done
+        [ $found = 1 ] || { echo "libwavpack.so.1 is not installed: nothing to hide" >&2; exit 98; }
+        "$HARK" index --index "$IDX" --model "$MODEL" --json "$LIB" || exit $?
+        "$HARK" status --index "$IDX" --json --errors
+    "#;
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--mount", "sh", "-c", script])
+        .env("HARK", common::HARK)
+        .env("IDX", dir.path().join("index"))
+        .env("LIB", &lib)
+        .env("MODEL", fixture())
+        .env_remove("HARK_INDEX")
+        .env_remove("HARK_MODEL");
+    let out = run(&mut cmd);
+    assert!(
+        !matches!(out.status.code(), Some(98 | 99) | None),
+        "this test hides libwavpack with `unshare --user --map-root-user --mount` (util-linux) \
+         and needs libwavpack1 installed; that failed here: {}",
+        out.describe()
+    );
+    out.assert_code(0);
+    let lines = out.lines(2);
+    let summary: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(
+        (&summary["added"], &summary["failed"]),
+        (&1.into(), &1.into()),
+        "{summary}"
+    );
+    let status: Value = serde_json::from_str(lines[1]).unwrap();
+    let cause = status["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        cause.contains("sine440_44k1_mono.wv")
+            && cause.contains("WavPack needs the libwavpack.so.1 library")
+            && cause.contains("libwavpack1"),
+        "{cause}"
+    );
 }

@@ -59,6 +59,15 @@ def main() -> None:
         tone(tmp / "44k1.wav", 44100, 1, "-b", "16")
         run("wavpack", "-q", "-y", str(tmp / "44k1.wav"),
             "-o", str(HERE / "sine440_44k1_mono.wv"))
+        tone(tmp / "96k24.wav", 96000, 2, "-b", "24")
+        run("wavpack", "-q", "-y", "-hh", str(tmp / "96k24.wav"),
+            "-o", str(HERE / "sine440_96k_stereo_24bit.wv"))
+        tone(tmp / "48kf.wav", 48000, 1, "-e", "floating-point", "-b", "32")
+        run("wavpack", "-q", "-y", str(tmp / "48kf.wav"),
+            "-o", str(HERE / "sine440_48k_mono_float.wv"))
+        # Hybrid (lossy) mode at 96 kbit/s, no correction file.
+        run("wavpack", "-q", "-y", "-b96", str(tmp / "44k1.wav"),
+            "-o", str(HERE / "sine440_44k1_mono_lossy.wv"))
         run("oggenc", "--quiet", "-q", "6", str(tmp / "44k1.wav"), "-o", str(tmp / "v.ogg"))
         (HERE / "sine440_44k1_mono_vorbis.wav").write_bytes(
             wrapped_wav((tmp / "v.ogg").read_bytes(), 0x674F, 44100, 1, 22050))

@@ -1,7 +1,11 @@
 //! The codecs hark decodes with: symphonia's own, plus Opus, which
-//! symphonia 0.5 finds in Ogg files but has no decoder for.
+//! symphonia 0.5 finds in Ogg files but has no decoder for, and WavPack's
+//! name over the PCM the WavPack shim unpacks.
 
 mod opus;
+mod wavpack;
+
+pub(crate) use wavpack::CODEC_TYPE_WAVPACK;
 
 use std::sync::OnceLock;
 
@@ -15,6 +19,7 @@ pub(crate) fn registry() -> &'static CodecRegistry {
         let mut registry = CodecRegistry::new();
         symphonia::default::register_enabled_codecs(&mut registry);
         registry.register_all::<opus::OpusDecoder>();
+        registry.register_all::<wavpack::WavPackDecoder>();
         registry
     })
 }

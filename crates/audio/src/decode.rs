@@ -209,6 +209,18 @@ impl SoundFile {
                     format,
                 })
             }
+            Err(ProbeFailure::NeedsLibrary {
+                format,
+                library,
+                cause,
+            }) => {
+                return Err(Error::NeedsLibrary {
+                    path: path.to_path_buf(),
+                    format,
+                    library,
+                    cause,
+                })
+            }
             Err(ProbeFailure::Refused(cause)) => {
                 return pcm_wav_fallback(path, cursor, len, cause, sink)
             }

@@ -48,6 +48,24 @@ pub enum Error {
         format: String,
     },
 
+    /// A format hark decodes through a system library (WavPack, through
+    /// libwavpack) that could not be loaded.
+    #[error(
+        "failed to decode `{}`: {format} needs the {library} library, which could not be loaded \
+         (install it: libwavpack1 on Debian and Ubuntu, wavpack on Homebrew); {cause}",
+        path.display()
+    )]
+    NeedsLibrary {
+        /// The file.
+        path: PathBuf,
+        /// The format's name.
+        format: String,
+        /// The library's file name.
+        library: String,
+        /// What the loader said.
+        cause: String,
+    },
+
     /// The container holds no track with an audio codec.
     #[error("failed to decode `{}`: no audio track", path.display())]
     NoAudioTrack {

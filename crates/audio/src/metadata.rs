@@ -176,6 +176,14 @@ impl SoundFile {
                 }
                 Props::default()
             }
+            Err(ProbeFailure::NeedsLibrary {
+                format, library, ..
+            }) => {
+                if found.props.is_empty() {
+                    warnings.push(format!("{format} needs {library}, which is not installed"));
+                }
+                Props::default()
+            }
         };
         let mut props = stream.or(found.props);
         props.duration_s = found.exact_duration.or(props.duration_s);

@@ -60,6 +60,13 @@ pub(crate) enum ProbeFailure {
     /// A format hark recognises and does not decode: its name, as in
     /// [`Error::Unsupported`].
     Unsupported(String),
+    /// A format decoded through a system library that could not be loaded;
+    /// becomes [`Error::NeedsLibrary`].
+    NeedsLibrary {
+        format: String,
+        library: String,
+        cause: String,
+    },
 }
 
 impl Clone for ProbeFailure {
@@ -69,6 +76,15 @@ impl Clone for ProbeFailure {
             ProbeFailure::Refused(cause) => ProbeFailure::Refused(copy_error(cause)),
             ProbeFailure::Panic(message) => ProbeFailure::Panic(message.clone()),
             ProbeFailure::Unsupported(what) => ProbeFailure::Unsupported(what.clone()),
+            ProbeFailure::NeedsLibrary {
+                format,
+                library,
+                cause,
+            } => ProbeFailure::NeedsLibrary {
+                format: format.clone(),
+                library: library.clone(),
+                cause: cause.clone(),
+            },
         }
     }
 }
@@ -148,6 +164,15 @@ impl SoundFile {
                 Some(Opened::Refused(Refusal::Unsupported(what))) => {
                     Err(ProbeFailure::Unsupported(what))
                 }
+                Some(Opened::Refused(Refusal::NeedsLibrary {
+                    format,
+                    library,
+                    cause,
+                })) => Err(ProbeFailure::NeedsLibrary {
+                    format,
+                    library,
+                    cause,
+                }),
                 Some(Opened::Refused(Refusal::ZeroRate)) => Err(ProbeFailure::ZeroRate),
                 Some(Opened::Refused(Refusal::Rejected(cause))) => {
                     Err(ProbeFailure::Refused(cause))

@@ -6,14 +6,16 @@
 //! No maintained crate reads Wave64 or AU into symphonia's decoders, and
 //! each header is a few dozen lines over codecs symphonia already has (its
 //! PCM decoder does every sample encoding these files use), so hark reads
-//! the headers itself. WavPack, Monkey's Audio and Musepack have no sound
-//! pure-Rust decoder yet (the C library's binding needs CMake to build).
+//! the headers itself. WavPack is decoded by libwavpack, loaded at run time
+//! (see [`wavpack`]); Monkey's Audio and Musepack have no sound pure-Rust
+//! decoder yet, and are refused by name.
 
 mod au;
 mod raw;
 mod refusal;
 mod stream_in_wav;
 mod w64;
+mod wavpack;
 
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatReader;
@@ -75,7 +77,10 @@ pub(crate) fn open(head: &[u8], file: &FileCursor) -> Option<Opened> {
     match container(head) {
         Some("w64") => Some(raw(w64::layout)),
         Some("au") => Some(raw(au::layout)),
-        Some("wavpack") => unsupported("WavPack"),
+        Some("wavpack") => Some(match wavpack::open(file.window(0, file.len())) {
+            Ok(reader) => Opened::Reader(Box::new(reader)),
+            Err(refusal) => Opened::Refused(refusal),
+        }),
         Some("ape") => unsupported("Monkey's Audio"),
         Some("mpc") => unsupported("Musepack"),
         _ => {

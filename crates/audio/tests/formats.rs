@@ -1,6 +1,7 @@
 //! The formats real sound libraries hold beyond the common ones: Sony
-//! Wave64, Sun AU, Ogg Opus, Ogg Vorbis and MP3 inside WAV (decoded), and
-//! WavPack and GSM 6.10 in WAV (refused by name). Fixtures from
+//! Wave64, Sun AU, Ogg Opus, Ogg Vorbis and MP3 inside WAV, WavPack
+//! (decoded; WavPack through libwavpack, which these tests need), and GSM
+//! 6.10 in WAV (refused by name). Fixtures from
 //! `assets/test/make_format_fixtures.py`: each 0.5 s of a 440 Hz sine at
 //! half full scale.
 
@@ -197,23 +198,78 @@ fn one_open_serves_metadata_and_decoding() {
 }
 
 #[test]
-fn wavpack_is_refused_by_name() {
-    let path = fixture("sine440_44k1_mono.wv");
+fn wavpack_integer_float_and_hybrid() {
+    // Lossless 16-bit mono, 24-bit stereo at 96 kHz, 32-bit float; lossless
+    // decoding is exact, so the sine is as clean as the WAV it came from.
+    decode_and_probe(
+        "sine440_44k1_mono.wv",
+        (44_100, 1, "wavpack", Some(16)),
+        0.999,
+        0.01,
+    );
+    decode_and_probe(
+        "sine440_96k_stereo_24bit.wv",
+        (96_000, 2, "wavpack", Some(24)),
+        0.999,
+        0.01,
+    );
+    decode_and_probe(
+        "sine440_48k_mono_float.wv",
+        (48_000, 1, "wavpack", Some(32)),
+        0.999,
+        0.01,
+    );
+    // Hybrid mode without its correction file: lossy, still the sine.
+    decode_and_probe(
+        "sine440_44k1_mono_lossy.wv",
+        (44_100, 1, "wavpack", Some(16)),
+        0.99,
+        0.02,
+    );
+    let meta = read_metadata(&fixture("sine440_44k1_mono.wv")).unwrap();
+    assert_eq!(meta.format, "wavpack");
+}
+
+#[test]
+fn wavpack_decodes_exactly_what_was_encoded() {
+    // The float fixture was made from sox's float WAV of the same sine:
+    // WavPack is lossless, so every sample matches a fresh 48 kHz sine of
+    // amplitude 0.5 to float rounding (sox computes it in double).
+    let audio = decode_file(&fixture("sine440_48k_mono_float.wv")).unwrap();
+    assert_eq!(audio.source_frames, 24_000);
+    let worst = audio
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let want = 0.5 * (2.0 * PI * 440.0 * i as f64 / 48_000.0).sin();
+            (f64::from(x) - want).abs()
+        })
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-6, "worst sample error {worst}");
+}
+
+#[test]
+fn a_broken_wavpack_file_names_its_cause() {
+    let dir = TempDir::new("wv-broken");
+    let whole = fs::read(fixture("sine440_44k1_mono.wv")).unwrap();
+    // The header alone: the magic is there, no block follows.
+    let path = dir.write("cut.wv", &whole[..20]);
     let err = decode_file(&path).unwrap_err();
-    assert!(
-        matches!(&err, Error::Unsupported { format, .. } if format == "WavPack"),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().ends_with(": WavPack is not supported"),
-        "{err}"
-    );
-    // lofty still reads its stream facts.
-    let meta = read_metadata(&path).unwrap();
-    assert_eq!(
-        (meta.format.as_str(), meta.sample_rate, meta.channels),
-        ("wavpack", Some(44_100), Some(1))
-    );
+    let text = err.to_string();
+    assert!(text.contains("cut.wv"), "{text}");
+    assert!(!matches!(err, Error::Panic { .. }), "{err:?}");
+    // Bytes flipped in the middle of the audio: a failed block checksum,
+    // counted as a skipped packet or refused, never a panic.
+    let mut flipped = whole.clone();
+    for b in &mut flipped[4_000..4_200] {
+        *b ^= 0x5A;
+    }
+    let path = dir.write("flipped.wv", &flipped);
+    match decode_file(&path) {
+        Ok(audio) => assert!(audio.skipped_packets > 0, "a damaged block went unnoticed"),
+        Err(err) => assert!(err.to_string().contains("flipped.wv"), "{err}"),
+    }
 }
 
 #[test]

@@ -8,6 +8,13 @@ use symphonia::core::errors::Error as SymphoniaError;
 pub(crate) enum Refusal {
     /// A format hark does not decode: its name ("GSM 6.10 in Wave64").
     Unsupported(String),
+    /// A format hark decodes through a system library that could not be
+    /// loaded: the format's name, the library's file name, and why.
+    NeedsLibrary {
+        format: String,
+        library: String,
+        cause: String,
+    },
     /// The header declares 0 Hz.
     ZeroRate,
     /// The header is broken, or the file unreadable.
