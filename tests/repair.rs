@@ -107,43 +107,65 @@ fn corrupt_pages(path: &Path, count: u64) {
     file.sync_all().unwrap();
 }
 
-/// The paths of the files whose row, and of those whose row and vector, a
-/// lookup by id can still read in the damaged catalog at `path`.
-fn readable(path: &Path, ids: &[(i64, PathBuf)]) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
+/// What a lookup can still read in the damaged catalog at `path`.
+struct Readable {
+    /// Files whose row can be read.
+    rows: BTreeSet<PathBuf>,
+    /// Files whose row and vector can be read.
+    vectors: BTreeSet<PathBuf>,
+    /// Files whose row is lost but whose content hash (from the index) and
+    /// vector can be read: the repair holds their vectors by hash.
+    held: BTreeSet<PathBuf>,
+}
+
+/// What a lookup by id (or by hash, in the content-hash index) can still
+/// read in the damaged catalog at `path`.
+fn readable(path: &Path, ids: &[(i64, PathBuf, Vec<u8>)]) -> Readable {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap();
-    let mut rows = BTreeSet::new();
-    let mut vectors = BTreeSet::new();
-    for (id, file) in ids {
+    let mut found = Readable {
+        rows: BTreeSet::new(),
+        vectors: BTreeSet::new(),
+        held: BTreeSet::new(),
+    };
+    for (id, file, hash) in ids {
         let row = conn.query_row(
             "SELECT path, tags, peaks FROM files WHERE id = ?1",
             [id],
             |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)),
         );
-        if row.is_err() {
-            continue;
-        }
-        rows.insert(file.clone());
         let vector = conn.query_row(
             "SELECT data FROM vectors WHERE point = ?1 * 1048576",
             [id],
             |r| r.get::<_, Vec<u8>>(0),
         );
-        if vector.is_ok() {
-            vectors.insert(file.clone());
+        if row.is_ok() {
+            found.rows.insert(file.clone());
+            if vector.is_ok() {
+                found.vectors.insert(file.clone());
+            }
+            continue;
+        }
+        let by_hash = conn.query_row(
+            "SELECT rowid FROM files INDEXED BY files_content_hash WHERE content_hash = ?1",
+            [hash],
+            |r| r.get::<_, i64>(0),
+        );
+        if by_hash.as_ref() == Ok(id) && vector.is_ok() {
+            found.held.insert(file.clone());
         }
     }
-    (rows, vectors)
+    found
 }
 
-/// Every file of the index with its id.
-fn file_ids(index: &Path) -> Vec<(i64, PathBuf)> {
+/// Every file of the index with its id and content hash.
+fn file_ids(index: &Path) -> Vec<(i64, PathBuf, Vec<u8>)> {
     let catalog = hark_store::Catalog::open_readonly(index).unwrap();
     let mut out = Vec::new();
     for root in catalog.roots().unwrap() {
         for state in catalog.files_under_root(root.id).unwrap() {
-            out.push((state.id.0, state.path));
+            out.push((state.id.0, state.path, state.content_hash.unwrap()));
         }
     }
     out
@@ -164,9 +186,18 @@ fn a_damaged_catalog_is_refused_then_repaired_by_index_embedding_only_what_was_l
 
     let catalog = idx.join(hark_store::FILE_NAME);
     corrupt_pages(&catalog, 3);
-    let (rows, vectors) = readable(&catalog, &ids);
+    let Readable {
+        rows,
+        vectors,
+        held,
+    } = readable(&catalog, &ids);
     assert!(rows.len() < FILES, "the damage must hit file rows");
     assert!(!vectors.is_empty(), "some vectors must survive");
+    assert!(
+        !held.is_empty(),
+        "the damage must also lose rows whose vector survives, or the content-hash matching \
+         goes untested"
+    );
 
     // Readers: one error line and a hint naming `hark index`.
     for args in [
@@ -197,17 +228,21 @@ fn a_damaged_catalog_is_refused_then_repaired_by_index_embedding_only_what_was_l
         stderr.contains("vectors salvaged from the damaged catalog"),
         "{stderr}"
     );
+    // The vectors kept with their row, and those of lost rows given back
+    // by content hash when the run found the file again.
     assert_eq!(
         count(&summary, "salvaged"),
-        vectors.len() as u64,
+        (vectors.len() + held.len()) as u64,
         "{summary}"
     );
-    // Lost rows are indexed anew; rows without their vector are embedded.
+    // Lost rows are indexed anew (their vector given back where it was
+    // held); rows without their vector are embedded.
     assert_eq!(
         count(&summary, "added"),
         (FILES - rows.len()) as u64,
         "{summary}"
     );
+
     assert_eq!(
         count(&summary, "embedded"),
         (rows.len() - vectors.len()) as u64,
@@ -229,6 +264,44 @@ fn a_damaged_catalog_is_refused_then_repaired_by_index_embedding_only_what_was_l
         })
         .collect();
     assert_eq!(damaged.len(), 1, "{damaged:?}");
+
+    // A lost row's file has its old vector back, byte for byte, under its
+    // new id.
+    let old = rusqlite::Connection::open_with_flags(
+        &damaged[0],
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let catalog = hark_store::Catalog::open_readonly(&idx).unwrap();
+    for file in &held {
+        let stored = catalog.file_by_path(file).unwrap().unwrap();
+        let (old_id, _, _) = ids.iter().find(|(_, p, _)| p == file).unwrap();
+        let before: Vec<u8> = old
+            .query_row(
+                "SELECT data FROM vectors WHERE point = ?1 * 1048576",
+                [old_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let now = catalog.vector(stored.id).unwrap().expect("a vector");
+        let now: Vec<u8> = now.data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert_eq!(now, before, "{file:?}");
+    }
+    drop(catalog);
+    // Nothing is held after the complete run.
+    let conn = rusqlite::Connection::open_with_flags(
+        idx.join(hark_store::FILE_NAME),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'held_vectors'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0);
 
     // Whole again: every file with its vector, and search answers.
     let out = hark_on(&idx, &["status", "--json"]);

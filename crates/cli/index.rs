@@ -259,11 +259,20 @@ impl Reporter {
             }
             Event::Repaired(r) => self.warn(&format!(
                 "the catalog was damaged: it is kept aside as `{}`; {} roots, {} files and {} \
-                 vectors were salvaged from it, and what was lost is indexed again",
+                 vectors were salvaged from it{}, and what was lost is indexed again",
                 r.damaged.display(),
                 r.roots,
                 r.files,
-                r.vectors
+                r.vectors,
+                if r.held > 0 {
+                    format!(
+                        " ({} more vectors of lost files are kept by content and given back \
+                         to those files when this run finds them)",
+                        r.held
+                    )
+                } else {
+                    String::new()
+                }
             )),
             Event::Removed { count } => self.say(&format!("{count} files left the index")),
             Event::AnnStarted => {

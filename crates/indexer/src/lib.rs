@@ -96,8 +96,10 @@ pub fn run(
         result => result,
     };
     let (mut pipeline, mut summary) = result?;
+    // The vectors the repair kept with their file; those it held by
+    // content hash and the run gave back are counted by the run.
     if let Some(salvaged) = salvaged {
-        summary.salvaged = salvaged;
+        summary.salvaged += salvaged;
     }
     let json = serde_json::to_string(&summary).expect("a summary serialises");
     pipeline.set_meta(&[(meta::LAST_RUN, &json)])?;
@@ -108,7 +110,7 @@ pub fn run(
 /// what can be read of it (see [`hark_store::salvage`]); returns how many
 /// vectors were salvaged.
 fn repair(index_dir: &Path, observer: &mut dyn Observer) -> Result<u64> {
-    let repair = hark_store::salvage::repair(index_dir)?;
+    let repair = hark_store::salvage::repair(index_dir, &moments::RULE)?;
     observer.event(Event::Repaired(&repair));
     Ok(repair.vectors)
 }
@@ -141,6 +143,7 @@ fn run_on<'a>(
         ])?;
     }
     pipeline.execute(plan)?;
+    pipeline.drop_held()?;
     pipeline.refresh_ann(index_dir);
     let summary = pipeline.finish(started)?;
     Ok((pipeline, summary))

@@ -23,6 +23,13 @@ pub(crate) const LONG_FILE_S: f64 = 30.0;
 /// window of its own.
 pub(crate) const MIN_TAIL_S: f64 = 1.0;
 
+/// The rule above, for a repair to tell a file whose moments all survived
+/// (see [`hark_store::salvage::MomentRule`]).
+pub(crate) const RULE: hark_store::salvage::MomentRule = hark_store::salvage::MomentRule {
+    long_file_s: LONG_FILE_S,
+    min_tail_s: MIN_TAIL_S,
+};
+
 /// One window of a long file, ready for the audio tower.
 pub(crate) struct Moment {
     /// Where the window starts, in seconds.

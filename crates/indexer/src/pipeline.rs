@@ -17,7 +17,7 @@ use hark_store::{Catalog, FileId, FileRecord, FileStatus, MomentVector};
 use crate::error::{Error, Result};
 use crate::moments::Moment;
 use crate::plan::{KeptRoot, Plan, Survey};
-use crate::prepare::{prepare, Kind, MissingByHash, Prepared, Task};
+use crate::prepare::{prepare, HeldByHash, Kind, MissingByHash, Prepared, Task};
 use crate::report::{Event, Observer, Outcome, Summary};
 use crate::walk::{walk_root, Found, Walk};
 
@@ -85,6 +85,8 @@ enum Ready {
         vector: Option<Vec<f32>>,
         /// Its moments' vectors, if it is long (stored with `vector`).
         moments: Vec<MomentVector>,
+        /// Its vectors are held from a repair: given to it at the commit.
+        claim: bool,
         outcome: Outcome,
     },
     Moved {
@@ -235,10 +237,12 @@ impl<'a> Pipeline<'a> {
             return Ok(batch.moved);
         }
         let front_end = self.model.map(|m| m.clap.front_end());
+        let mut held = HeldByHash::new();
         if let Some(m) = self.model {
             // Load the audio tower before the decoder starts, so a broken
             // checkpoint fails the run at once.
             m.clap.audio_tower()?;
+            held = self.catalog.held_vectors(m.identity, PIPELINE_VERSION)?;
         }
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::sync_channel::<Prepared>(DECODE_AHEAD);
@@ -251,7 +255,7 @@ impl<'a> Pipeline<'a> {
                             let _ = tx.send(Prepared::Moment(m));
                         };
                         if tx
-                            .send(prepare(task, &mut moves, front_end, &mut emit))
+                            .send(prepare(task, &mut moves, &held, front_end, &mut emit))
                             .is_err()
                         {
                             break;
@@ -304,7 +308,8 @@ impl<'a> Pipeline<'a> {
                 task,
                 record,
                 features,
-            } => self.embed_record(task.kind, record, features, moments, moment_error),
+                claim,
+            } => self.embed_record(task.kind, record, features, moments, moment_error, claim),
         };
         batch.pending.push(ready);
         if batch.pending.len() >= self.options.commit_files
@@ -347,6 +352,7 @@ impl<'a> Pipeline<'a> {
         features: Option<Vec<f32>>,
         moments: Vec<MomentVector>,
         moment_error: Option<String>,
+        claim: bool,
     ) -> Ready {
         let (vector, outcome) = match (record.status, embed(self.model, features)) {
             (FileStatus::Failed, _) => {
@@ -374,10 +380,12 @@ impl<'a> Pipeline<'a> {
                 (v.and_then(|v| v.ok()), outcome)
             }
         };
+        let claim = claim && record.status != FileStatus::Failed;
         Ready::Record {
             record,
             vector,
             moments,
+            claim,
             outcome,
         }
     }
@@ -389,6 +397,7 @@ impl<'a> Pipeline<'a> {
         }
         let model = self.model;
         let mut moments_stored = 0;
+        let mut claimed = 0;
         self.catalog.transaction(|tx| {
             for ready in &batch.pending {
                 match ready {
@@ -396,9 +405,13 @@ impl<'a> Pipeline<'a> {
                         record,
                         vector,
                         moments,
+                        claim,
                         ..
                     } => {
                         let id = tx.upsert_file(record)?;
+                        if let (true, Some(m), Some(hash)) = (claim, model, &record.content_hash) {
+                            claimed += tx.claim_held(id, hash, m.identity, PIPELINE_VERSION)?;
+                        }
                         if let (Some(v), Some(m)) = (vector, model) {
                             tx.set_vector(id, m.identity, PIPELINE_VERSION, v)?;
                             tx.set_moments(id, m.identity, PIPELINE_VERSION, moments)?;
@@ -414,6 +427,7 @@ impl<'a> Pipeline<'a> {
             Ok::<_, Error>(())
         })?;
         self.summary.moments += moments_stored;
+        self.summary.salvaged += claimed;
         for ready in batch.pending.drain(..) {
             match ready {
                 Ready::Record {
@@ -440,6 +454,17 @@ impl<'a> Pipeline<'a> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// After a complete run with a model: drops the vectors still held from
+    /// a repair, whose files were not found again. Kept while a root is
+    /// absent or mostly missing (its files may come back with it).
+    pub(crate) fn drop_held(&mut self) -> Result<()> {
+        if self.model.is_none() || !self.summary.roots_kept.is_empty() {
+            return Ok(());
+        }
+        self.catalog.transaction(|tx| tx.drop_held())?;
         Ok(())
     }
 

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use hark_audio::{parse_ucs, Metadata, PeakBuilder, SoundFile, DEFAULT_BUCKETS};
 use hark_model::mel::MelFrontEnd;
-use hark_store::{FileRecord, FileState, FileStatus, RootId};
+use hark_store::{FileRecord, FileState, FileStatus, Held, RootId};
 
-use crate::moments::{Moment, MomentCutter};
+use crate::moments::{Moment, MomentCutter, RULE};
 use crate::walk::{mtime_ns, Found};
 
 /// Why a file is being looked at.
@@ -39,6 +39,9 @@ pub(crate) enum Prepared {
         task: Task,
         record: Box<FileRecord>,
         features: Option<Vec<f32>>,
+        /// Its vectors are held from a repair (see [`Held`]): read, not
+        /// embedded; the commit gives them to the file.
+        claim: bool,
     },
     /// A new path holding the content of a file that is no longer where the
     /// catalog has it.
@@ -52,6 +55,9 @@ pub(crate) enum Prepared {
 /// Missing files by content hash: candidates for a move.
 pub(crate) type MissingByHash = HashMap<Vec<u8>, Vec<FileState>>;
 
+/// Vectors held by content hash after a repair, of this run's model.
+pub(crate) type HeldByHash = HashMap<Vec<u8>, Held>;
+
 /// The BLAKE3 hash of the whole file (for rename detection: a moved file
 /// keeps its hash, so it keeps its vector without being decoded again).
 pub(crate) fn hash_file(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -62,10 +68,13 @@ pub(crate) fn hash_file(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// Processes one task. `front_end` is `Some` when the file is to be
-/// embedded: then the features come back with the record.
+/// embedded: then the features come back with the record, unless `held`
+/// has whole vectors for the file's content (found again after a repair),
+/// which it is then given instead.
 pub(crate) fn prepare(
     task: Task,
     missing: &mut MissingByHash,
+    held: &HeldByHash,
     front_end: Option<&MelFrontEnd>,
     emit: &mut dyn FnMut(Moment),
 ) -> Prepared {
@@ -78,6 +87,7 @@ pub(crate) fn prepare(
             task,
             record: Box::new(record),
             features: None,
+            claim: false,
         }
     };
 
@@ -126,6 +136,14 @@ pub(crate) fn prepare(
         Ok(opened) => opened,
         Err(e) => return failed(record, task, e.to_string()),
     };
+    // Held vectors serve only if every moment of a file this long is there.
+    let claim = front_end.is_some()
+        && record
+            .content_hash
+            .as_ref()
+            .and_then(|hash| held.get(hash))
+            .is_some_and(|h| RULE.complete(meta.duration_s, h.moments, h.last_end_s));
+    let front_end = if claim { None } else { front_end };
 
     let mut peaks = PeakBuilder::new(DEFAULT_BUCKETS);
     let mut features = front_end.map(MelFrontEnd::stream);
@@ -194,6 +212,7 @@ pub(crate) fn prepare(
                 task,
                 record: Box::new(record),
                 features,
+                claim,
             }
         }
     }
@@ -262,6 +281,7 @@ mod tests {
         match prepare(
             task(&path, size, mtime),
             &mut MissingByHash::new(),
+            &HeldByHash::new(),
             None,
             &mut |_| {},
         ) {
@@ -288,6 +308,7 @@ mod tests {
         match prepare(
             task(&path, size - 2, mtime),
             &mut MissingByHash::new(),
+            &HeldByHash::new(),
             None,
             &mut |_| {},
         ) {
@@ -312,6 +333,7 @@ mod tests {
         match prepare(
             task(&path, 10, 0),
             &mut MissingByHash::new(),
+            &HeldByHash::new(),
             None,
             &mut |_| {},
         ) {
@@ -335,12 +357,24 @@ mod tests {
         };
         let mut missing = MissingByHash::new();
         missing.insert(old.content_hash.clone().unwrap(), vec![old.clone()]);
-        match prepare(task(&path, size, mtime), &mut missing, None, &mut |_| {}) {
+        match prepare(
+            task(&path, size, mtime),
+            &mut missing,
+            &HeldByHash::new(),
+            None,
+            &mut |_| {},
+        ) {
             Prepared::Moved { from, .. } => assert_eq!(from, old),
             _ => panic!("expected a move"),
         }
         // Claimed once: a second copy is a new file.
-        match prepare(task(&path, size, mtime), &mut missing, None, &mut |_| {}) {
+        match prepare(
+            task(&path, size, mtime),
+            &mut missing,
+            &HeldByHash::new(),
+            None,
+            &mut |_| {},
+        ) {
             Prepared::Record { .. } => {}
             _ => panic!("expected a record"),
         }

@@ -2,8 +2,11 @@
 //! (renamed, never deleted), builds a new catalog the way a first run does,
 //! and copies into it every root, file row (with its tags and full-text
 //! row), vector and model entry that can still be read, keeping their ids.
-//! A file whose row survived keeps its vector, so only what was lost is
-//! embedded again by the run that follows.
+//! A file whose row survived keeps its vector. A file whose row was lost
+//! but whose content hash can still be read from the `files_content_hash`
+//! index has its vectors held under that hash (see [`crate::Held`]), and
+//! the run that follows gives them back when it finds the same bytes again.
+//! So only what was lost is embedded again.
 //!
 //! SQLite's recovery extension is not in rusqlite's bundled build, so each
 //! table is read row by row in rowid order; where a read fails (a page
@@ -11,12 +14,13 @@
 //! can seek to and goes on from there. `index-format.md` ("Repair")
 //! describes the procedure for someone reading the directory.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OpenFlags, Statement};
 
-use crate::{ann, meta, Catalog, Error, FileId, Result, Tx, FILE_NAME, SCHEMA_VERSION};
+use crate::{ann, held, meta, Catalog, Error, FileId, Result, Tx, FILE_NAME, SCHEMA_VERSION};
 
 /// What [`repair`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,10 +32,43 @@ pub struct Repair {
     pub roots: u64,
     /// File rows salvaged.
     pub files: u64,
-    /// Vectors salvaged: whole-file vectors and moments.
+    /// Vectors salvaged with their file: whole-file vectors and moments.
     pub vectors: u64,
+    /// Vectors of lost file rows, held by content hash until the file is
+    /// found again ([`crate::Held`]).
+    pub held: u64,
     /// Stretches of rows that could not be read and were skipped.
     pub gaps: u64,
+}
+
+/// How a long file is cut into moments, for telling a file whose moments
+/// all survived from one that lost some (the indexer's rule; see its
+/// `moments` module).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MomentRule {
+    /// Files longer than this many seconds have moments.
+    pub long_file_s: f64,
+    /// The last moment ends where the file ends, or at most this many
+    /// seconds before.
+    pub min_tail_s: f64,
+}
+
+impl MomentRule {
+    /// Whether a whole-file vector with `moments` moments (numbered from 1
+    /// without a gap), the last ending at `last_end_s`, is complete for a
+    /// file of `duration_s` seconds. Without a duration, never: nothing
+    /// tells whether moments were lost.
+    pub fn complete(&self, duration_s: Option<f64>, moments: u32, last_end_s: Option<f64>) -> bool {
+        match duration_s {
+            None => false,
+            Some(d) if d <= self.long_file_s => moments == 0,
+            // A little slack for rounding between the header's duration and
+            // the decoded length.
+            Some(d) => {
+                moments > 0 && last_end_s.is_some_and(|end| end >= d - self.min_tail_s - 0.05)
+            }
+        }
+    }
 }
 
 /// The columns of `files`, in the order copied.
@@ -48,7 +85,9 @@ const VECTOR_COLUMNS_V2: &str =
     "file_id * 1048576, file_id, 0, NULL, NULL, model, pipeline, dim, data";
 
 /// Sets the damaged catalog in `dir` aside and builds a new one from what
-/// can be read of it. The caller holds the index's writer lock. The ANN
+/// can be read of it. The caller holds the index's writer lock. A file
+/// whose moments did not all survive (by `moments`) keeps no vector at all,
+/// so that the run that follows embeds it whole again. The ANN
 /// cache is retired (the new catalog numbers its vectors afresh); the next
 /// [`ann::refresh_ann`] builds a new one.
 ///
@@ -58,7 +97,7 @@ const VECTOR_COLUMNS_V2: &str =
 /// wrote it (then nothing is moved); [`Error::SetAside`] if it cannot be
 /// renamed; failures creating or writing the new catalog. Unreadable rows
 /// are not errors: they are skipped and counted in [`Repair::gaps`].
-pub fn repair(dir: &Path) -> Result<Repair> {
+pub fn repair(dir: &Path, moments: &MomentRule) -> Result<Repair> {
     let path = dir.join(FILE_NAME);
     if let Some(found) = header_version(&path).filter(|&v| v > SCHEMA_VERSION) {
         return Err(Error::TooNew {
@@ -75,6 +114,7 @@ pub fn repair(dir: &Path) -> Result<Repair> {
         roots: 0,
         files: 0,
         vectors: 0,
+        held: 0,
         gaps: 0,
     };
     // A file SQLite cannot open at all leaves nothing to salvage: the new
@@ -88,6 +128,9 @@ pub fn repair(dir: &Path) -> Result<Repair> {
     let version = crate::schema::version(&source).unwrap_or(SCHEMA_VERSION);
     catalog.transaction(|tx| {
         copy_rows(&source, tx, &mut repair, version)?;
+        if version >= 3 {
+            repair.vectors -= drop_incomplete(tx, moments)?;
+        }
         for key in [meta::MODEL, meta::MODEL_NAME, meta::PIPELINE] {
             let value = source.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
                 r.get::<_, String>(0)
@@ -144,6 +187,25 @@ fn copy_rows(source: &Connection, tx: &Tx<'_>, repair: &mut Repair, version: u32
     }
     repair.files = files.len() as u64;
 
+    // The content hashes of the rows that were not copied, from the index
+    // (its pages are apart from the table's): their vectors are held.
+    let copied: HashSet<i64> = files.iter().map(|f| f.0).collect();
+    let mut lost: HashMap<i64, Vec<u8>> = HashMap::new();
+    gaps += lost_hashes(source, &copied, &mut lost);
+    tx.conn
+        .execute_batch(held::CREATE)
+        .map_err(err("salvage vectors"))?;
+    let mut insert_held = tx
+        .conn
+        .prepare(
+            "INSERT INTO held_vectors (content_hash, segment, start_s, end_s, model, pipeline,
+                                       dim, data)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .map_err(err("salvage vectors"))?;
+    let mut held_whole = HashSet::new();
+    let mut held = 0;
+
     let columns = if version >= 3 {
         VECTOR_COLUMNS
     } else {
@@ -156,7 +218,7 @@ fn copy_rows(source: &Connection, tx: &Tx<'_>, repair: &mut Repair, version: u32
             "INSERT INTO vectors ({VECTOR_COLUMNS}) VALUES ({marks})"
         ))
         .map_err(err("salvage vectors"))?;
-    let mut whole = std::collections::HashSet::new();
+    let mut whole = HashSet::new();
     let mut vectors = 0;
     gaps += scan(
         source,
@@ -167,6 +229,20 @@ fn copy_rows(source: &Connection, tx: &Tx<'_>, repair: &mut Repair, version: u32
             else {
                 return;
             };
+            if let Some(hash) = lost.get(file) {
+                // As below: moments only after their file's whole vector.
+                if *segment != 0 && !held_whole.contains(hash) {
+                    return;
+                }
+                let values = std::iter::once(Value::Blob(hash.clone())).chain(row[2..].to_vec());
+                if insert_held.execute(params_from_iter(values)).is_ok() {
+                    held += 1;
+                    if *segment == 0 {
+                        held_whole.insert(hash.clone());
+                    }
+                }
+                return;
+            }
             // Moments without their file's whole vector are of no use: the
             // file is embedded again, moments and all.
             if *segment != 0 && !whole.contains(file) {
@@ -180,10 +256,96 @@ fn copy_rows(source: &Connection, tx: &Tx<'_>, repair: &mut Repair, version: u32
             }
         },
     );
+    if held == 0 {
+        drop(insert_held);
+        tx.conn
+            .execute_batch("DROP TABLE held_vectors")
+            .map_err(err("salvage vectors"))?;
+    }
     repair.roots = roots;
     repair.vectors = vectors;
+    repair.held = held;
     repair.gaps = gaps;
     Ok(())
+}
+
+/// Deletes every vector of the files whose moments did not all survive;
+/// returns how many.
+fn drop_incomplete(tx: &Tx<'_>, rule: &MomentRule) -> Result<u64> {
+    let err = |e| Error::sqlite(tx.path, "check salvaged moments", e);
+    let mut stmt = tx
+        .conn
+        .prepare(
+            "SELECT v.file_id, max(f.duration_s), sum(v.segment > 0), max(v.segment),
+                    max(CASE WHEN v.segment > 0 THEN v.end_s END)
+             FROM vectors v JOIN files f ON f.id = v.file_id
+             GROUP BY v.file_id",
+        )
+        .map_err(err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<f64>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<f64>>(4)?,
+            ))
+        })
+        .map_err(err)?;
+    let mut partial = Vec::new();
+    for row in rows {
+        let (file, duration, moments, last, last_end) = row.map_err(err)?;
+        let numbered = moments == last;
+        let moments = u32::try_from(moments).unwrap_or(u32::MAX);
+        // A file of unknown length keeps what it has: nothing tells a loss.
+        let whole = duration.is_none() || (numbered && rule.complete(duration, moments, last_end));
+        if !whole {
+            partial.push(file);
+        }
+    }
+    let mut dropped = 0;
+    let mut delete = tx
+        .conn
+        .prepare("DELETE FROM vectors WHERE file_id = ?1")
+        .map_err(err)?;
+    for file in partial {
+        dropped += delete.execute([file]).map_err(err)? as u64;
+    }
+    Ok(dropped)
+}
+
+/// Adds to `lost` the rowid and content hash of every row of `files` not
+/// in `copied` that the `files_content_hash` index still lists, read from
+/// the index alone (a covering scan: the table's pages are not read).
+/// Returns 1 if the index could not be read to its end, else 0.
+fn lost_hashes(
+    source: &Connection,
+    copied: &HashSet<i64>,
+    lost: &mut HashMap<i64, Vec<u8>>,
+) -> u64 {
+    let Ok(mut stmt) = source.prepare(
+        "SELECT rowid, content_hash FROM files INDEXED BY files_content_hash
+         WHERE content_hash IS NOT NULL",
+    ) else {
+        return 1;
+    };
+    let Ok(mut rows) = stmt.query([]) else {
+        return 1;
+    };
+    loop {
+        match rows.next() {
+            Ok(Some(row)) => {
+                if let (Ok(id), Ok(hash)) = (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)) {
+                    if !copied.contains(&id) {
+                        lost.insert(id, hash);
+                    }
+                }
+            }
+            Ok(None) => return 0,
+            Err(_) => return 1,
+        }
+    }
 }
 
 /// Calls `f` with the values of every row of `select` (which selects the
