@@ -332,3 +332,86 @@ fn index_fetches_the_absent_model_unless_offline_or_no_fetch() {
     let (paths, _, _) = search(hark_at(&index, &hf, &hub), &lib, "snare", 0);
     assert_eq!(paths, ["Drums/Snare Tight.wav"]);
 }
+
+/// The TUI without the model: `hark tui kick` on a pseudo-terminal shows
+/// the word hits and says on its status line that it searches by words
+/// only, without touching the network.
+#[test]
+fn the_tui_without_the_model_shows_word_hits_and_says_why() {
+    use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+    use std::io::Read;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    let dir = empty_dir();
+    let lib = write_library(dir.path());
+    let index = dir.path().join("index");
+    let hf = dir.path().join("hf");
+    std::fs::create_dir_all(&hf).unwrap();
+    let hub = Hub::open();
+    let out = run(hark_at(&index, &hf, &hub)
+        .args(["index", "--json", "--no-fetch"])
+        .arg(&lib));
+    out.assert_code(0);
+
+    let (rows, cols): (u16, u16) = (24, 120);
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows,
+            cols,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("open a pty");
+    let mut cmd = CommandBuilder::new(HARK);
+    cmd.args(["tui", "kick"]);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HARK_INDEX", &index);
+    cmd.env("HF_HOME", &hf);
+    cmd.env("HF_ENDPOINT", hub.endpoint());
+    for name in ["HARK_MODEL", "HF_HUB_OFFLINE", "http_proxy", "https_proxy"] {
+        cmd.env_remove(name);
+    }
+    let mut child = pty.slave.spawn_command(cmd).expect("start hark tui");
+    drop(pty.slave);
+    let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+    let screen = Arc::new(Mutex::new(vt100::Parser::new(size(rows), size(cols), 0)));
+    let mut reader = pty.master.try_clone_reader().expect("pty reader");
+    let feed = Arc::clone(&screen);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            feed.lock().unwrap().process(&buf[..n]);
+        }
+    });
+    // The status line may wrap the note: words are compared with the
+    // screen's runs of blanks (line ends included) taken as one space.
+    let wanted = [
+        "Kick Deep 01.wav",
+        "Kick Deep 02.wav",
+        "Kick Long Boom.wav",
+        "searching by words only: no file in the index has a sound vector yet",
+        "hark model fetch",
+    ];
+    let start = Instant::now();
+    let contents = loop {
+        let contents = screen.lock().unwrap().screen().contents();
+        let words = contents.split_whitespace().collect::<Vec<_>>().join(" ");
+        if wanted.iter().all(|w| words.contains(w)) {
+            break contents;
+        }
+        if start.elapsed() > Duration::from_secs(20) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("the TUI never showed {wanted:?}; its screen:\n{contents}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(!contents.contains("Snare Tight"), "{contents}");
+    assert!(!contents.contains("Rain Heavy"), "{contents}");
+    assert_eq!(hub.connections(), 0, "the TUI touched the network");
+}

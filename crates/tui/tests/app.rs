@@ -990,3 +990,39 @@ fn the_export_prompt_offers_the_last_folder_that_worked() {
     };
     assert_eq!(folder.text(), "/srv/work/out3");
 }
+
+/// Issue 16's note ("searching by words only") was covered 50 ms later by
+/// the no-audio-device message on a headless machine and never seen: a
+/// message displaced before it was seen comes back after the new one.
+#[test]
+fn a_note_covered_by_another_message_at_once_comes_back_after_it() {
+    let mut t = T::new(Some("kick"));
+    t.answer(&[1, 2], false);
+    let note = "searching by words only: the model is not on this machine";
+    t.send(Msg::Note(note.into()));
+    t.wait(50);
+    t.send(Msg::Playback(PlaybackEvent::DeviceMissing(
+        "no sound card".into(),
+    )));
+    let text = |t: &T| t.app.status.message.as_ref().map(|m| m.text.clone());
+    assert!(
+        text(&t).is_some_and(|m| m.contains("no sound card")),
+        "{:?}",
+        text(&t)
+    );
+    // The device message is seen for a while, then the note is back, whole.
+    t.wait(2_000);
+    assert!(text(&t).is_some_and(|m| m.contains("no sound card")));
+    t.wait(1_100);
+    assert_eq!(text(&t).as_deref(), Some(note));
+    t.wait(3_000);
+    assert_eq!(text(&t).as_deref(), Some(note), "the note went too soon");
+    t.wait(3_500);
+    assert_eq!(text(&t), None);
+    // A message seen long enough before another is not said again.
+    t.send(Msg::Note("first".into()));
+    t.wait(3_500);
+    t.send(Msg::Note("second".into()));
+    t.wait(6_500);
+    assert_eq!(text(&t), None);
+}

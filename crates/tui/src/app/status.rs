@@ -1,13 +1,22 @@
 //! The status line's state: the message of the moment (a note or an
 //! error, gone after a while), the index summary shown when there is no
 //! message, and the spinner's frame.
+//!
+//! A new message shows at once. One it displaces before it was seen for
+//! [`MIN_VISIBLE`] (a note on the search that a device message covered a
+//! moment later, say) waits, and comes back once the new one has been seen
+//! that long: no message is lost to the one after it.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::backend::IndexSummary;
 
 /// The spinner's (and, while playing, the play position's) frame time.
 pub const SPIN_EVERY: Duration = Duration::from_millis(80);
+
+/// How long a message is shown at least before one waiting takes its place.
+pub const MIN_VISIBLE: Duration = Duration::from_secs(3);
 
 /// A status message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +26,8 @@ pub struct Message {
     /// Shown as an error.
     pub error: bool,
     until: Instant,
+    /// When it was put on the line.
+    shown_at: Instant,
     /// A list request's error: a later answer makes it old news.
     from_list: bool,
 }
@@ -37,6 +48,8 @@ pub struct StatusLine {
     message_time: Duration,
     /// The last note said with [`StatusLine::note_once`].
     noted: Option<String>,
+    /// Messages displaced before they were seen, to show next.
+    waiting: VecDeque<Message>,
 }
 
 impl StatusLine {
@@ -49,6 +62,7 @@ impl StatusLine {
             spun_at: None,
             message_time,
             noted: None,
+            waiting: VecDeque::new(),
         }
     }
 
@@ -83,18 +97,44 @@ impl StatusLine {
 
     /// A list arrived: an error of an earlier list request no longer
     /// holds (the query that caused it was fixed).
-    pub(super) fn list_arrived(&mut self) {
+    pub(super) fn list_arrived(&mut self, now: Instant) {
         if self.message.as_ref().is_some_and(|m| m.from_list) {
             self.message = None;
+            self.next_waiting(now);
         }
     }
 
     fn show(&mut self, text: String, error: bool, now: Instant) {
-        self.message = Some(Message {
+        if let Some(m) = self
+            .message
+            .as_mut()
+            .filter(|m| m.text == text && m.error == error)
+        {
+            m.until = now + self.message_time;
+            return;
+        }
+        self.waiting.retain(|m| m.text != text);
+        let new = Message {
             text,
             error,
             until: now + self.message_time,
+            shown_at: now,
             from_list: false,
+        };
+        if let Some(old) = self.message.replace(new) {
+            let unseen = now.saturating_duration_since(old.shown_at) < MIN_VISIBLE;
+            if unseen && !old.from_list && old.until > now {
+                self.waiting.push_front(old);
+            }
+        }
+    }
+
+    /// Puts the first waiting message on the line, if any.
+    fn next_waiting(&mut self, now: Instant) {
+        self.message = self.waiting.pop_front().map(|mut m| {
+            m.shown_at = now;
+            m.until = now + self.message_time;
+            m
         });
     }
 
@@ -108,13 +148,26 @@ impl StatusLine {
             self.spinner = self.spinner.wrapping_add(1);
             self.spun_at = Some(now);
         }
-        if self.message.as_ref().is_some_and(|m| m.until <= now) {
-            self.message = None;
+        let done = match &self.message {
+            None => true,
+            Some(m) => {
+                m.until <= now
+                    || (!self.waiting.is_empty()
+                        && now.saturating_duration_since(m.shown_at) >= MIN_VISIBLE)
+            }
+        };
+        if done {
+            self.next_waiting(now);
         }
     }
 
-    /// When the message goes.
+    /// When the message goes (or gives way to one waiting).
     pub(super) fn deadline(&self) -> Option<Instant> {
-        self.message.as_ref().map(|m| m.until)
+        let m = self.message.as_ref()?;
+        Some(if self.waiting.is_empty() {
+            m.until
+        } else {
+            m.until.min(m.shown_at + MIN_VISIBLE)
+        })
     }
 }

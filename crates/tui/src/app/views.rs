@@ -263,7 +263,7 @@ impl Views {
         }
         match result {
             Ok(hits) => {
-                status.list_arrived();
+                status.list_arrived(now);
                 let view = self.top_mut();
                 let previous = view.selected_hit().map(|h| h.id);
                 let previous_row = view.selected;
