@@ -160,6 +160,24 @@ impl Session {
         keys.flush().unwrap();
     }
 
+    /// Writes `bytes` in one write, as a terminal does with an unbracketed
+    /// paste, from another thread: the pty holds a few KiB, and a program
+    /// that stops reading would block the writer, not fail the test. Gives
+    /// the writer back once the write is done.
+    fn paste_at_once(
+        &mut self,
+        bytes: Vec<u8>,
+    ) -> std::sync::mpsc::Receiver<Box<dyn Write + Send>> {
+        let mut keys = self.keys.take().expect("the pty was hung up");
+        let (done, written) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            keys.write_all(&bytes).unwrap();
+            keys.flush().unwrap();
+            let _ = done.send(keys);
+        });
+        written
+    }
+
     fn wait_exit(&mut self, why: &str) -> ExitStatus {
         let start = Instant::now();
         loop {
@@ -590,6 +608,110 @@ fn the_real_hark_tui_pages_selects_hit_one_and_exports_same_named_files() {
     let b = std::fs::read(picks.join("rave_bass02 (2).wav")).expect("the second copy");
     assert_ne!(a, b, "the same file was copied twice");
 
+    tui.type_keys(b"q");
+    let status = tui.wait_exit("q");
+    assert!(status.success(), "hark tui exited with {status:?}");
+    tui.assert_restored();
+}
+
+/// The tiny test model, committed with the repository.
+fn tiny_model() -> PathBuf {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+    assert!(
+        model.join("model.safetensors").is_file(),
+        "test fixture missing: {}",
+        model.display()
+    );
+    model
+}
+
+/// Indexes `lib` into `index` with the tiny model, with the real binary.
+fn index_library(index: &Path, lib: &Path) {
+    let out = std::process::Command::new(hark_binary())
+        .arg("--index")
+        .arg(index)
+        .arg("--model")
+        .arg(tiny_model())
+        .args(["index", "--quiet"])
+        .arg(lib)
+        .output()
+        .expect("run hark index");
+    assert!(out.status.success(), "hark index failed: {out:?}");
+}
+
+/// `hark tui` on `index`, silent, logging to `log`.
+fn start_hark_tui(index: &Path, log: &Path) -> Session {
+    let model = tiny_model();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "tui".as_ref(),
+        "--silent".as_ref(),
+        "--log".as_ref(),
+        log.as_os_str(),
+    ];
+    Session::start(&hark_binary(), &args)
+}
+
+/// The query line: the screen's first line.
+fn query_line(screen: &str) -> &str {
+    screen.lines().next().unwrap_or_default()
+}
+
+/// Issue 17 point 7: a long paste the terminal does not bracket arrives as
+/// keys, thousands in one read. The query line shows all of it within a
+/// moment, without waiting for another key (it took 40 s, or until the next
+/// key, at 2,400 characters), and a key typed after it is taken at once.
+#[test]
+fn the_real_hark_tui_takes_a_long_unbracketed_paste_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = dir.path().join("lib");
+    for (i, name) in ["kick_soft01.wav", "snare_tight.wav", "pad_warm.wav"]
+        .iter()
+        .enumerate()
+    {
+        write_tone(&lib.join(name), i);
+    }
+    let index = dir.path().join("index");
+    index_library(&index, &lib);
+    let mut tui = start_hark_tui(&index, &dir.path().join("tui.log"));
+    tui.wait_for("the library listing", Duration::from_secs(30), |s| {
+        s.contains("snare_tight")
+    });
+    tui.assert_taken_over();
+
+    // Not a benchmark: generous bounds, far below the old 40 s.
+    let soon = Duration::from_secs(5);
+    for (n, end) in [(2_400, "PASTEEND1"), (10_000, "PASTEEND2")] {
+        // Words and spaces, no control characters (a line break would be
+        // Enter), ending in a marker the query line shows once all arrived.
+        let mut text = "kick snare ".repeat(n / 11 + 1);
+        text.truncate(n - end.len());
+        text.push_str(end);
+        assert_eq!(text.len(), n);
+        let started = Instant::now();
+        let written = tui.paste_at_once(text.into_bytes());
+        tui.wait_for(&format!("the end of a {n}-character paste"), soon, |s| {
+            query_line(s).contains(end)
+        });
+        eprintln!("{n} characters pasted: shown after {:?}", started.elapsed());
+        tui.keys = Some(written.recv_timeout(soon).expect("the paste was not read"));
+        // A key after the paste is honoured at once.
+        tui.type_keys(b"Z");
+        tui.wait_for("a key typed after the paste", soon, |s| {
+            query_line(s).contains(&format!("{end}Z"))
+        });
+        // Ctrl-U clears the line for the next paste.
+        tui.type_keys(b"\x15");
+        tui.wait_for("the cleared query line", soon, |s| {
+            !query_line(s).contains(end)
+        });
+    }
+
+    tui.type_keys(b"\x1b");
+    std::thread::sleep(Duration::from_millis(300));
     tui.type_keys(b"q");
     let status = tui.wait_exit("q");
     assert!(status.success(), "hark tui exited with {status:?}");
