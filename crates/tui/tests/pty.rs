@@ -348,6 +348,47 @@ fn hark_binary() -> PathBuf {
     path
 }
 
+/// The tiny test model, committed with the repository.
+fn tiny_model() -> PathBuf {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+    assert!(
+        model.join("model.safetensors").is_file(),
+        "test fixture missing: {}",
+        model.display()
+    );
+    model
+}
+
+/// Indexes `lib` into `index` with the tiny model, with the real binary.
+fn index_library(index: &Path, lib: &Path) {
+    let out = std::process::Command::new(hark_binary())
+        .arg("--index")
+        .arg(index)
+        .arg("--model")
+        .arg(tiny_model())
+        .args(["index", "--quiet"])
+        .arg(lib)
+        .output()
+        .expect("run hark index");
+    assert!(out.status.success(), "hark index failed: {out:?}");
+}
+
+/// `hark tui` on `index`, silent, logging to `log`.
+fn start_hark_tui(index: &Path, log: &Path) -> Session {
+    let model = tiny_model();
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "tui".as_ref(),
+        "--silent".as_ref(),
+        "--log".as_ref(),
+        log.as_os_str(),
+    ];
+    Session::start(&hark_binary(), &args)
+}
+
 #[test]
 fn the_real_hark_tui_finds_an_indexed_file_by_name_and_quits_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -374,36 +415,10 @@ fn the_real_hark_tui_finds_an_indexed_file_by_name_and_quits_cleanly() {
         }
         w.finalize().unwrap();
     }
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
-    assert!(
-        model.join("model.safetensors").is_file(),
-        "test fixture missing: {}",
-        model.display()
-    );
     let index = dir.path().join("index");
-    let out = std::process::Command::new(hark_binary())
-        .arg("--index")
-        .arg(&index)
-        .arg("--model")
-        .arg(&model)
-        .args(["index", "--quiet"])
-        .arg(&lib)
-        .output()
-        .expect("run hark index");
-    assert!(out.status.success(), "hark index failed: {out:?}");
-
+    index_library(&index, &lib);
     let log = dir.path().join("tui.log");
-    let args: Vec<&std::ffi::OsStr> = vec![
-        "--index".as_ref(),
-        index.as_os_str(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "tui".as_ref(),
-        "--silent".as_ref(),
-        "--log".as_ref(),
-        log.as_os_str(),
-    ];
-    let mut tui = Session::start(&hark_binary(), &args);
+    let mut tui = start_hark_tui(&index, &log);
     tui.wait_for("the library listing", Duration::from_secs(30), |s| {
         s.contains("Heavy On Tin Roof")
     });
@@ -417,15 +432,7 @@ fn the_real_hark_tui_finds_an_indexed_file_by_name_and_quits_cleanly() {
             .unwrap();
     }
     w.finalize().unwrap();
-    let out = std::process::Command::new(hark_binary())
-        .arg("--index")
-        .arg(&index)
-        .arg("--model")
-        .arg(&model)
-        .args(["index", "--quiet"])
-        .output()
-        .expect("run hark index");
-    assert!(out.status.success(), "hark index failed: {out:?}");
+    index_library(&index, &lib);
     tui.wait_for(
         "the file a new index run added",
         Duration::from_secs(30),
@@ -484,12 +491,21 @@ fn write_tone(path: &Path, seed: usize) {
     w.finalize().unwrap();
 }
 
-/// The name in the first row of the list (rows start on the screen's third
-/// line: the query line, then the heading).
-fn first_row_name(screen: &str) -> String {
-    let row = screen.lines().nth(2).unwrap_or_default();
-    let start = row.find("Tone").expect("a tone in the first row");
-    row[start..start + "Tone 000.wav".len()].to_string()
+/// The first `hark search` hit for `query` on `index`: by words and sound
+/// with `model`, or by words only when `model` is not there.
+fn cli_first_hit(index: &Path, model: &Path, query: &str) -> String {
+    let out = std::process::Command::new(hark_binary())
+        .arg("--index")
+        .arg(index)
+        .arg("--model")
+        .arg(model)
+        .args(["search", "-k", "1", "--paths", query])
+        .output()
+        .expect("run hark search");
+    assert!(out.status.success(), "hark search failed: {out:?}");
+    let path = String::from_utf8(out.stdout).expect("a UTF-8 path");
+    let name = Path::new(path.trim_end()).file_name().expect("a file name");
+    name.to_string_lossy().into_owned()
 }
 
 /// Issue 17 points 1, 2 and 4 on the real binary: the listing of a library
@@ -504,34 +520,28 @@ fn the_real_hark_tui_pages_selects_hit_one_and_exports_same_named_files() {
     }
     write_tone(&lib.join("basses/rave_bass02.wav"), 300);
     write_tone(&lib.join("bassloops/rave_bass02.wav"), 400);
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+    // For point 1: both match `distant rumble` by name, and the tiny model
+    // hears the second far closer to it than the first.
+    write_tone(&lib.join("thunder/distant rumble.wav"), 2);
+    write_tone(&lib.join("thunder/distant rumble 2.wav"), 176);
     let index = dir.path().join("index");
-    let out = std::process::Command::new(hark_binary())
-        .arg("--index")
-        .arg(&index)
-        .arg("--model")
-        .arg(&model)
-        .args(["index", "--quiet"])
-        .arg(&lib)
-        .output()
-        .expect("run hark index");
-    assert!(out.status.success(), "hark index failed: {out:?}");
+    index_library(&index, &lib);
+
+    // Point 1 needs a query whose sound stage moves the words' hit #1
+    // down; the CLI ranks as the TUI does (words only without the model).
+    let query = "distant rumble";
+    let by_words = cli_first_hit(&index, &dir.path().join("no-model"), query);
+    let fused = cli_first_hit(&index, &tiny_model(), query);
+    assert_ne!(
+        by_words, fused,
+        "the fixture no longer tests point 1: the sound stage leaves `{by_words}` first for `{query}`"
+    );
 
     let log = dir.path().join("tui.log");
-    let args: Vec<&std::ffi::OsStr> = vec![
-        "--index".as_ref(),
-        index.as_os_str(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "tui".as_ref(),
-        "--silent".as_ref(),
-        "--log".as_ref(),
-        log.as_os_str(),
-    ];
-    let mut tui = Session::start(&hark_binary(), &args);
+    let mut tui = start_hark_tui(&index, &log);
     let long = Duration::from_secs(60);
     // Point 2: 200 first, and the title says more are coming; G twice
-    // reaches the 207th file.
+    // reaches the 209th file.
     tui.wait_for("the first page of the library", long, |s| {
         s.contains("200 so far, more below")
     });
@@ -542,15 +552,16 @@ fn the_real_hark_tui_pages_selects_hit_one_and_exports_same_named_files() {
         s.lines().next().is_some_and(|l| !l.contains("so far"))
     });
     tui.type_keys(b"G");
-    tui.wait_for("row 207", long, |s| {
-        s.lines().any(|l| l.trim_start().starts_with("207 "))
+    tui.wait_for("row 209", long, |s| {
+        s.lines().any(|l| l.trim_start().starts_with("209 "))
     });
 
-    // Point 1: a query typed and run at once with Enter; once the sound
-    // stage has re-ranked, the selection (whose name titles the detail
-    // pane) is hit #1.
+    // Point 1: a query typed and run at once with Enter shows the words'
+    // hits first, selection on #1; once the sound stage has re-ranked, the
+    // selection (whose name titles the detail pane) is the new hit #1, not
+    // the file that moved down.
     tui.type_keys(b"/");
-    tui.type_keys(b"tone\r");
+    tui.type_keys(format!("{query}\r").as_bytes());
     tui.wait_for("the sound stage", long, |s| {
         s.lines().nth(2).is_some_and(|l| l.contains("both"))
             && !s.contains("embedding")
@@ -558,15 +569,19 @@ fn the_real_hark_tui_pages_selects_hit_one_and_exports_same_named_files() {
     });
     std::thread::sleep(Duration::from_millis(500));
     let screen = tui.text();
-    let first = first_row_name(&screen);
+    // Rows start on the screen's third line: the query line, then the heading.
+    let first_row = screen.lines().nth(2).unwrap_or_default();
+    assert!(
+        first_row.contains(&fused),
+        "hit #1 is not `{fused}`:\n{screen}"
+    );
     let title = screen
         .lines()
         .find(|l| l.starts_with('┌'))
-        .unwrap_or_default()
-        .to_string();
+        .unwrap_or_default();
     assert!(
-        title.contains(&first),
-        "the selection is not hit #1 ({first}):\n{screen}"
+        title.contains(&format!(" {fused} ")),
+        "the selection is not hit #1 ({fused}):\n{screen}"
     );
 
     // Point 4: both rave_bass02.wav marked and exported.
@@ -612,47 +627,6 @@ fn the_real_hark_tui_pages_selects_hit_one_and_exports_same_named_files() {
     let status = tui.wait_exit("q");
     assert!(status.success(), "hark tui exited with {status:?}");
     tui.assert_restored();
-}
-
-/// The tiny test model, committed with the repository.
-fn tiny_model() -> PathBuf {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
-    assert!(
-        model.join("model.safetensors").is_file(),
-        "test fixture missing: {}",
-        model.display()
-    );
-    model
-}
-
-/// Indexes `lib` into `index` with the tiny model, with the real binary.
-fn index_library(index: &Path, lib: &Path) {
-    let out = std::process::Command::new(hark_binary())
-        .arg("--index")
-        .arg(index)
-        .arg("--model")
-        .arg(tiny_model())
-        .args(["index", "--quiet"])
-        .arg(lib)
-        .output()
-        .expect("run hark index");
-    assert!(out.status.success(), "hark index failed: {out:?}");
-}
-
-/// `hark tui` on `index`, silent, logging to `log`.
-fn start_hark_tui(index: &Path, log: &Path) -> Session {
-    let model = tiny_model();
-    let args: Vec<&std::ffi::OsStr> = vec![
-        "--index".as_ref(),
-        index.as_os_str(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "tui".as_ref(),
-        "--silent".as_ref(),
-        "--log".as_ref(),
-        log.as_os_str(),
-    ];
-    Session::start(&hark_binary(), &args)
 }
 
 /// The query line: the screen's first line.
