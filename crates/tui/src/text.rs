@@ -27,7 +27,8 @@ pub fn width(s: &str) -> usize {
     s.graphemes(true).map(grapheme_width).sum()
 }
 
-fn grapheme_width(g: &str) -> usize {
+/// The cells one grapheme takes.
+pub fn grapheme_width(g: &str) -> usize {
     // A grapheme is one glyph: an emoji sequence joined by U+200D is two
     // cells however many pictographs it joins.
     g.width().min(2)

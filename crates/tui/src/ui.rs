@@ -8,6 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::app::{file_name, App, DetailState, Device, Focus, LineEditor, Overlay};
 use crate::backend::{FileDetail, Hit, Matched};
@@ -139,23 +140,29 @@ fn draw_query(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 }
 
 /// The part of the editor's text that fits `width` cells with the cursor in
-/// view, and the cursor's cell offset within it.
+/// view, and the cursor's cell offset within it. One pass over the
+/// graphemes: a pasted line can be thousands of them, and this runs on
+/// every draw.
 fn scrolled(editor: &LineEditor, width: usize) -> (String, usize) {
-    let chars: Vec<char> = editor.text().chars().collect();
-    let cursor = editor.cursor().min(chars.len());
-    let width_of = |s: &[char]| Span::raw(s.iter().collect::<String>()).width();
-    let mut start = 0;
-    while start < cursor && width_of(&chars[start..cursor]) >= width.max(1) {
-        start += 1;
+    let line = editor.text();
+    let cells: Vec<(usize, usize)> = line
+        .grapheme_indices(true)
+        .map(|(at, g)| (at, text::grapheme_width(g)))
+        .collect();
+    let before_cursor = cells.partition_point(|&(at, _)| at < editor.cursor_byte());
+    // Back from the cursor while the text before it leaves a cell for it.
+    let (mut start, mut cursor) = (before_cursor, 0);
+    while start > 0 && cursor + cells[start - 1].1 < width.max(1) {
+        start -= 1;
+        cursor += cells[start].1;
     }
-    let mut end = start;
-    while end < chars.len() && width_of(&chars[start..=end]) <= width {
+    let (mut end, mut used) = (start, 0);
+    while end < cells.len() && used + cells[end].1 <= width {
+        used += cells[end].1;
         end += 1;
     }
-    (
-        chars[start..end].iter().collect(),
-        width_of(&chars[start..cursor]),
-    )
+    let byte = |i: usize| cells.get(i).map_or(line.len(), |&(at, _)| at);
+    (line[byte(start)..byte(end)].to_string(), cursor)
 }
 
 /// `text` cut to `width` cells, ending in "…" when cut.
@@ -764,5 +771,23 @@ mod tests {
         editor.apply(crate::keymap::Edit::Home);
         let (shown, cursor) = scrolled(&editor, 10);
         assert_eq!((shown.as_str(), cursor), ("distant th", 0));
+        for _ in 0..9 {
+            editor.apply(crate::keymap::Edit::Right);
+        }
+        let (shown, cursor) = scrolled(&editor, 10);
+        assert_eq!((shown.as_str(), cursor), ("distant th", 9));
+        editor.apply(crate::keymap::Edit::Right);
+        let (shown, cursor) = scrolled(&editor, 10);
+        assert_eq!((shown.as_str(), cursor), ("istant thu", 9));
+    }
+
+    #[test]
+    fn wide_characters_scroll_by_their_cells() {
+        // Two cells each: the cursor's cell stays free at the end.
+        let editor = LineEditor::new("雷雨雷雨雷雨");
+        assert_eq!(scrolled(&editor, 5), ("雷雨".to_string(), 4));
+        let mut editor = LineEditor::new("é雷");
+        editor.apply(crate::keymap::Edit::Home);
+        assert_eq!(scrolled(&editor, 2), ("é".to_string(), 0));
     }
 }

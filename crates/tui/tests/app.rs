@@ -873,6 +873,36 @@ fn pasted_text_goes_into_the_query() {
     );
 }
 
+/// Issue 17 point 7: a paste the terminal does not bracket arrives as
+/// thousands of keys, a batch per draw; it is searched once, whole.
+#[test]
+fn an_unbracketed_paste_searches_once_for_the_whole_text() {
+    let mut t = T::new(None);
+    t.effects.clear();
+    let text = "kick snare ".repeat(1_000);
+    let chars: Vec<char> = text.chars().collect();
+    for batch in chars.chunks(256) {
+        for &c in batch {
+            t.send(ch(c));
+        }
+        t.now += Duration::from_millis(1);
+        t.send(Msg::Tick);
+    }
+    assert_eq!(t.app.query.text(), text);
+    assert!(
+        t.effects.is_empty(),
+        "searched mid-paste: {:?}",
+        t.effects.len()
+    );
+    let out = t.wait(200);
+    assert!(
+        matches!(&out[..], [Effect::List { request: ListRequest::Search { text: searched }, .. }] if searched == text.trim()),
+        "{} effects",
+        out.len()
+    );
+    assert!(t.wait(500).is_empty(), "searched twice");
+}
+
 #[test]
 fn a_signal_quits() {
     let mut t = T::new(None);
