@@ -179,6 +179,49 @@ impl Cluster {
         self.running = true;
     }
 
+    /// Turns TLS on: a self-signed certificate for `localhost` made with
+    /// `openssl` (as the server's user), then a configuration reload.
+    /// Connections may then use TLS; plain ones are still accepted.
+    ///
+    /// # Panics
+    ///
+    /// If `openssl` is missing or fails, or the reload does.
+    pub fn enable_tls(&self) {
+        let data = self.data_dir();
+        let mut command = if self.as_nobody {
+            let mut c = Command::new("runuser");
+            c.args(["-u", UNPRIVILEGED, "--", "openssl"]);
+            c
+        } else {
+            Command::new("openssl")
+        };
+        let out = command
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=localhost", "-keyout"])
+            .arg(data.join("server.key"))
+            .arg("-out")
+            .arg(data.join("server.crt"))
+            .output()
+            .unwrap_or_else(|e| panic!("run `openssl` (Debian's `openssl` package): {e}"));
+        assert!(
+            out.status.success(),
+            "openssl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.psql("postgres", "ALTER SYSTEM SET ssl = on");
+        self.psql("postgres", "SELECT pg_reload_conf()");
+        // The reload is asynchronous: wait until new sessions see it.
+        for _ in 0..100 {
+            if self.psql("postgres", "SHOW ssl").trim() == "on" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the test server did not turn TLS on:\n{}", self.log());
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_file()).unwrap_or_default()

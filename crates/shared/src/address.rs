@@ -13,7 +13,7 @@
 //! | user     | `PGUSER`     | the name of the user running hark |
 //! | database | `PGDATABASE` | the user's name |
 //! | password | `PGPASSWORD`, then the password file (`PGPASSFILE`, else `~/.pgpass`) | none |
-//! | sslmode  | `PGSSLMODE`  | `prefer` |
+//! | sslmode  | `PGSSLMODE` (`disable`, `prefer`, `require`; see the `tls` module) | `prefer` |
 //! | connect_timeout | `PGCONNECT_TIMEOUT` (seconds) | none |
 //! | application_name | `PGAPPNAME` | `hark` |
 //!
@@ -189,7 +189,7 @@ impl Address {
         &self.config
     }
 
-    /// Whether the settings ask for TLS (`sslmode=require`).
+    /// Whether the settings insist on TLS (`sslmode=require`).
     pub fn requires_tls(&self) -> bool {
         self.config.get_ssl_mode() == SslMode::Require
     }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hark_store::{FileId, FileRecord, FileStatus, RootId};
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, Row};
 
 use crate::address::Address;
 use crate::error::{Error, Result};
@@ -69,20 +69,17 @@ impl SharedCatalog {
 
     fn connect(address: &Address) -> Result<SharedCatalog> {
         let shown = address.shown().clone();
-        if address.requires_tls() {
-            return Err(Error::Unsupported {
-                address: shown,
-                what: "TLS (sslmode=require)",
-            });
-        }
         let mut config = address.config().clone();
         config
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(KEEPALIVE.0.into()));
-        let mut client = config.connect(NoTls).map_err(|source| Error::Connect {
-            address: shown.clone(),
-            source,
-        })?;
+        let mut client =
+            config
+                .connect(crate::tls::connector())
+                .map_err(|source| Error::Connect {
+                    address: shown.clone(),
+                    source,
+                })?;
         let setup = format!(
             "SET idle_in_transaction_session_timeout = '{}s';
              SET tcp_keepalives_idle = {}; SET tcp_keepalives_interval = {};

@@ -24,14 +24,6 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
-    /// The address asks for something this build cannot do.
-    #[error("the catalog address `{address}` asks for {what}, which this build of hark does not support")]
-    Unsupported {
-        /// The address, redacted.
-        address: RedactedUrl,
-        /// What it asks for.
-        what: &'static str,
-    },
     /// The server could not be reached or refused the connection.
     #[error("failed to connect to the shared catalog `{address}`")]
     Connect {

@@ -41,6 +41,7 @@ mod claim;
 mod error;
 mod redact;
 mod schema;
+mod tls;
 
 pub use address::Address;
 pub use catalog::{SharedCatalog, IDLE_IN_TRANSACTION_TIMEOUT};

@@ -262,3 +262,33 @@ fn embedded(id: FileId, root: RootId, rel: &std::path::Path, size: u64) -> Embed
         moments: Vec::new(),
     }
 }
+
+/// Whether the catalog's own session is encrypted.
+fn session_uses_tls(url: &str) -> bool {
+    let mut c = SharedCatalog::open(&address(url)).unwrap();
+    let pid = c.backend_pid().unwrap();
+    let mut probe =
+        postgres::Client::connect(url.split('?').next().unwrap(), postgres::NoTls).unwrap();
+    probe
+        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = $1", &[&pid])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn sslmode_require_and_prefer_use_tls_and_require_fails_without_it() {
+    let cluster = Cluster::start();
+    let url = cluster.create_database("sfx");
+    // Without TLS on the server: prefer falls back, require fails.
+    assert!(!session_uses_tls(&url));
+    let e = SharedCatalog::open(&address(&format!("{url}?sslmode=require"))).unwrap_err();
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+
+    cluster.enable_tls();
+    assert!(session_uses_tls(&format!("{url}?sslmode=require")));
+    assert!(
+        session_uses_tls(&url),
+        "prefer (the default) uses TLS when offered"
+    );
+    assert!(!session_uses_tls(&format!("{url}?sslmode=disable")));
+}
