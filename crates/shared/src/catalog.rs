@@ -30,6 +30,8 @@ pub struct SharedCatalog {
     pub(crate) client: Client,
     pub(crate) address: RedactedUrl,
     pub(crate) role: String,
+    /// Kept to reconnect (its Debug shows the address redacted).
+    settings: Address,
 }
 
 impl std::fmt::Debug for SharedCatalog {
@@ -106,7 +108,35 @@ impl SharedCatalog {
             client,
             address: shown,
             role,
+            settings: address.clone(),
         })
+    }
+
+    /// Connects again after the connection was lost (the server restarted,
+    /// the network dropped), trying at growing intervals (0.25 s doubling
+    /// to 8 s) until `patience` has passed. Whatever was in flight was
+    /// rolled back by the server (claims included), so the caller simply
+    /// carries on: claims again, writes its batch again.
+    ///
+    /// # Errors
+    ///
+    /// The last [`Error::Connect`] when `patience` runs out.
+    pub fn reconnect(&mut self, patience: Duration) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut wait = Duration::from_millis(250);
+        loop {
+            match SharedCatalog::connect(&self.settings) {
+                Ok(fresh) => {
+                    *self = fresh;
+                    return Ok(());
+                }
+                Err(e) if e.is_connection() && started.elapsed() + wait < patience => {
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(8));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The catalog's address, redacted.

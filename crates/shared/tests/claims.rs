@@ -234,3 +234,41 @@ fn a_killed_worker_loses_nothing_committed_and_leaves_nothing_claimed() {
             .join(",")
     );
 }
+
+#[test]
+fn a_worker_carries_on_after_the_server_restarts() {
+    let mut cluster = Cluster::start();
+    let (url, ids) = queued_catalog(&cluster, 40);
+    let log = Mutex::new(HashMap::new());
+    let mut c = open(&url);
+    // One batch committed, one claimed when the server goes down.
+    let claim = c.claim(10).unwrap();
+    let done: Vec<Embedded> = claim.files().iter().map(embed).collect();
+    claim.finish("fake", "fake-1", &done).unwrap();
+    let claim = c.claim(10).unwrap();
+    let done: Vec<Embedded> = claim.files().iter().map(embed).collect();
+    cluster.stop();
+    let e = claim.finish("fake", "fake-1", &done).unwrap_err();
+    assert!(e.is_connection(), "{e:?}");
+    // The server comes back 1.5 s later; the worker retries meanwhile.
+    let restarter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        cluster.restart();
+        cluster
+    });
+    let started = Instant::now();
+    c.reconnect(Duration::from_secs(60)).unwrap();
+    eprintln!(
+        "reconnected {:.1?} after the retries began",
+        started.elapsed()
+    );
+    let cluster = restarter.join().unwrap();
+    // The interrupted batch was not committed: its files are queued still,
+    // and the worker embeds everything left, exactly once.
+    assert_eq!(c.queued().unwrap(), 30);
+    drop(c);
+    let written = work(&url, 10, &log);
+    assert_eq!(written, 30);
+    assert!(log.lock().unwrap().values().all(|&n| n == 1));
+    assert_eq!(vector_count(&cluster), ids.len());
+}
