@@ -54,6 +54,7 @@ mod catalog;
 mod error;
 mod files;
 mod filter;
+mod fingerprints;
 mod fulltext;
 pub mod meta;
 mod paths;
