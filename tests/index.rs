@@ -668,7 +668,9 @@ fn without_a_model_files_wait_and_a_later_run_embeds_only_them() {
     let hf_home = dir.path().join("hf");
     fs::create_dir_all(&hf_home).unwrap();
     let mut cmd = hark();
+    // Offline: `hark index` would otherwise download the absent model.
     cmd.env("HF_HOME", &hf_home)
+        .env("HF_HUB_OFFLINE", "1")
         .arg("--index")
         .arg(&idx)
         .args(["index", "--json"])

@@ -24,10 +24,14 @@ pub struct Args {
     /// Folders to add to the library (remembered); with none, every known folder is refreshed
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Do not download the model when it is absent (neither does HF_HUB_OFFLINE=1): files
+    /// are then indexed by name and metadata and wait for their embeddings
+    #[arg(long)]
+    no_fetch: bool,
     /// Print nothing but warnings and errors (for cron)
     #[arg(long, short)]
     quiet: bool,
-    /// Print a JSON summary on stdout: added, updated, removed, moved, failed, unchanged, seconds, ...
+    /// Print a JSON summary on stdout: added, updated, removed, moved, failed, unchanged, salvaged, seconds, ...
     #[arg(long)]
     json: bool,
     /// If another `hark index` is running on this index, wait for it instead of exiting
@@ -55,8 +59,11 @@ decodes it, embeds it with the CLAP model and stores it; unchanged files are not
 moved files keep their embedding, deleted files leave the index. Safe to interrupt \
 (work is committed in batches) and to run from cron while searches and the TUI read the index.
 
-Without a model (none given, none in the Hugging Face cache) files are indexed by name and \
-metadata and wait for their embeddings; a later run with the model embeds only those.
+When the default model is not in the Hugging Face cache, it is downloaded first (about 615 MB, \
+once, as `hark model fetch` does), unless --no-fetch is given or HF_HUB_OFFLINE=1. Without a \
+model (not downloaded, or the download failed) files are indexed by name and metadata and wait \
+for their embeddings, and `hark search` and `hark tui` find them by words; a later run with the \
+model embeds only those.
 
 Exit status:
   0  the index is up to date (files that could not be read are recorded: `hark status --errors`)
@@ -64,13 +71,23 @@ Exit status:
   2  error
   3  another `hark index` is updating this index (use --wait to wait for it)";
 
+/// The model for indexing: the loaded model, its identity and its name.
+type Found = (hark_model::Clap, String, String);
+
 /// Finds the model for indexing: an explicit `--model` must work; the
-/// default may be absent (the run then indexes without vectors).
-fn find_model(cli: &Cli) -> anyhow::Result<Option<(hark_model::Clap, String, String)>> {
+/// default is downloaded if absent (see [`fetch_default`]), and may stay
+/// absent: the run then indexes without vectors, and the `Err` is the
+/// warning that says so.
+fn find_model(cli: &Cli, args: &Args) -> anyhow::Result<Result<Found, String>> {
     let spec = model_cmd::spec(cli);
     let location = match hub::locate(&spec) {
         Ok(location) => location,
-        Err(hark_model::Error::ModelNotFound { .. }) if cli.model.is_none() => return Ok(None),
+        Err(hark_model::Error::ModelNotFound { .. }) if cli.model.is_none() => {
+            match fetch_default(&spec, args) {
+                Ok(location) => location,
+                Err(why) => return Ok(Err(why)),
+            }
+        }
         Err(e) => return Err(e.into()),
     };
     let identity = location
@@ -79,12 +96,52 @@ fn find_model(cli: &Cli) -> anyhow::Result<Option<(hark_model::Clap, String, Str
     let name = location.id.clone();
     let clap = hark_model::Clap::load(&location)
         .with_context(|| format!("failed to load the model in `{}`", location.dir.display()))?;
-    Ok(Some((clap, identity, name)))
+    Ok(Ok((clap, identity, name)))
+}
+
+/// Downloads the default model into the Hugging Face cache, as `hark
+/// model fetch` does, unless `--no-fetch` or `HF_HUB_OFFLINE` forbid it;
+/// when it cannot, the one-line warning for a run without the model.
+fn fetch_default(spec: &hub::ModelSpec, args: &Args) -> Result<hub::ModelLocation, String> {
+    let later = "files are indexed by name and metadata, and wait for their embeddings \
+                 (`hark model fetch` or `--model DIR`, then `hark index` again, embeds them)";
+    if args.no_fetch || model_cmd::hub_offline() {
+        let flag = if args.no_fetch {
+            "--no-fetch"
+        } else {
+            "HF_HUB_OFFLINE"
+        };
+        return Err(format!("no model, and not downloaded ({flag}): {later}"));
+    }
+    if !args.quiet {
+        eprintln!(
+            "downloading the model `{}` (about 615 MB, once) into the Hugging Face cache",
+            hub::DEFAULT_MODEL
+        );
+    }
+    model_cmd::fetch(spec, args.quiet)
+        .map_err(|e| format!("no model: the download failed ({}): {later}", one_line(&e)))
+}
+
+/// An error and its causes on one line, each said once.
+fn one_line(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        let text = e.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Shows a run's progress: a bar on a terminal, plain lines otherwise.
 struct Reporter {
     quiet: bool,
+    /// The warning for a run without the model.
+    no_model: Option<String>,
     bar: Option<ProgressBar>,
     plain_every: Duration,
     last_line: Instant,
@@ -94,9 +151,10 @@ struct Reporter {
 }
 
 impl Reporter {
-    fn new(quiet: bool) -> Self {
+    fn new(quiet: bool, no_model: Option<String>) -> Self {
         Reporter {
             quiet,
+            no_model,
             bar: None,
             plain_every: Duration::from_secs(10),
             last_line: Instant::now(),
@@ -147,10 +205,11 @@ impl Reporter {
             Event::ModelChanged { from, to } => self.say(&format!(
                 "the model or pipeline changed: every file is embedded again\n  index: {from}\n  now:   {to}"
             )),
-            Event::NoModel => self.warn(
-                "no model: files are indexed by name and metadata, and wait for their embeddings\n\
-                 hint: run `hark model fetch` (or pass --model DIR), then `hark index` again to embed them",
-            ),
+            Event::NoModel => {
+                if let Some(why) = &self.no_model {
+                    self.warn(why)
+                }
+            }
             Event::Planned { work, unchanged } => {
                 self.work = work as u64;
                 self.started = Instant::now();
@@ -198,6 +257,14 @@ impl Reporter {
                     self.last_line = Instant::now();
                 }
             }
+            Event::Repaired(r) => self.warn(&format!(
+                "the catalog was damaged: it is kept aside as `{}`; {} roots, {} files and {} \
+                 vectors were salvaged from it, and what was lost is indexed again",
+                r.damaged.display(),
+                r.roots,
+                r.files,
+                r.vectors
+            )),
             Event::Removed { count } => self.say(&format!("{count} files left the index")),
             Event::AnnStarted => {
                 if let Some(bar) = &self.bar {
@@ -232,7 +299,6 @@ impl Reporter {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let index_dir = cli.index_dir()?;
-    let model = find_model(cli)?;
     let options = Options {
         add_roots: args.paths.clone(),
         wait: args.wait,
@@ -240,17 +306,23 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         commit_files: args.batch,
         ..Options::default()
     };
-    let mut reporter = Reporter::new(args.quiet);
-    let known_roots = hark_store::Catalog::open_readonly(&index_dir)
-        .and_then(|c| c.roots())
-        .map(|r| r.len())
-        .unwrap_or(0);
-    if args.paths.is_empty() && known_roots == 0 {
+    // A damaged catalog is the run's to repair, roots and all.
+    let has_roots = match hark_store::Catalog::open_readonly(&index_dir).and_then(|c| c.roots()) {
+        Ok(roots) => !roots.is_empty(),
+        Err(e) => e.is_damaged(),
+    };
+    if args.paths.is_empty() && !has_roots {
         anyhow::bail!(
             "no folders to index in `{}`\nhint: run `hark index PATH` to add a sound library",
             index_dir.display()
         );
     }
+    // After the check above: a mistaken run downloads nothing.
+    let (model, no_model) = match find_model(cli, args)? {
+        Ok(found) => (Some(found), None),
+        Err(why) => (None, Some(why)),
+    };
+    let mut reporter = Reporter::new(args.quiet, no_model);
     let result = hark_indexer::run(
         &index_dir,
         &options,
@@ -315,6 +387,12 @@ fn print_summary(s: &Summary) {
     }
     parts.push(format!("{} unchanged", s.unchanged));
     eprintln!("indexed: {} in {:.1} s", parts.join(", "), s.seconds);
+    if s.salvaged > 0 {
+        eprintln!(
+            "  {} vectors salvaged from the damaged catalog (not embedded again)",
+            s.salvaged
+        );
+    }
     if s.failed > 0 {
         eprintln!("  files that failed, with their causes: `hark status --errors`");
     }
@@ -398,11 +476,17 @@ pub(crate) fn human_bytes(n: u64) -> String {
 pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let index_dir = cli.index_dir()?;
     let catalog = hark_store::Catalog::open_readonly(&index_dir).map_err(|e| {
+        if e.is_damaged() {
+            return anyhow::Error::new(e);
+        }
         anyhow::Error::new(e).context(format!(
             "no index in `{}`\nhint: run `hark index PATH` to build one",
             index_dir.display()
         ))
     })?;
+    // A health report reads every page: damage anywhere is found here,
+    // not only where a search happens to read.
+    catalog.check()?;
     let counts = catalog.counts()?;
     let per_root: std::collections::HashMap<_, _> = catalog.files_per_root()?.into_iter().collect();
     let roots = catalog

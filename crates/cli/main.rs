@@ -28,7 +28,8 @@ const EXIT_ERROR: u8 = 2;
         CLAP model (laion/clap-htsat-fused) running on the CPU.",
     after_help = "Exit status: 0 success, 2 error; `hark index --help` lists its own.\n\
         The model: --model DIR (a directory in the Hugging Face layout) or a hub id; \
-        by default laion/clap-htsat-fused from the Hugging Face cache (`hark model fetch` downloads it)."
+        by default laion/clap-htsat-fused from the Hugging Face cache (`hark index` downloads it when \
+        absent, as `hark model fetch` does)."
 )]
 struct Cli {
     /// The index directory. Default: $XDG_DATA_HOME/hark (~/.local/share/hark).

@@ -22,6 +22,24 @@ pub fn spec(cli: &Cli) -> ModelSpec {
     ModelSpec::parse(cli.model.as_deref())
 }
 
+/// Downloads `spec` into the Hugging Face cache (a no-op for what is
+/// there already), with hf-hub's progress bars on stderr when it is a
+/// terminal and `quiet` is off.
+pub fn fetch(spec: &ModelSpec, quiet: bool) -> Result<hub::ModelLocation, hark_model::Error> {
+    hub::fetch(spec, !quiet && std::io::stderr().is_terminal())
+}
+
+/// Whether `HF_HUB_OFFLINE` forbids the network (`1`, `true`, `yes`, `on`,
+/// as the Hugging Face libraries read it).
+pub fn hub_offline() -> bool {
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
 /// Finds and loads the model, without touching the network.
 pub fn load(cli: &Cli) -> anyhow::Result<hark_model::Clap> {
     let location = hub::locate(&spec(cli))?;
@@ -32,7 +50,7 @@ pub fn load(cli: &Cli) -> anyhow::Result<hark_model::Clap> {
 pub fn run(cli: &Cli, cmd: &ModelCommand) -> anyhow::Result<ExitCode> {
     let spec = spec(cli);
     let location = match cmd {
-        ModelCommand::Fetch => hub::fetch(&spec, std::io::stderr().is_terminal()).map_err(|e| {
+        ModelCommand::Fetch => fetch(&spec, false).map_err(|e| {
             anyhow::Error::new(e).context(format!(
                 "`hark model fetch` failed\nhint: with no network, copy the model's files ({}, {}) into a directory and pass `--model DIR`",
                 hub::REQUIRED_FILES.join(", "),

@@ -40,7 +40,8 @@ A query of filters only lists the files that pass, by path.
 
 Hits are ranked by sound and by words, and the two rankings fused; MATCH says how each hit
 was found: sound, words, both (or filter, for a listing). SCORE is the fused rank score,
-1 = first both ways.
+1 = first both ways. Without the model (or before `hark index` has embedded anything), words,
+phrases, exclusions and filters still work: one warning says why, and every hit is `words`.
 
 Files over 30 s are also searched by moment (10 s windows): when a moment matches better
 than the whole file, the hit says where it starts (DUR `4:00 @1:20`, JSON offset_s).
@@ -120,7 +121,10 @@ fn open(cli: &Cli) -> anyhow::Result<Engine> {
 pub fn search(cli: &Cli, args: &SearchArgs) -> anyhow::Result<ExitCode> {
     let query = args.query.join(" ");
     let engine = open(cli)?;
-    let hits = engine.search(&query, args.output.k as usize)?;
+    let (hits, words_only) = engine.search_or_words(&query, args.output.k as usize)?;
+    if let Some(why) = words_only {
+        output::warn(&why.to_string());
+    }
     print(&hits, &args.output)
 }
 

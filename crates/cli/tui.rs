@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use hark_query::{
     Engine, FileDetail, FileId, Hit, IndexSummary, Query, QueryVectors, SimilarTarget,
+    SoundUnavailable,
 };
 use hark_tui::backend as ui;
 
@@ -39,9 +40,17 @@ without a restart.";
 /// hands on to the engine's.
 struct EngineBackend(Engine);
 
+/// A query's vectors, and why they are empty when the sound ranking
+/// cannot run (the list is then ranked by words, and the status line
+/// says why).
+struct Vectors {
+    vectors: QueryVectors,
+    words_only: Option<SoundUnavailable>,
+}
+
 impl ui::Backend for EngineBackend {
     type Query = Query;
-    type Vectors = QueryVectors;
+    type Vectors = Vectors;
     type Error = hark_query::Error;
 
     fn parse(&self, query: &str) -> Result<Query, Self::Error> {
@@ -59,17 +68,25 @@ impl ui::Backend for EngineBackend {
         self.0.parse(query)
     }
 
-    fn embed_query(&self, query: &Query) -> Result<QueryVectors, Self::Error> {
-        self.0.embed_query(query)
+    fn embed_query(&self, query: &Query) -> Result<Vectors, Self::Error> {
+        let (vectors, words_only) = self.0.embed_query_or_words(query)?;
+        Ok(Vectors {
+            vectors,
+            words_only,
+        })
+    }
+
+    fn note(&self, vectors: &Vectors) -> Option<String> {
+        vectors.words_only.as_ref().map(ToString::to_string)
     }
 
     fn run(
         &self,
         query: &Query,
-        vectors: Option<&QueryVectors>,
+        vectors: Option<&Vectors>,
         k: usize,
     ) -> Result<Vec<Hit>, Self::Error> {
-        self.0.run(query, vectors, k)
+        self.0.run(query, vectors.map(|v| &v.vectors), k)
     }
 
     fn similar(&self, file: FileId, k: usize) -> Result<Vec<Hit>, Self::Error> {
@@ -79,12 +96,13 @@ impl ui::Backend for EngineBackend {
     fn refine(
         &self,
         query: &Query,
-        vectors: Option<&QueryVectors>,
+        vectors: Option<&Vectors>,
         wanted: &[FileId],
         unwanted: &[FileId],
         k: usize,
     ) -> Result<Vec<Hit>, Self::Error> {
-        self.0.refine(query, vectors, wanted, unwanted, k)
+        self.0
+            .refine(query, vectors.map(|v| &v.vectors), wanted, unwanted, k)
     }
 
     fn recent(&self, k: usize) -> Result<Vec<Hit>, Self::Error> {
@@ -125,6 +143,13 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     let index_dir = cli.index_dir()?;
+    // A session reads pages a first query may not: damage is reported now,
+    // on the terminal, rather than as a failure inside the UI.
+    if let Err(e) = hark_store::Catalog::open_readonly(&index_dir).and_then(|c| c.check()) {
+        if e.is_damaged() {
+            return Err(e.into());
+        }
+    }
     let engine = Engine::open(&index_dir, model_cmd::spec(cli))?;
     let mut options = hark_tui::runtime::TuiOptions::new(log_file(args)?);
     if args.silent {
@@ -133,4 +158,48 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let query = (!args.query.is_empty()).then(|| args.query.join(" "));
     hark_tui::runtime::run(EngineBackend(engine), query, options)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ui::Backend;
+
+    #[test]
+    fn without_the_model_the_backend_finds_by_words_and_notes_why_once_per_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        for (name, freq) in [("Kick Deep.wav", 60.0), ("Snare Tight.wav", 400.0)] {
+            let spec = hound::WavSpec {
+                channels: 1,
+                sample_rate: 22_050,
+                bits_per_sample: 16,
+                sample_format: hound::SampleFormat::Int,
+            };
+            let mut w = hound::WavWriter::create(lib.join(name), spec).unwrap();
+            for n in 0..5_000 {
+                let x = (std::f32::consts::TAU * freq * n as f32 / 22_050.0).sin();
+                w.write_sample((x * 10_000.0) as i16).unwrap();
+            }
+            w.finalize().unwrap();
+        }
+        let index = dir.path().join("index");
+        let options = hark_indexer::Options {
+            add_roots: vec![lib],
+            ..hark_indexer::Options::default()
+        };
+        hark_indexer::run(&index, &options, None, &mut |_: hark_indexer::Event<'_>| {}).unwrap();
+        let spec = hark_model::hub::ModelSpec::Dir(dir.path().join("no-model-here"));
+        let backend = EngineBackend(Engine::open(&index, spec).unwrap());
+
+        let query = backend.parse("kick").unwrap();
+        let vectors = backend.embed_query(&query).unwrap();
+        let note = backend.note(&vectors).expect("a note on the vectors");
+        assert!(note.starts_with("searching by words only"), "{note}");
+        let hits = backend.run(&query, Some(&vectors), 10).unwrap();
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert!(hits[0].path.ends_with("Kick Deep.wav"), "{hits:?}");
+        assert_eq!(hits[0].matched, hark_query::Matched::Words);
+    }
 }

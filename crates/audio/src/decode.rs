@@ -4,12 +4,16 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_VORBIS};
+use symphonia::core::codecs::{
+    DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_OPUS, CODEC_TYPE_VORBIS,
+};
 use symphonia::core::errors::Error as SymphoniaError;
 
+use crate::codecs;
+use crate::cursor::FileCursor;
 use crate::error::Error;
 use crate::mono::downmix_into;
-use crate::open::{codec_name, float_bits, pick_track, FileCursor, ProbeFailure, SoundFile};
+use crate::open::{codec_name, float_bits, pick_track, ProbeFailure, SoundFile};
 use crate::panics;
 use crate::pcm_wav;
 use crate::resample::StreamResampler;
@@ -199,6 +203,12 @@ impl SoundFile {
                     message,
                 })
             }
+            Err(ProbeFailure::Unsupported(format)) => {
+                return Err(Error::Unsupported {
+                    path: path.to_path_buf(),
+                    format,
+                })
+            }
             Err(ProbeFailure::Refused(cause)) => {
                 return pcm_wav_fallback(path, cursor, len, cause, sink)
             }
@@ -229,7 +239,7 @@ impl SoundFile {
                 rate: 0,
             });
         }
-        let mut decoder = symphonia::default::get_codecs()
+        let mut decoder = codecs::registry()
             .make(&params, &DecoderOptions::default())
             .map_err(|cause| match cause {
                 SymphoniaError::Unsupported(_) => Error::UnsupportedCodec {
@@ -249,8 +259,11 @@ impl SoundFile {
         // symphonia 0.5's Ogg reader knows the stream's length from the last
         // page's granule position but does not trim the Vorbis end padding
         // (pdeljanov/Symphonia#418); the start is aligned, so cut the excess.
+        // The same holds for Opus, whose decoder also drops the pre-skip.
         let frame_cap = match params.codec {
-            CODEC_TYPE_VORBIS => params.n_frames.unwrap_or(u64::MAX),
+            CODEC_TYPE_VORBIS | CODEC_TYPE_OPUS => {
+                codecs::audio_frames(&params).unwrap_or(u64::MAX)
+            }
             _ => u64::MAX,
         };
         let mut mono = Vec::new();
@@ -354,8 +367,9 @@ impl SoundFile {
     }
 }
 
-/// Reads a PCM WAV that symphonia refused (see [`crate::pcm_wav`]); if it is
-/// not one, or is unusable, the error is symphonia's.
+/// Reads a PCM WAV that symphonia refused (see [`crate::pcm_wav`]). A WAV
+/// in a codec neither reads is refused by the codec's name; any other file,
+/// or an unusable one, gets symphonia's error.
 fn pcm_wav_fallback(
     path: &Path,
     mut file: FileCursor,
@@ -364,6 +378,12 @@ fn pcm_wav_fallback(
     sink: &mut dyn FnMut(u32, &[f32]),
 ) -> Result<AudioInfo, Error> {
     let Some(wav) = pcm_wav::parse(&mut file, len) else {
+        if let Some(codec) = pcm_wav::unsupported_codec(&mut file, len) {
+            return Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                format: format!("{codec} in WAV"),
+            });
+        }
         return Err(Error::Format {
             path: path.to_path_buf(),
             cause,

@@ -38,6 +38,16 @@ pub enum Error {
         cause: symphonia::core::errors::Error,
     },
 
+    /// A format hark recognises and does not decode, named: "GSM 6.10 in
+    /// WAV", "WavPack", "G.721 ADPCM in AU".
+    #[error("failed to decode `{}`: {format} is not supported", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// The format or codec, with its container where that helps.
+        format: String,
+    },
+
     /// The container holds no track with an audio codec.
     #[error("failed to decode `{}`: no audio track", path.display())]
     NoAudioTrack {

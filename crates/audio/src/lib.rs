@@ -15,11 +15,16 @@
 //! depth). [`decode_native`] stops before resampling, and
 //! [`resample_to_48k`] is the resampling step on its own.
 //!
-//! Formats are whatever symphonia 0.5 reads with its `all` feature: WAV
+//! Formats are what symphonia 0.5 reads with its `all` feature: WAV
 //! (integer PCM, IEEE float, `WAVE_FORMAT_EXTENSIBLE`, A-law, µ-law, ADPCM),
 //! AIFF and AIFC (`NONE`, `sowt`, `twos`, `fl32`, `fl64`, `alaw`, `ulaw`), CAF,
 //! FLAC, MP1/2/3, Ogg Vorbis, ALAC and AAC in MP4/M4A, and Matroska/WebM with
-//! those codecs. Not Opus, which symphonia 0.5 does not decode.
+//! those codecs; plus Ogg Opus (a pure-Rust decoder registered with
+//! symphonia's), and, through small container shims over symphonia's
+//! codecs, Sony Wave64 and Sun AU (PCM, float, A-law, µ-law) and WAV files
+//! whose `data` chunk holds an Ogg Vorbis or MPEG stream. A format hark
+//! recognises but does not decode (WavPack, Monkey's Audio, Musepack, GSM
+//! 6.10 or another codec in WAV) is refused by name ([`Error::Unsupported`]).
 //!
 //! [`read_metadata`] reads headers and tag chunks only, never the audio, and
 //! returns a [`Metadata`]: container, codec, duration, rate, channels, bit
@@ -57,6 +62,8 @@
 //! way (or, for metadata, as a warning). The crate never prints.
 
 mod chunks;
+mod codecs;
+mod cursor;
 mod decode;
 mod error;
 mod metadata;
@@ -66,7 +73,9 @@ mod panics;
 mod pcm_wav;
 mod peaks;
 mod resample;
+mod shim;
 mod ucs;
+mod wave_format;
 
 pub use decode::{
     decode_file, decode_native, decode_stream, AudioInfo, DecodedAudio, MAX_SAMPLE_RATE,

@@ -14,7 +14,8 @@
 //!
 //! Where symphonia cannot open a file (RF64, Monkey's Audio, WavPack,
 //! Musepack, a header it rejects), the walker's or lofty's own stream facts
-//! stand in.
+//! stand in. Wave64, AU and Ogg Vorbis inside WAV are opened by the
+//! container shims, so their facts are symphonia's as for any other file.
 
 mod ixml;
 mod lofty_tags;
@@ -29,9 +30,10 @@ use std::path::Path;
 use lofty::file::FileType;
 use lofty::probe::Probe;
 
+use crate::cursor::FileCursor;
 use crate::decode::AudioInfo;
 use crate::error::Error;
-use crate::open::{FileCursor, ProbeFailure, SoundFile};
+use crate::open::{ProbeFailure, SoundFile};
 use crate::panics;
 use stream::Props;
 
@@ -47,13 +49,15 @@ pub struct Metadata {
     /// The container, recognised by content: `wav` (RIFF, RF64 and BW64),
     /// `aiff` (AIFF and AIFC), `flac`, `mp3` (any MPEG audio layer), `ogg`,
     /// `mp4` (MP4, M4A, MOV), `caf`, `mkv` (Matroska and WebM), `aac` (ADTS),
-    /// `ape`, `wavpack`, `mpc`, or `unknown` for a stream symphonia reads in
+    /// `ape`, `wavpack`, `mpc`, `w64` (Sony Wave64), `au` (Sun/NeXT), or
+    /// `unknown` for a stream symphonia reads in
     /// a container nothing else recognised.
     pub format: String,
     /// The codec, in symphonia's short names as in
     /// [`DecodedAudio::codec`](crate::DecodedAudio::codec): `pcm_s16le`,
-    /// `pcm_f32le`, `flac`, `mp3`, `vorbis`, `aac`, `alac`, ... (`opus`,
-    /// `ape`, `wavpack`, `musepack`, `speex` for formats hark does not decode).
+    /// `pcm_f32le`, `flac`, `mp3`, `vorbis`, `opus`, `aac`, `alac`, ...
+    /// (`ape`, `wavpack`, `musepack`, `speex` for formats hark does not
+    /// decode).
     pub codec: Option<String>,
     /// Duration in seconds, from the headers (for MP3 without a Xing/Info
     /// header, an estimate from the bitrate).
@@ -163,6 +167,13 @@ impl SoundFile {
             }
             Err(ProbeFailure::Panic(message)) => {
                 warnings.push(format!("reading the stream header panicked: {message}"));
+                Props::default()
+            }
+            // The tag reader may still know the stream (lofty reads WavPack).
+            Err(ProbeFailure::Unsupported(what)) => {
+                if found.props.is_empty() {
+                    warnings.push(format!("{what} is not supported"));
+                }
                 Props::default()
             }
         };

@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, ErrorKind, Read, Seek, SeekFrom};
+use std::io::{self, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,13 +20,16 @@ use symphonia::core::codecs::{
 };
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, Track};
-use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 use crate::chunks::{Chunks, Form};
+use crate::codecs;
+use crate::cursor::FileCursor;
 use crate::error::Error;
 use crate::panics;
+use crate::shim::{self, Opened, Refusal};
 
 /// A sound file, opened and probed: what [`SoundFile::metadata`] and
 /// [`SoundFile::decode_stream`] read from.
@@ -54,6 +57,9 @@ pub(crate) enum ProbeFailure {
     Refused(SymphoniaError),
     /// symphonia panicked on the file.
     Panic(String),
+    /// A format hark recognises and does not decode: its name, as in
+    /// [`Error::Unsupported`].
+    Unsupported(String),
 }
 
 impl Clone for ProbeFailure {
@@ -62,6 +68,7 @@ impl Clone for ProbeFailure {
             ProbeFailure::ZeroRate => ProbeFailure::ZeroRate,
             ProbeFailure::Refused(cause) => ProbeFailure::Refused(copy_error(cause)),
             ProbeFailure::Panic(message) => ProbeFailure::Panic(message.clone()),
+            ProbeFailure::Unsupported(what) => ProbeFailure::Unsupported(what.clone()),
         }
     }
 }
@@ -128,9 +135,24 @@ impl SoundFile {
             .take(12)
             .read_to_end(&mut head)
             .map_err(open_error)?;
-        let probed = match declared_pcm_rate(FileCursor::new(&file, len)) {
+        let cursor = FileCursor::new(&file, len);
+        let probed = match declared_pcm_rate(cursor.window(0, len)) {
             Some(0) => Err(ProbeFailure::ZeroRate),
-            _ => probe(path, FileCursor::new(&file, len)),
+            _ => match shim::open(&head, &cursor) {
+                None => probe(path, cursor),
+                Some(Opened::Reader(reader)) => Ok(reader),
+                Some(Opened::Inner(stream, None)) => probe(path, stream),
+                Some(Opened::Inner(stream, Some(frames))) => {
+                    probe(path, stream).map(|reader| shim::cut_to(reader, frames))
+                }
+                Some(Opened::Refused(Refusal::Unsupported(what))) => {
+                    Err(ProbeFailure::Unsupported(what))
+                }
+                Some(Opened::Refused(Refusal::ZeroRate)) => Err(ProbeFailure::ZeroRate),
+                Some(Opened::Refused(Refusal::Rejected(cause))) => {
+                    Err(ProbeFailure::Refused(cause))
+                }
+            },
         };
         Ok(SoundFile {
             path: path.to_path_buf(),
@@ -214,7 +236,7 @@ fn probe(path: &Path, cursor: FileCursor) -> Result<Box<dyn FormatReader>, Probe
 /// when the file is not one of these or the header is unreadable: symphonia
 /// then reports the problem itself.
 fn declared_pcm_rate(cursor: FileCursor) -> Option<u32> {
-    let len = cursor.len;
+    let len = cursor.len();
     let mut chunks = Chunks::new(cursor, len).ok()??;
     // Metadata chunks (bext, iXML, JUNK) may come before the format chunk.
     for _ in 0..64 {
@@ -253,27 +275,25 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
         None if at(4, b"ftyp") => Some("mp4"),
         None if at(0, b"caff") => Some("caf"),
         None if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) => Some("mkv"),
-        None => None,
+        None => shim::container(head),
     }
 }
 
-/// The track to decode: the default track if symphonia has a decoder for
+/// The track to decode: the default track if hark has a decoder for
 /// it, else the first such track.
 pub(crate) fn pick_track<'a>(default: Option<&'a Track>, tracks: &'a [Track]) -> Option<&'a Track> {
     let decodable = |t: &&Track| {
         t.codec_params.codec != CODEC_TYPE_NULL
-            && symphonia::default::get_codecs()
-                .get_codec(t.codec_params.codec)
-                .is_some()
+            && codecs::registry().get_codec(t.codec_params.codec).is_some()
     };
     default
         .filter(decodable)
         .or_else(|| tracks.iter().find(decodable))
 }
 
-/// symphonia's short name for `codec`, or its numeric id.
+/// The short name of `codec` (symphonia's, or `opus`), or its numeric id.
 pub(crate) fn codec_name(codec: CodecType) -> String {
-    match symphonia::default::get_codecs().get_codec(codec) {
+    match codecs::registry().get_codec(codec) {
         Some(descriptor) => descriptor.short_name.to_string(),
         None => format!("with id {codec}"),
     }
@@ -285,63 +305,6 @@ pub(crate) fn float_bits(codec: CodecType) -> Option<u32> {
         CODEC_TYPE_PCM_F32LE | CODEC_TYPE_PCM_F32BE => Some(32),
         CODEC_TYPE_PCM_F64LE | CODEC_TYPE_PCM_F64BE => Some(64),
         _ => None,
-    }
-}
-
-/// A read cursor on an open file with a position of its own: it reads at
-/// explicit offsets, so several cursors on one file never disturb each
-/// other.
-pub(crate) struct FileCursor {
-    file: Arc<File>,
-    pos: u64,
-    len: u64,
-}
-
-impl FileCursor {
-    fn new(file: &Arc<File>, len: u64) -> FileCursor {
-        FileCursor {
-            file: Arc::clone(file),
-            pos: 0,
-            len,
-        }
-    }
-}
-
-impl Read for FileCursor {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        #[cfg(unix)]
-        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.pos)?;
-        #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for FileCursor {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let (base, offset) = match to {
-            SeekFrom::Start(pos) => {
-                self.pos = pos;
-                return Ok(pos);
-            }
-            SeekFrom::End(offset) => (self.len, offset),
-            SeekFrom::Current(offset) => (self.pos, offset),
-        };
-        self.pos = base.checked_add_signed(offset).ok_or_else(|| {
-            io::Error::new(ErrorKind::InvalidInput, "seek to a negative position")
-        })?;
-        Ok(self.pos)
-    }
-}
-
-impl MediaSource for FileCursor {
-    fn is_seekable(&self) -> bool {
-        true
-    }
-
-    fn byte_len(&self) -> Option<u64> {
-        Some(self.len)
     }
 }
 
@@ -362,6 +325,9 @@ mod tests {
         assert_eq!(sniff(b"caff\0\x01\0\0"), Some("caf"));
         assert_eq!(sniff(b"\x1A\x45\xDF\xA3\x01"), Some("mkv"));
         assert_eq!(sniff(b"ID3\x04\0\0"), None);
+        assert_eq!(sniff(b"riff\x2E\x91\xCF\x11\xA5\xD6\x28\xDB"), Some("w64"));
+        assert_eq!(sniff(b".snd\0\0\0\x18"), Some("au"));
+        assert_eq!(sniff(b"wvpk\0\0\0\0"), Some("wavpack"));
         assert_eq!(sniff(b""), None);
     }
 }

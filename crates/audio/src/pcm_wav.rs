@@ -17,6 +17,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use crate::chunks::{Chunks, Form};
 use crate::mono::downmix_into;
+use crate::wave_format::WaveFormat;
 
 /// Chunks looked at, at most, before the `data` chunk.
 const MAX_CHUNKS: usize = 256;
@@ -98,6 +99,27 @@ pub(crate) fn parse<R: Read + Seek>(file: R, file_len: u64) -> Option<PcmWav> {
                 return Some(wav);
             }
             _ => {}
+        }
+    }
+    None
+}
+
+/// The name of the codec of a RIFF/RF64 WAVE file, if it is one that
+/// neither symphonia nor this reader decodes ("GSM 6.10", "MP3"); `None`
+/// for a file that is not WAV, has no readable `fmt ` chunk, or is in a
+/// codec symphonia reads (then what went wrong is something else).
+pub(crate) fn unsupported_codec<R: Read + Seek>(file: R, file_len: u64) -> Option<String> {
+    let mut chunks = Chunks::new(file, file_len).ok()??;
+    if chunks.form() == Form::Aiff {
+        return None;
+    }
+    for _ in 0..MAX_CHUNKS {
+        let chunk = chunks.next()?.ok()?;
+        if &chunk.id == b"fmt " {
+            let format = WaveFormat::parse(&chunks.read_body(&chunk, 64).ok()?)?;
+            // PCM, IEEE float, Microsoft ADPCM, A-law, µ-law, IMA ADPCM.
+            let symphonia_reads = matches!(format.tag, 0x0001..=0x0003 | 0x0006 | 0x0007 | 0x0011);
+            return (!symphonia_reads).then(|| format.describe());
         }
     }
     None

@@ -29,6 +29,11 @@
 //! it is long, `moments.rs`), embeds, commits, removes, and refreshes the
 //! ANN cache.
 //!
+//! A damaged catalog (pages overwritten) is repaired before the walk: set
+//! aside, and a new one built from what can still be read
+//! ([`hark_store::salvage`]); the run then indexes only what was lost, and
+//! [`Summary::salvaged`] says how many vectors were kept.
+//!
 //! A bad sound file never stops a run: it is stored as failed, with its
 //! cause, and tried again when it changes. The crate never prints; it
 //! reports through an [`Observer`].
@@ -73,7 +78,51 @@ pub fn run(
 ) -> Result<Summary> {
     let started = Instant::now();
     let _lock = IndexLock::acquire(index_dir, options.wait)?;
-    let mut catalog = Catalog::open(index_dir)?;
+    let (catalog, mut salvaged) = match Catalog::open(index_dir) {
+        Err(e) if e.is_damaged() => {
+            let salvaged = repair(index_dir, observer)?;
+            (Catalog::open(index_dir)?, Some(salvaged))
+        }
+        opened => (opened?, None),
+    };
+    let result = match run_on(catalog, index_dir, options, model, observer, started) {
+        // Damage the open check did not see, met by a statement of the run:
+        // repaired the same way, once, and the run starts over.
+        Err(Error::Store(e)) if e.is_damaged() && salvaged.is_none() => {
+            salvaged = Some(repair(index_dir, observer)?);
+            let catalog = Catalog::open(index_dir)?;
+            run_on(catalog, index_dir, options, model, observer, started)
+        }
+        result => result,
+    };
+    let (mut pipeline, mut summary) = result?;
+    if let Some(salvaged) = salvaged {
+        summary.salvaged = salvaged;
+    }
+    let json = serde_json::to_string(&summary).expect("a summary serialises");
+    pipeline.set_meta(&[(meta::LAST_RUN, &json)])?;
+    Ok(summary)
+}
+
+/// Sets the damaged catalog in `index_dir` aside and builds a new one from
+/// what can be read of it (see [`hark_store::salvage`]); returns how many
+/// vectors were salvaged.
+fn repair(index_dir: &Path, observer: &mut dyn Observer) -> Result<u64> {
+    let repair = hark_store::salvage::repair(index_dir)?;
+    observer.event(Event::Repaired(&repair));
+    Ok(repair.vectors)
+}
+
+/// The run proper, on an open catalog: returns the pipeline (to record the
+/// summary with) and the summary.
+fn run_on<'a>(
+    mut catalog: Catalog,
+    index_dir: &Path,
+    options: &'a Options,
+    model: Option<Model<'a>>,
+    observer: &'a mut dyn Observer,
+    started: Instant,
+) -> Result<(Pipeline<'a>, Summary)> {
     add_roots(&mut catalog, &options.add_roots)?;
     let indexed_with = match (catalog.meta(meta::MODEL)?, catalog.meta(meta::PIPELINE)?) {
         (Some(model), Some(pipeline)) => Some((model, pipeline)),
@@ -94,9 +143,7 @@ pub fn run(
     pipeline.execute(plan)?;
     pipeline.refresh_ann(index_dir);
     let summary = pipeline.finish(started)?;
-    let json = serde_json::to_string(&summary).expect("a summary serialises");
-    pipeline.set_meta(&[(meta::LAST_RUN, &json)])?;
-    Ok(summary)
+    Ok((pipeline, summary))
 }
 
 /// Adds `roots` to the catalog, each as its canonical path.

@@ -93,6 +93,9 @@ pub enum Event<'a> {
         /// How many.
         count: usize,
     },
+    /// The catalog was damaged: it was set aside and a new one built from
+    /// what could be read of it, before the walk.
+    Repaired(&'a hark_store::salvage::Repair),
     /// The ANN cache is being brought up to date (a build can take minutes
     /// on a large library).
     AnnStarted,
@@ -139,6 +142,10 @@ pub struct Summary {
     /// Moments of long files embedded (see `index-format.md`).
     #[serde(default)]
     pub moments: u64,
+    /// Vectors salvaged from a damaged catalog this run (whole-file and
+    /// moments); their files were not embedded again.
+    #[serde(default)]
+    pub salvaged: u64,
     /// Files in the index still waiting for a vector.
     pub waiting: u64,
     /// Folders or files the walk could not read.

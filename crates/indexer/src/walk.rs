@@ -12,7 +12,7 @@ use walkdir::WalkDir;
 /// decoded (a text file named `.wav` is recorded as failed, with the cause).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "wav", "wave", "bwf", "rf64", "w64", "aif", "aiff", "aifc", "flac", "mp3", "mp2", "ogg", "oga",
-    "m4a", "mp4", "caf", "mka", "mkv", "webm",
+    "opus", "m4a", "mp4", "caf", "mka", "mkv", "webm", "au", "snd", "wv",
 ];
 
 /// Whether `path` has one of the [`AUDIO_EXTENSIONS`].

@@ -2,8 +2,9 @@
 //! hub repository in the usual Hugging Face cache (`HF_HOME`, else
 //! `~/.cache/huggingface/hub`).
 //!
-//! Only [`fetch`] touches the network. Everything else reads the cache, so a
-//! search or a cron run never starts a 600 MB download by surprise, and an
+//! Only [`fetch`] touches the network (`hark model fetch`, and `hark index`
+//! when the default model is absent, unless told not to). Everything else
+//! reads the cache, so a search never starts a 600 MB download, and an
 //! offline machine gets its answer at once.
 
 use std::path::{Path, PathBuf};

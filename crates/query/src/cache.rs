@@ -3,9 +3,10 @@
 //! identity and the text, so a repeated query skips the text tower.
 //!
 //! It is a separate file so a searcher never writes the catalog. It is only
-//! a cache: any failure (an unwritable index directory, a damaged or newer
-//! file, a lock held too long) turns caching off for this engine instead of
-//! failing the query. It keeps at most [`MAX_ENTRIES`] texts, dropping the
+//! a cache: a damaged file (pages overwritten) is deleted and made anew, and
+//! any other failure (an unwritable index directory, a newer file, a lock
+//! held too long) turns caching off for this engine instead of failing the
+//! query. It keeps at most [`MAX_ENTRIES`] texts, dropping the
 //! oldest first. The format is in `index-format.md`.
 
 use std::path::{Path, PathBuf};
@@ -87,7 +88,14 @@ impl TextCache {
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let State::Unopened = *state {
-            *state = match Self::open(&self.path) {
+            let opened = match Self::open(&self.path) {
+                Err(e) if is_damage(&e) => {
+                    self.remove();
+                    Self::open(&self.path)
+                }
+                opened => opened,
+            };
+            *state = match opened {
                 Ok(Some(conn)) => State::Open(conn),
                 _ => State::Disabled,
             };
@@ -107,10 +115,26 @@ impl TextCache {
             {
                 None
             }
+            // Damage found by a statement: the next use starts a new file.
+            Err(e) if is_damage(&e) => {
+                *state = State::Unopened;
+                self.remove();
+                None
+            }
             Err(_) => {
                 *state = State::Disabled;
                 None
             }
+        }
+    }
+
+    /// Deletes the cache file and its WAL and shared-memory files. Another
+    /// process with the old file open keeps using it until it reopens.
+    fn remove(&self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
         }
     }
 
@@ -154,6 +178,14 @@ impl TextCache {
             Ok(())
         });
     }
+}
+
+/// Whether SQLite says the file is damaged.
+fn is_damage(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
 }
 
 #[cfg(test)]
@@ -214,6 +246,36 @@ mod tests {
         let cache = TextCache::new(&dir.path().join("missing/deeper"));
         cache.put("m", "rain", &[1.0]);
         assert_eq!(cache.get("m", "rain"), None);
+    }
+
+    #[test]
+    fn a_damaged_file_is_made_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let cache = TextCache::new(dir.path());
+        for i in 0..200 {
+            cache.put("m", &format!("text {i}"), &[i as f32; 512]);
+        }
+        drop(cache);
+        // Garbage over a page in the middle: the header still says SQLite.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let middle = bytes.len() / 2 / 4096 * 4096;
+        bytes[middle..middle + 4096].fill(0xA5);
+        std::fs::write(&path, &bytes).unwrap();
+        let cache = TextCache::new(dir.path());
+        for i in 0..200 {
+            cache.get("m", &format!("text {i}"));
+        }
+        cache.put("m", "rain", &[1.0]);
+        assert_eq!(cache.get("m", "rain"), Some(vec![1.0]));
+        drop(cache);
+
+        // Garbage over the header: not a database any more.
+        std::fs::write(&path, vec![0x5A; 8192]).unwrap();
+        let cache = TextCache::new(dir.path());
+        assert_eq!(cache.get("m", "rain"), None);
+        cache.put("m", "rain", &[2.0]);
+        assert_eq!(cache.get("m", "rain"), Some(vec![2.0]));
     }
 
     #[test]

@@ -28,10 +28,14 @@
 //!   came as both, then words, then sound. No labelled real library (and
 //!   no real model) was at hand to tune further.
 //!
-//! Each list is cut at k before fusing: a file below rank k in one list
-//! and absent from the other cannot reach the fused top k (the k files
-//! above it in that list all score more), so nothing is lost, and
-//! "matched by sound" means "in the top k by sound".
+//! [`fuse`] cuts each list at its `depth` before fusing. The engine fuses
+//! at a fixed depth (at least 200, `engine::rank::FUSION_DEPTH`) whatever
+//! number of hits was asked for, and cuts the fused list after: cutting
+//! at k first made the order depend on k (a file 30th by sound was "both"
+//! at `-k 200` and "words" at `-k 20`, and ranked differently). So "matched
+//! by sound" means "in the top 200 (or k, if more) by sound", and the tier
+//! arithmetic above holds for the first hits of each list, not for whole
+//! lists: deeper in, the tiers interleave.
 //!
 //! The reported score is the fused value over the best one possible with
 //! the lists that produced hits (first in each), so it lies in (0, 1] and a
@@ -56,8 +60,8 @@ pub(crate) struct Fused {
     pub matched: Matched,
 }
 
-/// Fuses `sound` and `words` (each best first, no duplicates) into the top
-/// `k`, best first. Ties go to the file with the better single rank, then
+/// Fuses `sound` and `words` (each best first, no duplicates, each cut at
+/// `k` here) into the top `k`, best first. Ties go to the file with the better single rank, then
 /// the lower id, so the order is deterministic.
 pub(crate) fn fuse(sound: &[FileId], words: &[FileId], k: usize) -> Vec<Fused> {
     let sound = &sound[..sound.len().min(k)];

@@ -27,7 +27,11 @@
 //!    nearest point: a hit found through a moment says where it starts
 //!    ([`Hit::offset_s`]).
 //!
-//! [`Engine::search`] does all three. [`Engine::similar`] ranks by the
+//! [`Engine::search`] does all three. When the sound ranking cannot run
+//! (no model, a model that fails to load, no vectors yet, or vectors of
+//! another model), [`Engine::search_or_words`] and
+//! [`Engine::embed_query_or_words`] rank by words and filters alone and say
+//! why as a [`SoundUnavailable`], for the caller to show. [`Engine::similar`] ranks by the
 //! vector of a file (stored, or decoded and embedded now), optionally moved
 //! toward a text; [`Engine::refine`] moves a query toward files the user
 //! liked and away from ones they did not. [`Engine::recent`],
@@ -53,7 +57,10 @@ mod fusion;
 pub mod parse;
 pub mod vector;
 
-pub use engine::{embed_audio_file, Engine, IndexLoader, IndexSource, QueryVectors, SimilarTarget};
+pub use engine::{
+    embed_audio_file, Engine, IndexLoader, IndexSource, QueryVectors, SimilarTarget,
+    SoundUnavailable,
+};
 pub use error::{Error, Result};
 pub use hark_types::{FileDetail, FileId, FileStatus, Hit, IndexSummary, Matched};
 pub use parse::{Filter, Query, Term, FILTER_KEYS};

@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use hark_model::hub::ModelSpec;
-use hark_query::{Engine, Error, FileId, FileStatus, Hit, Matched, Query, SimilarTarget};
+use hark_query::{
+    Engine, Error, FileId, FileStatus, Hit, Matched, Query, QueryVectors, SimilarTarget,
+    SoundUnavailable,
+};
 use hark_store::Catalog;
 use library::{LibFile, Library};
 
@@ -242,10 +245,12 @@ fn fusion_labels_and_orders_hits_found_both_ways() {
     let q = engine.parse("tone").unwrap();
     let vectors = engine.embed_query(&q).unwrap();
     let hits = engine.run(&q, Some(&vectors), k).unwrap();
+    // "By sound" is the top 200 by sound whatever k is (the rankings are
+    // fused that deep, then cut: issue 17 point 3).
     let by_sound: Vec<FileId> = lib
         .brute_force(vectors.positive.as_ref().unwrap(), None)
         .iter()
-        .take(k)
+        .take(k.max(200))
         .map(|b| b.0)
         .collect();
     let by_words: Vec<FileId> = lib
@@ -560,6 +565,70 @@ fn the_model_is_not_needed_for_listings_or_stored_vectors() {
     engine.summary().unwrap();
     let e = engine.search("thunder", 5).unwrap_err();
     assert!(matches!(e, Error::Model(_)), "{e}");
+}
+
+#[test]
+fn without_a_usable_model_text_queries_rank_by_words_and_say_why() {
+    let lib = Library::build();
+    let no_model = Engine::open(
+        &lib.index,
+        ModelSpec::Dir(lib.temp.path().join("no-model-here")),
+    )
+    .unwrap();
+    let words = |engine: &Engine, query: &str| {
+        let (hits, why) = engine.search_or_words(query, 10).unwrap();
+        assert!(
+            hits.iter().all(|h| h.matched == Matched::Words),
+            "{query}: {hits:?}"
+        );
+        (set(rels(&lib, &hits)), why)
+    };
+    let thunder = set([
+        "Weather/Thunder Distant Rumble.wav",
+        "Misc/Thunder Waiting.wav",
+    ]);
+    let (hits, why) = words(&no_model, "thunder");
+    assert_eq!(hits, thunder);
+    assert!(
+        matches!(&why, Some(SoundUnavailable::NoModel { model }) if model.ends_with("no-model-here")),
+        "{why:?}"
+    );
+    let (hits, _) = words(&no_model, "thunder -waiting");
+    assert_eq!(hits, set(["Weather/Thunder Distant Rumble.wav"]));
+    let (hits, _) = words(&no_model, "\"distant rumble\"");
+    assert_eq!(hits, set(["Weather/Thunder Distant Rumble.wav"]));
+    // Listings never needed the model, and say nothing.
+    let (hits, why) = no_model.search_or_words("dur:<1s", 10).unwrap();
+    assert!(!hits.is_empty() && why.is_none(), "{hits:?} {why:?}");
+    let q = no_model.parse("thunder").unwrap();
+    let (vectors, why) = no_model.embed_query_or_words(&q).unwrap();
+    assert_eq!(vectors, QueryVectors::default());
+    assert!(matches!(why, Some(SoundUnavailable::NoModel { .. })));
+
+    // Vectors of another model: words too, and why.
+    Catalog::open(&lib.index)
+        .unwrap()
+        .transaction(|tx| tx.set_meta(hark_store::meta::MODEL, "laion/clap-htsat-fused@abc"))
+        .unwrap();
+    let (hits, why) = words(&engine(&lib), "thunder");
+    assert_eq!(hits, thunder);
+    assert!(
+        matches!(&why, Some(SoundUnavailable::OtherModel { index, .. }) if index == "laion/clap-htsat-fused@abc"),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn with_the_model_search_or_words_ranks_by_sound_and_says_nothing() {
+    let lib = Library::build();
+    let engine = engine(&lib);
+    let (hits, why) = engine.search_or_words("thunder", 10).unwrap();
+    assert!(why.is_none(), "{why:?}");
+    assert_eq!(hits, engine.search("thunder", 10).unwrap());
+    assert!(hits.iter().any(|h| h.matched != Matched::Words), "{hits:?}");
+    let q = engine.parse("thunder").unwrap();
+    let (vectors, why) = engine.embed_query_or_words(&q).unwrap();
+    assert!(why.is_none() && vectors.positive.is_some());
 }
 
 // Opening.
@@ -882,4 +951,54 @@ fn a_file_embeds_streamed_as_it_does_decoded_whole() {
         }
         other => panic!("expected NotAudio, got {other:?}"),
     }
+}
+
+/// Issue 17 point 3: the rankings were cut at k before fusing, so a file
+/// 30th by sound was "both" at k = 200 and "words" at k = 20, and ranked
+/// differently; the first hits of a query must not depend on k.
+#[test]
+fn the_first_hits_do_not_depend_on_k() {
+    let specs: Vec<library::Spec> = (0..64u32)
+        .map(|i| {
+            // Half the files are named for the query word; sounds vary so
+            // the sound ranking mixes named and unnamed files.
+            let name = if i % 2 == 0 { "Kick" } else { "Snare" };
+            let rel: &'static str = Box::leak(format!("Drums/{name} {i:02}.wav").into_boxed_str());
+            let kind = match i % 4 {
+                0 => library::Kind::Sine(110.0 + 37.0 * i as f32),
+                1 => library::Kind::Noise(u64::from(i)),
+                2 => library::Kind::Clicks(2.0 + i as f32),
+                _ => library::Kind::Rumble(u64::from(i)),
+            };
+            library::Spec {
+                rel,
+                kind,
+                seconds: 0.3,
+                rate: 22_050,
+                channels: 1,
+                bits: 16,
+                tags: &[],
+                status: hark_query::FileStatus::Ok,
+            }
+        })
+        .collect();
+    let lib = Library::build_from(specs);
+    let engine = engine(&lib);
+    let q = engine.parse("kick").unwrap();
+    let vectors = engine.embed_query(&q).unwrap();
+    let first = |k: usize| -> Vec<(FileId, Matched)> {
+        let hits = engine.run(&q, Some(&vectors), k).unwrap();
+        assert_eq!(hits.len(), k.min(64));
+        hits.iter().take(20).map(|h| (h.id, h.matched)).collect()
+    };
+    let at_20 = first(20);
+    assert_eq!(at_20, first(50), "k = 20 and k = 50 disagree");
+    assert_eq!(at_20, first(200), "k = 20 and k = 200 disagree");
+    // Refining agrees with itself the same way.
+    let wanted = [at_20[0].0];
+    let refined = |k: usize| -> Vec<FileId> {
+        let hits = engine.refine(&q, Some(&vectors), &wanted, &[], k).unwrap();
+        hits.iter().take(20).map(|h| h.id).collect()
+    };
+    assert_eq!(refined(20), refined(200));
 }

@@ -39,7 +39,7 @@ impl Catalog {
         let path = dir.join(FILE_NAME);
         let open = |what| {
             let path = path.clone();
-            move |source| Error::Open { path, what, source }
+            move |source| Error::open(&path, what, source)
         };
         if !path.exists() {
             Self::create_whole(dir, &path)?;
@@ -62,6 +62,10 @@ impl Catalog {
             .map_err(open("set synchronous=NORMAL"))?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open("set foreign_keys=ON"))?;
+        // A few overwritten pages would fail some statement later in the
+        // run, or only a reader; found here, the indexer repairs the
+        // catalog before it starts (`salvage`).
+        check(&conn, &path)?;
         schema::migrate(&mut conn, &path)?;
         Ok(Catalog {
             conn,
@@ -81,7 +85,7 @@ impl Catalog {
         }
         let open = |what| {
             let path = path.clone();
-            move |source| Error::Open { path, what, source }
+            move |source| Error::open(&path, what, source)
         };
         let conn = Connection::open_with_flags(
             &path,
@@ -112,6 +116,14 @@ impl Catalog {
         })
     }
 
+    /// Checks every page of the catalog (`PRAGMA quick_check`), failing
+    /// with [`Error::Damaged`] if one is damaged. [`Catalog::open`] does it;
+    /// a reader may, where a full read is worth it (`hark status`): about
+    /// 0.4 s for 100k files with their vectors, on a warm cache.
+    pub fn check(&self) -> Result<()> {
+        check(&self.conn, &self.path)
+    }
+
     /// The catalog file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -134,7 +146,7 @@ impl Catalog {
         }
         let sqlite = |what| {
             let path = self.path.clone();
-            move |source| Error::Sqlite { path, what, source }
+            move |source| Error::sqlite(&path, what, source)
         };
         let tx = self
             .conn
@@ -155,7 +167,7 @@ impl Catalog {
     pub fn read<T, E: From<Error>>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
         let sqlite = |what| {
             let path = self.path.clone();
-            move |source| Error::Sqlite { path, what, source }
+            move |source| Error::sqlite(&path, what, source)
         };
         // `transaction` takes `&mut self`, so no write transaction can be
         // open here; a `read` nested in another fails cleanly in SQLite
@@ -179,14 +191,9 @@ impl Catalog {
     pub fn data_version(&self) -> Result<i64> {
         self.conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
-            .map_err(|source| Error::Sqlite {
-                path: self.path.clone(),
-                what: "read data_version",
-                source,
-            })
+            .map_err(|source| Error::sqlite(&self.path, "read data_version", source))
     }
 
-    /// Opens a catalog at an older schema version, for upgrade tests.
     /// Creates a new catalog at `path` so that it appears whole: made and
     /// migrated under a temporary name in the same folder, then linked into
     /// place. A reader racing the first `hark index` therefore finds either no
@@ -194,11 +201,11 @@ impl Catalog {
     /// `hard_link` fails if `path` exists, so a concurrent creator that got
     /// there first keeps its catalog (rename would replace it) and this one
     /// opens it instead.
-    fn create_whole(dir: &Path, path: &Path) -> Result<()> {
+    pub(crate) fn create_whole(dir: &Path, path: &Path) -> Result<()> {
         let temp = dir.join(format!("{FILE_NAME}.new-{}", std::process::id()));
         let open = |what| {
             let path = temp.clone();
-            move |source| Error::Open { path, what, source }
+            move |source| Error::open(&path, what, source)
         };
         let _ = std::fs::remove_file(&temp);
         {
@@ -231,6 +238,7 @@ impl Catalog {
         }
     }
 
+    /// Opens a catalog at an older schema version, for upgrade tests.
     #[cfg(test)]
     pub(crate) fn create_at_version(dir: &Path, version: u32) -> Result<Connection> {
         let path = dir.join(FILE_NAME);
@@ -238,6 +246,24 @@ impl Catalog {
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
         schema::migrate_to(&mut conn, &path, version)?;
         Ok(conn)
+    }
+}
+
+/// [`Catalog::check`] on a connection.
+fn check(conn: &Connection, path: &Path) -> Result<()> {
+    let found: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(|e| Error::open(path, "check the file", e))?;
+    if found == "ok" {
+        Ok(())
+    } else {
+        // One line (`Tree 20 page 27: btreeInitPage() returns error code
+        // 11`), without the `*** in database main ***` heading.
+        let cause = found.lines().filter(|l| !l.starts_with("***"));
+        Err(Error::Damaged {
+            path: path.to_owned(),
+            cause: cause.collect::<Vec<_>>().join("; "),
+        })
     }
 }
 
@@ -252,11 +278,7 @@ pub struct Tx<'a> {
 impl Tx<'_> {
     /// An [`Error::Sqlite`] maker for `map_err`, saying what failed.
     pub(crate) fn err(&self, what: &'static str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
-        move |source| Error::Sqlite {
-            path: self.path.to_owned(),
-            what,
-            source,
-        }
+        move |source| Error::sqlite(self.path, what, source)
     }
 
     /// Refuses a write through a read snapshot with [`Error::ReadOnly`].

@@ -1,6 +1,8 @@
 //! The errors of hark-store.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use rusqlite::ErrorCode;
 
 /// What went wrong with a catalog, and where.
 ///
@@ -121,6 +123,31 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// SQLite found the catalog file damaged: pages overwritten by a disk
+    /// fault or a bad copy. `hark index` repairs it (see
+    /// [`crate::salvage`]); every other command refuses it.
+    #[error(
+        "the catalog `{}` is damaged ({cause})\n\
+         hint: run `hark index` to repair it: it keeps the damaged file aside, salvages what \
+         can still be read and embeds only what was lost",
+        path.display()
+    )]
+    Damaged {
+        /// The catalog file.
+        path: PathBuf,
+        /// What SQLite said.
+        cause: String,
+    },
+    /// A damaged catalog could not be renamed aside for repair.
+    #[error("failed to rename the damaged catalog file `{}` to `{}`", path.display(), to.display())]
+    SetAside {
+        /// The file being renamed.
+        path: PathBuf,
+        /// The name it was to take.
+        to: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Stored data that breaks the catalog's invariants.
     #[error("catalog `{}` is damaged: {what}", path.display())]
     Corrupt {
@@ -170,6 +197,52 @@ pub enum Error {
     /// A query vector is zero or not finite, so it has no direction.
     #[error("query vector is zero or not finite")]
     QueryNotFinite,
+}
+
+impl Error {
+    /// An [`Error::Sqlite`] for `what` failing, or [`Error::Damaged`] when
+    /// SQLite's cause is a damaged file.
+    pub(crate) fn sqlite(path: &Path, what: &'static str, source: rusqlite::Error) -> Error {
+        match damage(path, &source) {
+            Some(damaged) => damaged,
+            None => Error::Sqlite {
+                path: path.to_owned(),
+                what,
+                source,
+            },
+        }
+    }
+
+    /// An [`Error::Open`] for step `what` failing, or [`Error::Damaged`]
+    /// when SQLite's cause is a damaged file.
+    pub(crate) fn open(path: &Path, what: &'static str, source: rusqlite::Error) -> Error {
+        match damage(path, &source) {
+            Some(damaged) => damaged,
+            None => Error::Open {
+                path: path.to_owned(),
+                what,
+                source,
+            },
+        }
+    }
+
+    /// Whether this is [`Error::Damaged`]: the catalog needs `hark index`
+    /// to repair it.
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, Error::Damaged { .. })
+    }
+}
+
+/// [`Error::Damaged`] if `source` is SQLite saying the file is damaged
+/// (`SQLITE_CORRUPT`, or `SQLITE_NOTADB` when the header itself is gone).
+pub(crate) fn damage(path: &Path, source: &rusqlite::Error) -> Option<Error> {
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => Some(Error::Damaged {
+            path: path.to_owned(),
+            cause: source.to_string(),
+        }),
+        _ => None,
+    }
 }
 
 /// A catalog result.

@@ -43,6 +43,11 @@
 //! - *meta* — [`Tx::meta`] and [`Tx::set_meta`] keep a few values about the
 //!   index as a whole, under the keys of [`meta`].
 //!
+//! A catalog with pages overwritten (a disk fault, a bad copy) fails with
+//! [`Error::Damaged`]: [`Catalog::open`] checks every page, and any
+//! statement that meets damage says so. [`salvage::repair`] (the indexer,
+//! before its run) sets it aside and builds a new one from what can be read.
+//!
 //! [`CatalogWriter`] gathers what the indexer writes, so that a second
 //! backend (a shared PostgreSQL catalog that workstations mirror into this
 //! one) can plug in there.
@@ -59,6 +64,7 @@ mod fulltext;
 pub mod meta;
 mod paths;
 mod record;
+pub mod salvage;
 mod schema;
 mod vectors;
 mod writer;

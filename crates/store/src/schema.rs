@@ -211,10 +211,12 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 pub(crate) fn migrate_to(conn: &mut Connection, path: &Path, target: u32) -> Result<()> {
     loop {
         let sqlite = |version| {
-            move |source| Error::Migrate {
-                path: path.to_owned(),
-                version,
-                source,
+            move |source| {
+                crate::error::damage(path, &source).unwrap_or_else(|| Error::Migrate {
+                    path: path.to_owned(),
+                    version,
+                    source,
+                })
             }
         };
         // IMMEDIATE takes the write lock before reading the version, so two

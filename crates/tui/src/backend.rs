@@ -33,6 +33,16 @@ pub trait Backend: Send + Sync + 'static {
     /// always called off the UI thread.
     fn embed_query(&self, query: &Self::Query) -> Result<Self::Vectors, Self::Error>;
 
+    /// A note for the status line about `vectors`, as
+    /// [`Backend::embed_query`] made them: say, that the sound ranking
+    /// cannot run, so lists are ranked by words alone, and why. The UI
+    /// shows a note once, not at every query. `None` (the default):
+    /// nothing to say.
+    fn note(&self, vectors: &Self::Vectors) -> Option<String> {
+        let _ = vectors;
+        None
+    }
+
     /// Runs `query`: full-text search and filters, plus the vector search
     /// when `vectors` is given. Fast.
     fn run(

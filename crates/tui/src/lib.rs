@@ -17,7 +17,8 @@
 //! searches (the full-text stage at once, the text tower off the UI
 //! thread, with a spinner), details, playback, exports. [`ui::draw`]
 //! renders the state; [`layout`] decides where things go for the terminal's
-//! size; [`keymap`] and [`strings`] hold every key binding and word shown.
+//! size; [`keymap`] and [`strings`] hold every key binding and word shown;
+//! [`text`] makes names, paths and tags safe and fit to draw.
 //! [`playback`] plays sounds through an [`AudioSink`]: the system's device
 //! (cargo feature `playback`, on by default) or a silent [`NullSink`].
 
@@ -30,6 +31,7 @@ pub mod playback;
 pub mod runtime;
 pub mod strings;
 pub mod terminal;
+pub mod text;
 pub mod ui;
 pub mod waveform;
 

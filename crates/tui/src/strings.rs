@@ -1,7 +1,7 @@
 //! Every word the UI shows, apart from the key help (which lives with the
 //! bindings in [`crate::keymap`]): labels, placeholders and status messages.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The prompt before the query.
 pub const QUERY_PROMPT: &str = "hark › ";
@@ -20,12 +20,17 @@ pub fn view_similar(name: &str) -> String {
 pub fn view_refined(wanted: usize, unwanted: usize) -> String {
     format!("re-ranked +{wanted} −{unwanted}")
 }
-/// The hit count.
-pub fn hit_count(n: usize) -> String {
-    match n {
-        1 => "1 hit".into(),
-        n => format!("{n} hits"),
+/// The hit count; `more` when the list goes on beyond the hits shown.
+pub fn hit_count(n: usize, more: bool) -> String {
+    match (n, more) {
+        (n, true) => format!("{n}+ hits, more below"),
+        (1, false) => "1 hit".into(),
+        (n, false) => format!("{n} hits"),
     }
+}
+/// Title of the library listing while more of it is still to come.
+pub fn view_recent_so_far(n: usize) -> String {
+    format!("library, newest first: {n} so far, more below")
 }
 /// The empty list.
 pub const NO_HITS: &str = "no hits";
@@ -108,21 +113,38 @@ pub fn copied(path: &Path) -> String {
     format!("copied `{}` (OSC 52)", path.display())
 }
 /// Message: an export finished.
-pub fn exported(copied: usize, skipped: usize, dir: &Path) -> String {
+pub fn exported(
+    copied: usize,
+    skipped: usize,
+    renamed: &[(PathBuf, String)],
+    dir: &Path,
+) -> String {
     let files = if copied == 1 { "file" } else { "files" };
+    let mut text = format!("copied {copied} {files} to `{}`", dir.display());
     if skipped > 0 {
-        format!(
-            "copied {copied} {files} to `{}` ({skipped} already there, left as they were)",
-            dir.display()
-        )
-    } else {
-        format!("copied {copied} {files} to `{}`", dir.display())
+        text.push_str(&format!(
+            " ({skipped} already there, the same content, left as they were)"
+        ));
     }
+    if !renamed.is_empty() {
+        let names: Vec<String> = renamed
+            .iter()
+            .map(|(from, to)| format!("`{}` as `{to}`", from.display()))
+            .collect();
+        text.push_str(&format!(
+            "; another file had the name, so copied {}",
+            names.join(", ")
+        ));
+    }
+    text
 }
 /// Message: an export stopped on an error.
 pub fn export_failed(cause: &str) -> String {
     format!("export failed: {cause}")
 }
+/// Why a folder could not be opened when no launcher worked.
+pub const NO_FOLDER_OPENER: &str =
+    "no program to open folders was found (xdg-open, gio, ...; details in the log)";
 /// Message: the file manager was asked to open a folder.
 pub fn opened(dir: &Path) -> String {
     format!("opened `{}`", dir.display())
@@ -240,13 +262,7 @@ pub fn duration(seconds: f64) -> String {
     } else if seconds < 60.0 {
         format!("{seconds:.1}s")
     } else {
-        let total = seconds.round() as u64;
-        let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
-        if h > 0 {
-            format!("{h}:{m:02}:{s:02}")
-        } else {
-            format!("{m}:{s:02}")
-        }
+        minutes(seconds)
     }
 }
 
@@ -260,6 +276,39 @@ pub fn clock(seconds: f64) -> String {
     let tenths = (seconds * 10.0).floor() as u64;
     let (m, s, t) = (tenths / 600, (tenths / 10) % 60, tenths % 10);
     format!("{m}:{s:02}.{t}")
+}
+
+/// The play clock, position over length, in the list's form and rounding
+/// (the length reads as the list shows it): `0.12s/0.27s`, `4.5s/12.0s`,
+/// `0:45/1:00`. Without a length, the position alone, in [`clock`]'s form.
+pub fn play_clock(position: f64, length: Option<f64>) -> String {
+    let Some(length) = length.filter(|l| l.is_finite() && *l >= 0.0) else {
+        return clock(position);
+    };
+    let position = if position.is_finite() {
+        position.clamp(0.0, length)
+    } else {
+        0.0
+    };
+    let shown = if length < 10.0 {
+        format!("{position:.2}s")
+    } else if length < 60.0 {
+        format!("{position:.1}s")
+    } else {
+        minutes(position)
+    };
+    format!("{shown}/{}", duration(length))
+}
+
+/// `m:ss` or `h:mm:ss`, rounded like [`duration`].
+fn minutes(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
 }
 
 /// A sample rate in the list: `48k`, `44.1k`, `96k`.
@@ -287,6 +336,14 @@ mod tests {
         assert_eq!(duration(3723.0), "1:02:03");
         assert_eq!(duration(f64::NAN), "?");
         assert_eq!(clock(61.27), "1:01.2");
+        // Issue 17 point 14: the clock of a 0.27 s file said 0:00.2.
+        assert_eq!(play_clock(0.27, Some(0.27)), "0.27s/0.27s");
+        assert_eq!(play_clock(0.1, Some(0.27)), "0.10s/0.27s");
+        assert_eq!(play_clock(4.56, Some(12.0)), "4.6s/12.0s");
+        assert_eq!(play_clock(45.0, Some(60.0)), "0:45/1:00");
+        assert_eq!(play_clock(99.0, Some(60.0)), "1:00/1:00");
+        assert_eq!(play_clock(3723.0, Some(3723.0)), "1:02:03/1:02:03");
+        assert_eq!(play_clock(1.25, None), "0:01.2");
         assert_eq!(rate(48000), "48k");
         assert_eq!(rate(44100), "44.1k");
         assert_eq!(summary(12345, 12345, 0), "12,345 files");

@@ -13,7 +13,7 @@ use crate::app::{file_name, App, DetailState, Device, Focus, LineEditor, Overlay
 use crate::backend::{FileDetail, Hit, Matched};
 use crate::keymap;
 use crate::layout::{self, Areas};
-use crate::{strings, waveform};
+use crate::{strings, text, waveform};
 
 /// Spinner frames, one per tick while something runs.
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -78,8 +78,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_query(frame, app, theme, areas.query);
     draw_list(frame, app, theme, areas.list);
     draw_detail(frame, app, theme, &areas);
-    draw_status(frame, app, theme, areas.status);
-    draw_key_line(frame, app, theme, areas.help);
+    if !draw_status(frame, app, theme, areas.status, areas.help) {
+        draw_key_line(frame, app, theme, areas.help);
+    }
     match &app.overlay {
         Some(Overlay::Help { scroll }) => draw_help(frame, theme, *scroll),
         Some(Overlay::Export { folder, files }) => draw_export(frame, theme, folder, files.len()),
@@ -89,7 +90,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 fn draw_query(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Focus::Query && app.overlay.is_none();
-    let title = app.view().title();
+    let title = text::shown(&app.view().title());
     let prompt = Span::styled(
         strings::QUERY_PROMPT,
         theme.accent().add_modifier(Modifier::BOLD),
@@ -180,16 +181,9 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let view = app.view();
     let rows = usize::from(area.height.saturating_sub(1));
     let rank_width = view.hits.len().max(1).to_string().len().max(2) as u16;
-    let widths = [
-        Constraint::Length(rank_width),
-        Constraint::Length(BAR_WIDTH as u16),
-        Constraint::Length(2),
-        Constraint::Fill(1),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(6),
-    ];
-    let header = Row::new([
+    let columns = Columns::fitting(area.width, rank_width);
+    let widths = columns.widths(rank_width);
+    let header = Row::new(columns.keep([
         strings::COL_RANK,
         strings::COL_SCORE,
         "",
@@ -197,7 +191,7 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         strings::COL_DURATION,
         strings::COL_FORMAT,
         strings::COL_MATCHED,
-    ])
+    ]))
     .style(theme.dim().add_modifier(Modifier::BOLD));
 
     if view.hits.is_empty() {
@@ -248,23 +242,34 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             } else {
                 " "
             };
-            let row = Row::new([
-                Cell::from(Span::styled(
-                    format!("{:>w$}", i + 1, w = usize::from(rank_width)),
-                    theme.dim(),
-                )),
-                Cell::from(Span::styled(score_bar(hit.score, top), theme.accent())),
-                Cell::from(Line::from(vec![mark, Span::styled(play, theme.accent())])),
-                Cell::from(name_cell(hit, theme)),
-                Cell::from(
-                    Line::from(hit.duration_s.map(strings::duration).unwrap_or_default())
-                        .right_aligned(),
-                ),
-                Cell::from(format_cell(hit)),
-                Cell::from(Span::styled(matched(hit.matched), theme.dim())),
-            ]);
+            // Grey on the selected row's grey bar would not show.
+            let dim = if i == view.selected {
+                Style::new()
+            } else {
+                theme.dim()
+            };
+            let row = Row::new(
+                columns.keep([
+                    Cell::from(Span::styled(
+                        format!("{:>w$}", i + 1, w = usize::from(rank_width)),
+                        dim,
+                    )),
+                    Cell::from(Span::styled(score_bar(hit.score, top), theme.accent())),
+                    Cell::from(Line::from(vec![mark, Span::styled(play, theme.accent())])),
+                    Cell::from(name_cell(hit, columns.name, theme)),
+                    Cell::from(
+                        Line::from(hit.duration_s.map(strings::duration).unwrap_or_default())
+                            .right_aligned(),
+                    ),
+                    Cell::from(format_cell(hit)),
+                    Cell::from(Span::styled(matched(hit.matched), dim)),
+                ]),
+            );
             if i == view.selected {
                 row.style(theme.selected(focused))
+            } else if view.mark_of(hit.id) == Some(false) {
+                // Marked unwanted: kept at the bottom, so it can be unmarked.
+                row.style(theme.dim())
             } else {
                 row
             }
@@ -276,15 +281,80 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     );
 }
 
-/// The hit's file name, and where its matching moment starts when it is
-/// a moment inside a long file (playback starts there too).
-fn name_cell(hit: &Hit, theme: Theme) -> Line<'static> {
-    let mut spans = vec![Span::raw(file_name(hit))];
-    if let Some(at) = hit.offset_s {
-        spans.push(Span::styled(
-            format!(" @{}", strings::duration(at)),
-            theme.accent(),
-        ));
+/// Which of the list's columns fit a list `width` cells wide, and how wide
+/// the name is: the name keeps at least [`Columns::NAME_MIN`] cells, the
+/// others go first (format, what matched, the score bar, the length).
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    /// Shown: rank, score, marks, name, length, format, matched.
+    shown: [bool; 7],
+    /// The name column's width.
+    name: usize,
+}
+
+impl Columns {
+    const NAME_MIN: usize = 16;
+    /// The fixed columns' widths, rank's aside (rank, score, marks, _,
+    /// length, format, matched).
+    const FIXED: [u16; 7] = [0, BAR_WIDTH as u16, 2, 0, 7, 9, 6];
+    /// The order columns are dropped in.
+    const DROP: [usize; 4] = [5, 6, 1, 4];
+
+    fn fitting(width: u16, rank_width: u16) -> Columns {
+        let mut shown = [true; 7];
+        let name = |shown: &[bool; 7]| {
+            let fixed: u16 = (0..7)
+                .filter(|&c| shown[c] && c != 3)
+                .map(|c| if c == 0 { rank_width } else { Self::FIXED[c] } + 1)
+                .sum();
+            usize::from(width.saturating_sub(fixed))
+        };
+        for column in Self::DROP {
+            if name(&shown) >= Self::NAME_MIN {
+                break;
+            }
+            shown[column] = false;
+        }
+        Columns {
+            name: name(&shown),
+            shown,
+        }
+    }
+
+    fn widths(&self, rank_width: u16) -> Vec<Constraint> {
+        let all = (0..7).map(|c| match c {
+            0 => Constraint::Length(rank_width),
+            3 => Constraint::Fill(1),
+            c => Constraint::Length(Self::FIXED[c]),
+        });
+        self.keep(all)
+    }
+
+    /// The shown columns of a row of all seven.
+    fn keep<T>(&self, cells: impl IntoIterator<Item = T>) -> Vec<T> {
+        cells
+            .into_iter()
+            .zip(self.shown)
+            .filter_map(|(cell, shown)| shown.then_some(cell))
+            .collect()
+    }
+}
+
+/// The hit's file name, escaped and cut in the middle to `width` cells,
+/// and where its matching moment starts when it is a moment inside a long
+/// file (playback starts there too).
+fn name_cell(hit: &Hit, width: usize, theme: Theme) -> Line<'static> {
+    let at = hit
+        .offset_s
+        .map(|at| format!(" @{}", strings::duration(at)))
+        .unwrap_or_default();
+    let room = width.saturating_sub(text::width(&at));
+    let mut spans = vec![Span::raw(text::fit_middle(
+        &text::shown(&file_name(hit)),
+        room,
+    ))];
+    if !at.is_empty() {
+        spans.push(Span::styled(at, theme.accent()));
     }
     Line::from(spans)
 }
@@ -321,7 +391,13 @@ fn matched(m: Matched) -> &'static str {
 }
 
 fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
-    let title = app.selected_hit().map(file_name).unwrap_or_default();
+    let title = app
+        .selected_hit()
+        .map(|h| {
+            let room = usize::from(areas.detail.width.saturating_sub(4));
+            text::fit_middle(&text::shown(&file_name(h)), room)
+        })
+        .unwrap_or_default();
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.dim());
@@ -337,7 +413,7 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
         None => vec![Line::styled(strings::DETAIL_NONE, theme.dim())],
         Some(DetailState::Loading(_)) => match app.selected_hit() {
             Some(hit) => vec![
-                Line::styled(hit.path.display().to_string(), theme.dim()),
+                Line::styled(text::shown_path(&hit.path), theme.dim()),
                 Line::styled(strings::DETAIL_LOADING, theme.dim()),
             ],
             None => vec![Line::styled(strings::DETAIL_LOADING, theme.dim())],
@@ -345,9 +421,13 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
         Some(DetailState::Failed(_, cause)) => {
             vec![Line::styled(strings::detail_failed(cause), theme.error())]
         }
-        Some(DetailState::Ready(detail)) => detail_lines(detail, theme, usize::from(text.height)),
+        Some(DetailState::Ready(detail)) => detail_lines(detail, theme, text),
     };
-    frame.render_widget(Paragraph::new(lines), text);
+    // Wrapped, so a long path shows its ending (the name) too.
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        text,
+    );
 
     let wave = areas.waveform;
     match &app.detail.shown {
@@ -376,8 +456,13 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
     }
 }
 
-fn detail_lines(detail: &FileDetail, theme: Theme, height: usize) -> Vec<Line<'static>> {
-    let mut lines = vec![Line::styled(detail.path.display().to_string(), theme.dim())];
+fn detail_lines(detail: &FileDetail, theme: Theme, area: Rect) -> Vec<Line<'static>> {
+    let path = text::shown_path(&detail.path);
+    let width = usize::from(area.width.max(1));
+    // The path's extra rows when it wraps leave less room for tags.
+    let path_rows = text::width(&path).max(1).div_ceil(width);
+    let height = usize::from(area.height).saturating_sub(path_rows - 1);
+    let mut lines = vec![Line::styled(path, theme.dim())];
     let mut format: Vec<String> = Vec::new();
     format.extend(detail.format.clone());
     format.extend(detail.codec.clone());
@@ -443,10 +528,11 @@ fn detail_lines(detail: &FileDetail, theme: Theme, height: usize) -> Vec<Line<'s
     lines
 }
 
+/// A `label  value` line, both escaped (tags come from the files).
 fn labelled(label: &str, value: String, theme: Theme) -> Line<'static> {
     Line::from(vec![
-        Span::styled(format!("{label}  "), theme.accent()),
-        Span::raw(value),
+        Span::styled(format!("{}  ", text::shown(label)), theme.accent()),
+        Span::raw(text::shown(&value)),
     ])
 }
 
@@ -478,22 +564,21 @@ fn waveform_lines(
         .collect()
 }
 
-fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+/// Draws the status line; a message longer than its room (or of several
+/// lines, such as an error and its `hint:`) wraps onto the key line below,
+/// and then `true` is returned: the key line is taken.
+fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect, below: Rect) -> bool {
     // Right: playback. Left: a message, or the index; then what runs.
     let mut right: Vec<Span> = Vec::new();
     match &app.audio.device {
         Device::Missing(_) => right.push(Span::styled(strings::NO_AUDIO, theme.dim())),
         Device::Unknown | Device::Ready => {
             if let Some(p) = &app.audio.playing {
-                let clock = match p.duration_s {
-                    Some(d) => format!(
-                        "{} {}/{}",
-                        strings::PLAYING_MARK,
-                        strings::clock(p.position_s),
-                        strings::clock(d)
-                    ),
-                    None => format!("{} {}", strings::PLAYING_MARK, strings::clock(p.position_s)),
-                };
+                let clock = format!(
+                    "{} {}",
+                    strings::PLAYING_MARK,
+                    strings::play_clock(p.position_s, p.duration_s)
+                );
                 right.push(Span::styled(clock, theme.accent()));
                 right.push(Span::raw(" "));
             }
@@ -519,6 +604,7 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let right_width = (right.width() as u16 + 1).min(area.width / 2);
 
     let mut left: Vec<Span> = Vec::new();
+    let mut more_lines: Vec<Line> = Vec::new();
     if let Some(busy) = app.busy() {
         left.push(Span::styled(
             format!("{} {busy}… ", SPINNER[app.status.spinner % SPINNER.len()]),
@@ -526,8 +612,14 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         ));
     }
     match &app.status.message {
-        Some(m) if m.error => left.push(Span::styled(m.text.clone(), theme.error())),
-        Some(m) => left.push(Span::raw(m.text.clone())),
+        Some(m) => {
+            let style = if m.error { theme.error() } else { Style::new() };
+            // Line by line: a line break is the message's, not the file
+            // name's it quotes (those are escaped).
+            let mut lines = m.text.lines().map(text::shown);
+            left.push(Span::styled(lines.next().unwrap_or_default(), style));
+            more_lines.extend(lines.map(|l| Line::styled(l, style)));
+        }
         None => match &app.status.summary {
             Some(Ok(s)) => {
                 left.push(Span::raw(strings::summary(s.files, s.embedded, s.failed)));
@@ -539,10 +631,24 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             None => left.push(Span::styled(strings::SUMMARY_UNKNOWN, theme.dim())),
         },
     }
-    let left_area = Rect::new(area.x, area.y, area.width - right_width, 1);
+    let width = area.width - right_width;
+    let mut text = vec![Line::from(left)];
+    text.extend(more_lines);
+    let rows: usize = text
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(usize::from(width.max(1))))
+        .sum();
+    let taken = rows > 1 && below.y == area.bottom();
+    let height = if taken { 2 } else { 1 };
+    let left_area = Rect::new(area.x, area.y, width, height);
     let right_area = Rect::new(area.right() - right_width, area.y, right_width, 1);
-    frame.render_widget(Paragraph::new(Line::from(left)), left_area);
+    frame.render_widget(Clear, Rect::new(area.x, area.y, area.width, height));
+    frame.render_widget(
+        Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false }),
+        left_area,
+    );
     frame.render_widget(Paragraph::new(right).right_aligned(), right_area);
+    taken
 }
 
 fn draw_key_line(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {

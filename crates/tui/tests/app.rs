@@ -236,6 +236,81 @@ fn the_sound_stage_keeps_the_selection_on_the_same_file() {
     assert_eq!(t.app.busy(), None);
 }
 
+/// Issue 17 point 1: the sound stage moved the top word hit down and the
+/// selection followed it, so Space, `y` and `e` acted on a file the user
+/// did not pick.
+#[test]
+fn the_sound_stage_of_a_new_query_leaves_the_selection_on_hit_one() {
+    let mut t = T::new(Some("kick"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], false);
+    assert_eq!(t.selected(), Some(1));
+    t.answer(&[2, 1, 3], true);
+    assert_eq!(t.app.view().selected, 0);
+    assert_eq!(t.selected(), Some(2));
+    let out = t.send(ch('y'));
+    assert!(
+        out.iter()
+            .any(|e| matches!(e, Effect::CopyToClipboard(p) if p.ends_with("2.wav"))),
+        "{out:?}"
+    );
+
+    // Typed, searched after the pause, then Enter: the same query again.
+    let mut t = T::new(None);
+    t.answer(&[9], true);
+    t.type_text("tom");
+    t.wait(500);
+    t.answer(&[5, 6, 7], false);
+    t.send(key(KeyCode::Enter));
+    t.answer(&[5, 6, 7], false);
+    assert_eq!(t.selected(), Some(5));
+    t.answer(&[6, 7, 5], true);
+    assert_eq!(t.selected(), Some(6), "the selection followed #1 down");
+}
+
+/// Issue 17 point 2: the lists stopped at 200 hits, silently. A list that
+/// fills its page asks for a page more as the selection nears its end, and
+/// says that more are coming.
+#[test]
+fn a_full_page_pages_in_more_as_the_selection_nears_the_end() {
+    let mut t = T::new(None);
+    let asked = |e: &Effect| match e {
+        Effect::List { k, .. } => Some(*k),
+        _ => None,
+    };
+    assert_eq!(t.effects.iter().find_map(asked), Some(200));
+    let first: Vec<i64> = (1..=200).collect();
+    t.answer(&first, true);
+    assert!(t.app.view().more);
+    assert!(
+        t.app.view().title().contains("200 so far"),
+        "{}",
+        t.app.view().title()
+    );
+    t.send(key(KeyCode::Esc));
+    // Far from the end: nothing more is asked for.
+    assert!(t.send(ch('j')).iter().all(|e| asked(e).is_none()));
+    let out = t.send(ch('G'));
+    assert_eq!(out.iter().find_map(asked), Some(400), "{out:?}");
+    let all: Vec<i64> = (1..=208).collect();
+    t.answer(&all, true);
+    assert_eq!(t.selected(), Some(200), "the selection stayed on its file");
+    assert!(!t.app.view().more);
+    t.send(ch('G'));
+    assert_eq!(t.selected(), Some(208));
+    assert_eq!(t.app.view().hits.len(), 208);
+    // The whole list is there: no more requests.
+    assert!(t.send(ch('k')).iter().all(|e| asked(e).is_none()));
+
+    // A search's title says there are more.
+    let mut t = T::new(Some("kick"));
+    t.answer(&first, true);
+    assert_eq!(t.app.view().title(), "200+ hits, more below");
+    let mut t = T::new(Some("kick"));
+    t.answer(&[1, 2], true);
+    assert_eq!(t.app.view().title(), "2 hits");
+}
+
 #[test]
 fn a_new_query_starts_at_the_top() {
     let mut t = T::new(Some("door"));
@@ -275,6 +350,33 @@ fn a_failed_search_keeps_the_list_and_says_why() {
         t.app.status.message.is_none(),
         "the message never went away"
     );
+}
+
+/// Issue 17 point 8: a search's error stayed for seconds after the query
+/// was fixed and valid results were shown.
+#[test]
+fn a_search_error_goes_when_the_next_list_arrives() {
+    let mut t = T::new(Some("door"));
+    t.answer(&[1, 2], true);
+    t.send(ch(':'));
+    t.wait(500);
+    let seq = t.last_seq();
+    t.send(Msg::Hits {
+        seq,
+        result: Err("unknown filter `door:`".into()),
+        done: true,
+    });
+    assert!(t.app.status.message.as_ref().is_some_and(|m| m.error));
+    t.send(key(KeyCode::Backspace));
+    t.wait(200);
+    t.answer(&[1, 2], false);
+    assert!(t.app.status.message.is_none(), "{:?}", t.app.status.message);
+    // Other messages are not a list's to clear.
+    t.send(key(KeyCode::Esc));
+    t.send(ch('b'));
+    assert!(t.app.status.message.is_some());
+    t.answer(&[1, 2], true);
+    assert!(t.app.status.message.is_some());
 }
 
 #[test]
@@ -367,6 +469,7 @@ fn marks_push_a_reranked_list_once_and_rerank_after_a_pause() {
                 wanted: vec![FileId(1)],
                 unwanted: vec![FileId(3)],
             },
+            k: 200,
         }]
     );
     // Marking again unmarks.
@@ -634,6 +737,7 @@ fn export_copies_the_marked_hits_or_the_selected_one() {
         dir: "/tmp/picks".into(),
         copied: 1,
         skipped: 0,
+        renamed: Vec::new(),
     })));
     assert_eq!(t.app.busy(), None);
 
@@ -774,4 +878,115 @@ fn a_signal_quits() {
     let mut t = T::new(None);
     t.send(Msg::Quit);
     assert!(t.app.quit);
+}
+
+#[test]
+fn a_backend_note_shows_once_as_a_note_and_the_words_hits_stay() {
+    let mut t = T::new(Some("kick"));
+    t.answer(&[1, 2], false);
+    let note = "searching by words only: the model is not on this machine";
+    t.send(Msg::Note(note.into()));
+    t.answer(&[1, 2], true);
+    assert_eq!(t.app.view().hits.len(), 2);
+    let message = t.app.status.message.as_ref().expect("no message");
+    assert!(!message.error && message.text == note, "{message:?}");
+    t.wait(6000);
+    assert!(t.app.status.message.is_none());
+    // The same note for the next query is not said again; a new one is.
+    t.send(Msg::Note(note.into()));
+    assert!(t.app.status.message.is_none(), "said twice");
+    t.send(Msg::Note("another".into()));
+    assert_eq!(t.app.status.message.as_ref().unwrap().text, "another");
+}
+
+fn shown(t: &T) -> Vec<i64> {
+    t.app.view().hits.iter().map(|h| h.id.0).collect()
+}
+
+/// Issue 17 point 5: a hit marked `-` vanished from the re-ranked list (the
+/// engine leaves unwanted files out), so it could not be unmarked.
+#[test]
+fn an_unwanted_hit_stays_at_the_bottom_and_can_be_unmarked() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3, 4], true);
+    t.send(ch('j'));
+    t.send(ch('-'));
+    t.wait(400);
+    // The engine's answer leaves 2 out.
+    t.answer(&[4, 1, 3], true);
+    assert_eq!(shown(&t), [4, 1, 3, 2]);
+    assert_eq!(
+        t.selected(),
+        Some(2),
+        "the selection stayed on the marked file"
+    );
+    t.send(ch('-'));
+    assert_eq!(t.app.view().mark_of(FileId(2)), None, "unmarked");
+    t.wait(400);
+    t.answer(&[4, 2, 1, 3], true);
+    assert_eq!(shown(&t), [4, 2, 1, 3]);
+}
+
+/// Issue 17 point 6: `+` on a similar list put its seed at #1, and a hit
+/// marked wanted could move down.
+#[test]
+fn wanted_hits_lead_and_the_seed_of_a_similar_list_never_shows() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[5, 6], true);
+    t.send(ch('s'));
+    t.answer(&[7, 8, 9], true);
+    t.send(ch('j'));
+    t.send(ch('+'));
+    t.wait(400);
+    // A re-rank toward the seed (5) and 8 finds the seed first and 8 third.
+    t.answer(&[5, 7, 8, 9], true);
+    assert_eq!(shown(&t), [8, 7, 9]);
+    assert_eq!(t.selected(), Some(8));
+
+    let mut t = T::new(Some("kick"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3, 4], true);
+    t.send(ch('j'));
+    t.send(ch('+'));
+    t.wait(400);
+    t.answer(&[1, 3, 4, 2], true);
+    assert_eq!(shown(&t), [2, 1, 3, 4]);
+}
+
+/// Issue 17 point 13: the export prompt offered the folder that failed.
+#[test]
+fn the_export_prompt_offers_the_last_folder_that_worked() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1], true);
+    let export_to = |t: &mut T, dir: &str| {
+        t.send(ch('e'));
+        for _ in 0..40 {
+            t.send(key(KeyCode::Backspace));
+        }
+        t.type_text(dir);
+        t.send(key(KeyCode::Enter));
+    };
+    export_to(&mut t, "out3");
+    t.send(Msg::Exported(Ok(hark_tui::app::ExportReport {
+        dir: "/srv/work/out3".into(),
+        copied: 1,
+        skipped: 0,
+        renamed: Vec::new(),
+    })));
+    assert!(t
+        .app
+        .status
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("`/srv/work/out3`")));
+    export_to(&mut t, "/proc/nope");
+    t.send(Msg::Exported(Err("failed to create the folder".into())));
+    t.send(ch('e'));
+    let Some(Overlay::Export { folder, .. }) = &t.app.overlay else {
+        panic!("no prompt")
+    };
+    assert_eq!(folder.text(), "/srv/work/out3");
 }

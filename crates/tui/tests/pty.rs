@@ -447,3 +447,151 @@ fn the_real_hark_tui_finds_an_indexed_file_by_name_and_quits_cleanly() {
     assert!(status.success(), "hark tui exited with {status:?}");
     tui.assert_restored();
 }
+
+/// Writes a short mono WAV whose tone depends on `seed`.
+fn write_tone(path: &Path, seed: usize) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22_050,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let step = 0.01 + 0.0007 * seed as f32;
+    for n in 0..4_410 {
+        w.write_sample(((n as f32 * step).sin() * 11_000.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// The name in the first row of the list (rows start on the screen's third
+/// line: the query line, then the heading).
+fn first_row_name(screen: &str) -> String {
+    let row = screen.lines().nth(2).unwrap_or_default();
+    let start = row.find("Tone").expect("a tone in the first row");
+    row[start..start + "Tone 000.wav".len()].to_string()
+}
+
+/// Issue 17 points 1, 2 and 4 on the real binary: the listing of a library
+/// of more than 200 files reaches its end; after a query's sound stage the
+/// selection is on hit #1; two marked files of one name both export.
+#[test]
+fn the_real_hark_tui_pages_selects_hit_one_and_exports_same_named_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = dir.path().join("lib");
+    for i in 0..205 {
+        write_tone(&lib.join(format!("tones/Tone {i:03}.wav")), i);
+    }
+    write_tone(&lib.join("basses/rave_bass02.wav"), 300);
+    write_tone(&lib.join("bassloops/rave_bass02.wav"), 400);
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clap-tiny");
+    let index = dir.path().join("index");
+    let out = std::process::Command::new(hark_binary())
+        .arg("--index")
+        .arg(&index)
+        .arg("--model")
+        .arg(&model)
+        .args(["index", "--quiet"])
+        .arg(&lib)
+        .output()
+        .expect("run hark index");
+    assert!(out.status.success(), "hark index failed: {out:?}");
+
+    let log = dir.path().join("tui.log");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "tui".as_ref(),
+        "--silent".as_ref(),
+        "--log".as_ref(),
+        log.as_os_str(),
+    ];
+    let mut tui = Session::start(&hark_binary(), &args);
+    let long = Duration::from_secs(60);
+    // Point 2: 200 first, and the title says more are coming; G twice
+    // reaches the 207th file.
+    tui.wait_for("the first page of the library", long, |s| {
+        s.contains("200 so far, more below")
+    });
+    tui.type_keys(b"\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    tui.type_keys(b"G");
+    tui.wait_for("the whole library", long, |s| {
+        s.lines().next().is_some_and(|l| !l.contains("so far"))
+    });
+    tui.type_keys(b"G");
+    tui.wait_for("row 207", long, |s| {
+        s.lines().any(|l| l.trim_start().starts_with("207 "))
+    });
+
+    // Point 1: a query typed and run at once with Enter; once the sound
+    // stage has re-ranked, the selection (whose name titles the detail
+    // pane) is hit #1.
+    tui.type_keys(b"/");
+    tui.type_keys(b"tone\r");
+    tui.wait_for("the sound stage", long, |s| {
+        s.lines().nth(2).is_some_and(|l| l.contains("both"))
+            && !s.contains("embedding")
+            && !s.contains("searching")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = tui.text();
+    let first = first_row_name(&screen);
+    let title = screen
+        .lines()
+        .find(|l| l.starts_with('┌'))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        title.contains(&first),
+        "the selection is not hit #1 ({first}):\n{screen}"
+    );
+
+    // Point 4: both rave_bass02.wav marked and exported.
+    tui.type_keys(b"/\x15rave_bass02\r");
+    tui.wait_for("both basses", long, |s| {
+        s.lines().skip(2).take(2).all(|l| l.contains("rave_bass02"))
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    tui.type_keys(b"+");
+    std::thread::sleep(Duration::from_millis(1500));
+    // The other one: move until the detail pane shows the other folder.
+    let marked_in = if tui.text().contains("bassloops") {
+        "bassloops"
+    } else {
+        "basses"
+    };
+    for _ in 0..5 {
+        tui.type_keys(b"j");
+        std::thread::sleep(Duration::from_millis(400));
+        let s = tui.text();
+        if s.lines()
+            .any(|l| l.starts_with('┌') && l.contains("rave_bass02"))
+            && !s.contains(&format!("/{marked_in}/"))
+        {
+            break;
+        }
+    }
+    tui.type_keys(b"+");
+    tui.wait_for("two marks", long, |s| s.contains("re-ranked +2"));
+    std::thread::sleep(Duration::from_millis(800));
+    let picks = dir.path().join("picks");
+    tui.type_keys(b"e");
+    tui.wait_for("the export prompt", long, |s| s.contains("copy 2 files"));
+    tui.type_keys(b"\x15");
+    tui.type_keys(picks.to_str().unwrap().as_bytes());
+    tui.type_keys(b"\r");
+    tui.wait_for("the export report", long, |s| s.contains("copied 2 files"));
+    let a = std::fs::read(picks.join("rave_bass02.wav")).expect("the first copy");
+    let b = std::fs::read(picks.join("rave_bass02 (2).wav")).expect("the second copy");
+    assert_ne!(a, b, "the same file was copied twice");
+
+    tui.type_keys(b"q");
+    let status = tui.wait_exit("q");
+    assert!(status.success(), "hark tui exited with {status:?}");
+    tui.assert_restored();
+}

@@ -47,29 +47,32 @@ fn serve(app: &mut App, backend: &FakeBackend, effects: Vec<Effect>, now: Instan
             Effect::List {
                 seq,
                 request: ListRequest::Recent,
+                k,
             } => vec![Msg::Hits {
                 seq,
-                result: backend.recent(200).map_err(|e| e.to_string()),
+                result: backend.recent(k).map_err(|e| e.to_string()),
                 done: true,
             }],
             Effect::List {
                 seq,
                 request: ListRequest::Search { text },
+                k,
             } => {
                 let q = backend.parse(&text).unwrap();
                 let v = backend.embed_query(&q).unwrap();
                 vec![Msg::Hits {
                     seq,
-                    result: backend.run(&q, Some(&v), 200).map_err(|e| e.to_string()),
+                    result: backend.run(&q, Some(&v), k).map_err(|e| e.to_string()),
                     done: true,
                 }]
             }
             Effect::List {
                 seq,
                 request: ListRequest::Similar { id },
+                k,
             } => vec![Msg::Hits {
                 seq,
-                result: backend.similar(id, 200).map_err(|e| e.to_string()),
+                result: backend.similar(id, k).map_err(|e| e.to_string()),
                 done: true,
             }],
             Effect::LoadDetail(id) => vec![Msg::Detail {
@@ -159,7 +162,7 @@ fn search_playing_and_marked_at_80x24() {
     let terminal = render(&app);
     let text = screen(&terminal);
     assert!(text.contains("re-ranked +0 −1"), "{text}");
-    assert!(text.contains("▶ 0:45.0/1:00.0"), "{text}");
+    assert!(text.contains("▶ 0:45/1:00"), "{text}");
     assert!(text.contains("loop"));
     assert!(
         text.contains("-  THUNDER") || text.contains("- THUNDER"),
@@ -273,4 +276,161 @@ fn a_missing_detail_says_why_in_the_pane() {
         "{text}"
     );
     assert_eq!(id, FileId(8));
+}
+
+/// An app of `size` showing `hits` (the library listing's answer), in
+/// colour or not.
+fn app_with_hits(hits: Vec<hark_tui::Hit>, size: (u16, u16), color: bool) -> App {
+    let settings = Settings {
+        color,
+        ..Settings::default()
+    };
+    let (mut app, effects) = App::new(None, settings, size);
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::List { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    let now = Instant::now();
+    app.update(Msg::Playback(PlaybackEvent::DeviceReady), now);
+    app.update(
+        Msg::Hits {
+            seq,
+            result: Ok(hits),
+            done: true,
+        },
+        now,
+    );
+    app
+}
+
+fn named(id: i64, path: &str) -> hark_tui::Hit {
+    hark_tui::Hit {
+        id: FileId(id),
+        path: path.into(),
+        score: 1.0,
+        duration_s: Some(0.27),
+        sample_rate: Some(48_000),
+        channels: Some(2),
+        offset_s: None,
+        matched: hark_tui::Matched::Filter,
+    }
+}
+
+/// Issue 17 point 12 (and issue 12's TUI part): control characters and
+/// bidi marks in a name are shown escaped, never raw; a joined emoji
+/// sequence is one glyph and the columns after it stay in place.
+#[test]
+fn names_with_controls_and_joined_emoji_are_escaped_and_aligned() {
+    let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+    let evil = format!("/lib/a\x1b]0;pwned\x07\x1b[2Jb\tc\u{202E}vaw.exe{family}.wav");
+    let app = app_with_hits(
+        vec![named(1, &evil), named(2, "/lib/plain.wav")],
+        (80, 24),
+        false,
+    );
+    let terminal = render(&app);
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert!(
+            !cell.symbol().chars().any(hark_types::terminal::is_unsafe),
+            "a raw control reached the screen: {:?}",
+            cell.symbol()
+        );
+    }
+    let text = screen(&terminal);
+    assert!(
+        text.contains("a\\e]0;pwned\\x07\\e[2Jb\\tc\\u{202E}vaw.exe"),
+        "{text}"
+    );
+    assert!(text.contains(family), "{text}");
+    // The length column is at the same place on both rows.
+    let rows: Vec<&str> = text.lines().skip(2).take(2).collect();
+    let at = |row: &str| row.find("0.27s").map(|b| row[..b].chars().count());
+    // The sequence is one cell's symbol (its second cell follows): as
+    // many cells as one character there.
+    let joined = family.chars().count() - 1;
+    assert_eq!(at(rows[0]).map(|c| c - joined), at(rows[1]), "{text}");
+    // The detail pane's title and path are escaped too.
+    assert!(text.contains("\\u{202E}"), "{text}");
+}
+
+/// Issue 17 point 11: at 40 columns the name was 2 cells wide, cut at its
+/// right without an ellipsis.
+#[test]
+fn a_narrow_list_drops_columns_and_cuts_names_in_the_middle() {
+    let long = "/lib/DOORWood_Creaky Old Door Slow Open_HK_Library_Take 12.wav";
+    let app = app_with_hits(vec![named(1, long)], (40, 24), false);
+    let text = screen(&render(&app));
+    let row = text.lines().nth(2).unwrap();
+    assert!(row.contains('…'), "{text}");
+    assert!(row.contains("12.wav"), "the ending is cut: {text}");
+    assert!(row.contains("DOORWood"), "{text}");
+    // The detail pane wraps the path rather than cutting it.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("│Open_HK_Library_Take 12.wav")),
+        "{text}"
+    );
+}
+
+/// Issue 17 point 10: the selected row's rank was grey on a grey bar while
+/// the query line had the focus.
+#[test]
+fn the_selected_rank_shows_while_the_query_line_has_the_focus() {
+    let app = app_with_hits(
+        vec![named(1, "/lib/a.wav"), named(2, "/lib/b.wav")],
+        (80, 24),
+        true,
+    );
+    assert_eq!(app.focus, hark_tui::app::Focus::Query);
+    let terminal = render(&app);
+    let buffer = terminal.backend().buffer();
+    let rank = &buffer[(1, 2)];
+    assert_eq!(rank.symbol(), "1");
+    assert_ne!(
+        rank.fg, rank.bg,
+        "the rank is drawn in its background colour"
+    );
+    let matched = (0..80u16)
+        .map(|x| &buffer[(x, 2)])
+        .find(|c| c.symbol() == "f")
+        .expect("the matched column");
+    assert_ne!(matched.fg, matched.bg);
+}
+
+/// Issue 17 point 9: an error's `hint:` line was joined to it and the
+/// volume drawn over its end.
+#[test]
+fn a_long_error_wraps_onto_the_key_line() {
+    let settings = Settings {
+        color: false,
+        ..Settings::default()
+    };
+    let (mut app, effects) = App::new(Some("kick dur:"), settings, (80, 24));
+    let now = Instant::now();
+    app.update(Msg::Playback(PlaybackEvent::DeviceReady), now);
+    let seq = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::List { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .unwrap();
+    app.update(
+        Msg::Hits {
+            seq,
+            result: Err("unknown filter `dur:` in the query\nhint: the filters are dur:, rate:, ch:, bits:, fmt:, in:, ext:, cat:".into()),
+            done: true,
+        },
+        now,
+    );
+    let text = screen(&render(&app));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[22].contains("in the query"), "{text}");
+    assert!(lines[22].contains("vol 80%"), "{text}");
+    assert!(lines[23].starts_with("hint: the filters are"), "{text}");
+    assert!(lines[23].contains("cat:"), "{text}");
 }

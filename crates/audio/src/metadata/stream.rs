@@ -2,10 +2,11 @@
 //! whichever reader found them: symphonia's probe first, the WAV chunk
 //! walker or lofty where symphonia cannot read the file.
 
-use symphonia::core::codecs::{CODEC_TYPE_NULL, CODEC_TYPE_OPUS};
+use symphonia::core::codecs::CODEC_TYPE_NULL;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatReader;
 
+use crate::codecs;
 use crate::open::{codec_name, float_bits, pick_track};
 
 /// Stream facts, from whichever reader found them.
@@ -47,20 +48,12 @@ pub(super) fn from_reader(reader: &dyn FormatReader) -> Result<Props, SymphoniaE
         })
         .ok_or(SymphoniaError::Unsupported("no audio track"))?;
     let params = &track.codec_params;
-    let known_codec = symphonia::default::get_codecs()
-        .get_codec(params.codec)
-        .is_some();
-    let codec = match params.codec {
-        _ if known_codec => Some(codec_name(params.codec)),
-        // Known to the Ogg reader, with no decoder in symphonia 0.5.
-        CODEC_TYPE_OPUS => Some("opus".to_string()),
-        _ => None,
-    };
+    let known_codec = codecs::registry().get_codec(params.codec).is_some();
+    let codec = known_codec.then(|| codec_name(params.codec));
     let sample_rate = params.sample_rate.filter(|&rate| rate > 0);
     Ok(Props {
         codec,
-        duration_s: params
-            .n_frames
+        duration_s: codecs::audio_frames(params)
             .zip(sample_rate)
             .filter(|&(frames, _)| frames > 0)
             .map(|(frames, rate)| frames as f64 / f64::from(rate)),

@@ -7,7 +7,8 @@
 //! fusion), `feedback` (the vector arithmetic of exclusions, `--plus` and
 //! relevance feedback), `results` (catalog rows into hits, details and
 //! summaries), `example` (the vector of a "sounds like" example, an audio
-//! file embedded now if need be) and `idset` (the set of allowed files).
+//! file embedded now if need be), `idset` (the set of allowed files) and
+//! `unavailable` (why a text query is ranked by words alone).
 
 mod example;
 mod feedback;
@@ -18,6 +19,7 @@ mod model;
 mod rank;
 mod results;
 mod state;
+mod unavailable;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -29,7 +31,7 @@ use hark_types::{FileDetail, Hit, IndexSummary, Matched};
 use self::example::{path_vector, stored_vector};
 use self::feedback::{example_query, push_away, Rocchio};
 use self::model::Model;
-use self::rank::{fused_hits, rankings, sound_ranking, Conn};
+use self::rank::{fused_hits, fusion_depth, rankings, sound_ranking, Conn};
 use self::state::State;
 use crate::error::{Error, Result};
 use crate::parse::Query;
@@ -37,6 +39,7 @@ use crate::vector::{dot, AnnIndex, VectorIndex};
 
 pub use self::example::embed_audio_file;
 pub use self::state::{IndexLoader, IndexSource};
+pub use self::unavailable::SoundUnavailable;
 
 /// The text-tower vectors a query needs (made by [`Engine::embed_query`]).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -167,22 +170,75 @@ impl Engine {
         let sound_query = vectors
             .and_then(|v| Some((v.positive.as_ref()?, &v.excluded)))
             .map(|(positive, excluded)| push_away(positive.clone(), excluded));
-        let (sound, words) = rankings(&st, q, sound_query.as_deref(), &[], k)?;
+        let (sound, words) = rankings(&st, q, sound_query.as_deref(), &[], fusion_depth(k))?;
         fused_hits(&st, &sound, &words, k)
     }
 
     /// Parses, embeds and runs `query`. While the text tower runs, the
     /// vector index loads on another thread if it is not loaded yet.
     pub fn search(&self, query: &str, k: usize) -> Result<Vec<Hit>> {
+        self.search_with(query, k, false).map(|(hits, _)| hits)
+    }
+
+    /// [`Engine::search`] for a caller that can do without the sound
+    /// ranking: when it cannot run (see [`SoundUnavailable`]), the words,
+    /// phrases, exclusions and filters rank alone, and the second value
+    /// says why. Other failures are errors, as in [`Engine::search`].
+    pub fn search_or_words(
+        &self,
+        query: &str,
+        k: usize,
+    ) -> Result<(Vec<Hit>, Option<SoundUnavailable>)> {
+        self.search_with(query, k, true)
+    }
+
+    /// [`Engine::embed_query`] for a caller that can do without the sound
+    /// ranking: when it cannot run, the vectors are empty (so
+    /// [`Engine::run`] ranks by words and filters alone) and the second
+    /// value says why.
+    pub fn embed_query_or_words(
+        &self,
+        q: &Query,
+    ) -> Result<(QueryVectors, Option<SoundUnavailable>)> {
+        match self.embed_query(q) {
+            Ok(vectors) => Ok((vectors, None)),
+            Err(e) => self
+                .words_only(e)
+                .map(|why| (QueryVectors::default(), Some(why))),
+        }
+    }
+
+    /// Why `error` keeps the sound ranking from running, if it does.
+    fn words_only(&self, error: Error) -> Result<SoundUnavailable> {
+        SoundUnavailable::from_error(error, &self.model.name())
+    }
+
+    /// [`Engine::search`]; when `lenient`, by words alone if the sound
+    /// ranking cannot run.
+    fn search_with(
+        &self,
+        query: &str,
+        k: usize,
+        lenient: bool,
+    ) -> Result<(Vec<Hit>, Option<SoundUnavailable>)> {
         let q = self.parse(query)?;
         if q.is_listing() {
-            return self.run(&q, None, k);
+            return Ok((self.run(&q, None, k)?, None));
         }
         let st = self.state();
+        let by_words = |e: Error| -> Result<(Vec<Hit>, Option<SoundUnavailable>)> {
+            if !lenient {
+                return Err(e);
+            }
+            let why = self.words_only(e)?;
+            Ok((self.run(&q, None, k)?, Some(why)))
+        };
         // A missing or mismatched model fails now, not after the vectors load.
-        self.model.checked(&st)?;
+        if let Err(e) = self.model.checked(&st) {
+            return by_words(e);
+        }
         let vectors = if st.index_loaded() {
-            self.embed_query(&q)?
+            self.embed_query(&q)
         } else {
             std::thread::scope(|s| {
                 // Errors surface again, with context, when `run` needs the index.
@@ -190,9 +246,12 @@ impl Engine {
                 let vectors = self.embed_query(&q);
                 let _ = warm.join();
                 vectors
-            })?
+            })
         };
-        self.run(&q, Some(&vectors), k)
+        match vectors {
+            Ok(vectors) => Ok((self.run(&q, Some(&vectors), k)?, None)),
+            Err(e) => by_words(e),
+        }
     }
 
     /// Loads the vector index now rather than at the first query (a UI can
@@ -302,7 +361,7 @@ impl Engine {
         }
         let excluded = vectors.map(|v| v.excluded.as_slice()).unwrap_or_default();
         let query = push_away(query, excluded);
-        let (sound, words) = rankings(&st, q, Some(&query), unwanted, k)?;
+        let (sound, words) = rankings(&st, q, Some(&query), unwanted, fusion_depth(k))?;
         fused_hits(&st, &sound, &words, k)
     }
 

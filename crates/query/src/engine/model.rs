@@ -50,6 +50,14 @@ impl Model {
         }
     }
 
+    /// The model asked for, as the user named it: a hub id or a directory.
+    pub(super) fn name(&self) -> String {
+        match &self.spec {
+            ModelSpec::Hub { id, .. } => id.clone(),
+            ModelSpec::Dir(dir) => dir.display().to_string(),
+        }
+    }
+
     /// The model, located and identified (no weights loaded).
     fn handle(&self) -> Result<Arc<ModelHandle>> {
         let mut slot = lock(&self.handle);

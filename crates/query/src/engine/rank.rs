@@ -69,9 +69,23 @@ pub(super) fn rankings(
     })
 }
 
-/// Fuses a sound ranking (of points) and a word ranking (of files) into
-/// the top `k` hits; a file found by sound through one of its moments
-/// starts there.
+/// How deep each ranking goes before fusing, at least: the fused order of
+/// the first hits must not depend on how many were asked for (`-k 20` and
+/// the UI's 200 agree), so both rankings are always fused this deep and the
+/// result cut after. A file absent from both lists at this depth fuses to
+/// at most 3/(61 + depth); every hit above that value is where a fusion
+/// of the whole lists would put it (at 200: sound-only hits down to rank
+/// 26, word-only ones down to 113).
+pub(super) const FUSION_DEPTH: usize = 200;
+
+/// How deep to rank for a query asking for `k` hits (see [`FUSION_DEPTH`]).
+pub(super) fn fusion_depth(k: usize) -> usize {
+    k.max(FUSION_DEPTH)
+}
+
+/// Fuses a sound ranking (of points) and a word ranking (of files), each
+/// [`fusion_depth`] deep, and keeps the top `k` hits; a file found by
+/// sound through one of its moments starts there.
 pub(super) fn fused_hits(
     st: &State,
     sound: &[(PointId, f32)],
@@ -80,10 +94,13 @@ pub(super) fn fused_hits(
 ) -> Result<Vec<Hit>> {
     let files: Vec<FileId> = sound.iter().map(|(p, _)| p.file()).collect();
     let points: Vec<PointId> = sound.iter().map(|(p, _)| *p).collect();
-    let fused = fuse(&files, words, k);
+    let fused = fuse(&files, words, fusion_depth(k));
     hits(
         st,
-        fused.into_iter().map(|f| (f.id, f.score, f.matched)),
+        fused
+            .into_iter()
+            .take(k)
+            .map(|f| (f.id, f.score, f.matched)),
         &points,
     )
 }

@@ -76,6 +76,7 @@ mod searcher;
 mod top_k;
 
 pub use build::{refresh_ann, refresh_ann_with, AnnAction, AnnRefresh};
+pub(crate) use files::unpublish;
 pub use kernel::{dot, normalize, UnitDot};
 pub use params::{
     AnnParams, EF_CONSTRUCTION, EF_SEARCH, EXACT_THRESHOLD, MAX_NB_CONNECTION, REBUILD_FRACTION,

@@ -17,7 +17,7 @@ impl Catalog {
     pub(crate) fn prune_tombstones(&self, through: i64) -> Result<()> {
         let sqlite = |what| {
             let path = self.path.clone();
-            move |source| Error::Sqlite { path, what, source }
+            move |source| Error::sqlite(&path, what, source)
         };
         if !self.writable {
             return Err(Error::ReadOnly {

@@ -18,6 +18,8 @@ use crate::strings;
 pub struct Handoff {
     /// Exports running.
     pub exporting: usize,
+    /// The folder of the last export that worked (a folder that failed is
+    /// not offered again).
     last_export_dir: String,
 }
 
@@ -73,7 +75,6 @@ impl Handoff {
                     return Vec::new();
                 }
                 let files = files.clone();
-                self.last_export_dir = dir.clone();
                 *overlay = None;
                 self.exporting += 1;
                 vec![Effect::Export {
@@ -106,7 +107,13 @@ impl Handoff {
     ) {
         self.exporting = self.exporting.saturating_sub(1);
         match result {
-            Ok(r) => status.say(strings::exported(r.copied, r.skipped, &r.dir), now),
+            Ok(r) => {
+                self.last_export_dir = r.dir.to_string_lossy().into_owned();
+                status.say(
+                    strings::exported(r.copied, r.skipped, &r.renamed, &r.dir),
+                    now,
+                )
+            }
             Err(cause) => status.say_error(strings::export_failed(&cause), now),
         }
     }

@@ -101,7 +101,7 @@ impl App {
             focus: Focus::Query,
             overlay: None,
             query: QueryLine::new(&text, settings.search_debounce),
-            views: Views::new(&text, settings.refine_debounce),
+            views: Views::new(&text, settings.k, settings.refine_debounce),
             detail: DetailPane::default(),
             audio: Audio::new(&settings),
             status: StatusLine::new(settings.message_time),
@@ -192,6 +192,8 @@ impl App {
         if self.selected_id() != before {
             self.scroll_to_selection();
             effects.extend(self.on_selection_changed(now));
+            let rows = self.areas().list_rows().max(1);
+            effects.extend(self.views.page_in(rows));
         }
         effects
     }
@@ -209,6 +211,7 @@ impl App {
             Msg::Detail { id, result } => self.detail.on_detail(id, result, status, now),
             Msg::Summary(result) => status.summary = Some(result),
             Msg::ReloadFailed(cause) => status.say_error(strings::reload_failed(&cause), now),
+            Msg::Note(text) => status.note_once(text, now),
             Msg::Playback(event) => self.audio.on_event(event, status, now),
             Msg::Exported(result) => self.handoff.on_exported(result, status, now),
             Msg::Opened { dir, result } => self.handoff.on_opened(&dir, result, status, now),

@@ -50,8 +50,13 @@ pub struct ExportReport {
     pub dir: PathBuf,
     /// Files copied.
     pub copied: usize,
-    /// Files already in the folder under the same name, left alone.
+    /// Files already in the folder (the same content under the same name,
+    /// or under a name an earlier export gave it), left alone.
     pub skipped: usize,
+    /// Files copied under another name because a different file had
+    /// theirs (two marked hits of one name, or a file already in the
+    /// folder): the original path and the name given.
+    pub renamed: Vec<(PathBuf, String)>,
 }
 
 /// Everything that can happen to the UI.
@@ -90,6 +95,9 @@ pub enum Msg {
     IndexChanged,
     /// Checking for a new index failed.
     ReloadFailed(String),
+    /// The backend's note on a query's vectors (see
+    /// [`Backend::note`](crate::Backend::note)).
+    Note(String),
     /// The player reported.
     Playback(PlaybackEvent),
     /// An export finished.
@@ -141,6 +149,8 @@ pub enum Effect {
         seq: u64,
         /// Which list.
         request: ListRequest,
+        /// How many hits (the list's first `k`).
+        k: usize,
     },
     /// Fetch a file's details.
     LoadDetail(FileId),

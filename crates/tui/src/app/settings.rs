@@ -8,7 +8,8 @@ use std::time::Duration;
 /// Timing and size settings of the UI core.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// Hits asked for per list.
+    /// Hits asked for per list at first, and how many more each time the
+    /// selection nears the end of a list that may go on (a page).
     pub k: usize,
     /// Quiet time after a keystroke in the query line before the search runs.
     pub search_debounce: Duration,

@@ -17,6 +17,8 @@ pub struct Message {
     /// Shown as an error.
     pub error: bool,
     until: Instant,
+    /// A list request's error: a later answer makes it old news.
+    from_list: bool,
 }
 
 /// What the status line shows, apart from playback.
@@ -33,6 +35,8 @@ pub struct StatusLine {
     spun_at: Option<Instant>,
     /// How long a message stays.
     message_time: Duration,
+    /// The last note said with [`StatusLine::note_once`].
+    noted: Option<String>,
 }
 
 impl StatusLine {
@@ -44,6 +48,7 @@ impl StatusLine {
             spinner: 0,
             spun_at: None,
             message_time,
+            noted: None,
         }
     }
 
@@ -52,9 +57,36 @@ impl StatusLine {
         self.show(text, false, now);
     }
 
+    /// Shows `text` as a note unless it is the last one shown this way:
+    /// a standing condition (no sound ranking) is said once, not at every
+    /// query.
+    pub(super) fn note_once(&mut self, text: String, now: Instant) {
+        if self.noted.as_deref() != Some(text.as_str()) {
+            self.noted = Some(text.clone());
+            self.say(text, now);
+        }
+    }
+
     /// Shows `text` as an error.
     pub(super) fn say_error(&mut self, text: String, now: Instant) {
         self.show(text, true, now);
+    }
+
+    /// Shows `text` as the error of a list request; the next list that
+    /// arrives clears it ([`StatusLine::list_arrived`]).
+    pub(super) fn say_list_error(&mut self, text: String, now: Instant) {
+        self.show(text, true, now);
+        if let Some(m) = self.message.as_mut() {
+            m.from_list = true;
+        }
+    }
+
+    /// A list arrived: an error of an earlier list request no longer
+    /// holds (the query that caused it was fixed).
+    pub(super) fn list_arrived(&mut self) {
+        if self.message.as_ref().is_some_and(|m| m.from_list) {
+            self.message = None;
+        }
     }
 
     fn show(&mut self, text: String, error: bool, now: Instant) {
@@ -62,6 +94,7 @@ impl StatusLine {
             text,
             error,
             until: now + self.message_time,
+            from_list: false,
         });
     }
 

@@ -76,6 +76,11 @@ pub struct View {
     pub marks: Vec<Mark>,
     /// The index changed since its hits came: refresh when it is shown again.
     pub stale: bool,
+    /// How many hits were asked for (grows a page at a time as the user
+    /// scrolls down).
+    pub limit: usize,
+    /// The last answer filled `limit`: the list may go on.
+    pub more: bool,
 }
 
 impl View {
@@ -87,6 +92,8 @@ impl View {
             offset: 0,
             marks: Vec::new(),
             stale: false,
+            limit: 0,
+            more: false,
         }
     }
 
@@ -100,6 +107,44 @@ impl View {
         self.marks.iter().find(|m| m.id == id).map(|m| m.wanted)
     }
 
+    /// Puts a re-ranked answer in order for the user: the seed of a
+    /// similar list never shows (the engine's `similar` never lists it,
+    /// but a re-rank toward it finds it first); the files marked wanted
+    /// come first, in the answer's order; the files marked unwanted, which
+    /// the engine leaves out, stay at the bottom (drawn dimmed) so they
+    /// can be unmarked. `previous` is the list before the answer, where
+    /// a marked file the answer lacks is found.
+    pub(super) fn arrange_marked(&mut self, previous: &[Hit]) {
+        if !matches!(self.kind, ViewKind::Refined { .. }) {
+            return;
+        }
+        let anchor = self.kind.anchor();
+        let hits = std::mem::take(&mut self.hits);
+        let find = |id: FileId| hits.iter().chain(previous).find(|h| h.id == id).cloned();
+        let mut wanted: Vec<Hit> = hits
+            .iter()
+            .filter(|h| self.mark_of(h.id) == Some(true))
+            .cloned()
+            .collect();
+        for id in self.ids(true) {
+            if !wanted.iter().any(|h| h.id == id) {
+                wanted.extend(find(id));
+            }
+        }
+        let unwanted: Vec<Hit> = self.ids(false).into_iter().filter_map(find).collect();
+        let rest = hits
+            .iter()
+            .filter(|h| self.mark_of(h.id).is_none() && Some(h.id) != anchor)
+            .cloned();
+        let mut arranged: Vec<Hit> = wanted
+            .into_iter()
+            .filter(|h| Some(h.id) != anchor)
+            .collect();
+        arranged.extend(rest);
+        arranged.extend(unwanted.into_iter().filter(|h| Some(h.id) != anchor));
+        self.hits = arranged;
+    }
+
     pub(super) fn ids(&self, wanted: bool) -> Vec<FileId> {
         self.marks
             .iter()
@@ -111,8 +156,9 @@ impl View {
     /// The title shown at the right of the query line.
     pub fn title(&self) -> String {
         match &self.kind {
+            ViewKind::Recent if self.more => strings::view_recent_so_far(self.hits.len()),
             ViewKind::Recent => strings::VIEW_RECENT.to_string(),
-            ViewKind::Search { .. } => strings::hit_count(self.hits.len()),
+            ViewKind::Search { .. } => strings::hit_count(self.hits.len(), self.more),
             ViewKind::Similar { name, .. } => strings::view_similar(name),
             ViewKind::Refined { .. } => {
                 strings::view_refined(self.ids(true).len(), self.ids(false).len())

@@ -5,9 +5,17 @@
 //! marking push a view; Back pops one, with its hits, selection and scroll
 //! as they were. Answers carry the sequence number of their request, and
 //! only the newest request's answers are applied, so a slow answer never
-//! overwrites a newer list. When answers replace the hits of the same
-//! request (the full-text stage, then the sound stage; a reload of the
-//! index), the selection stays on the same file when it is still there.
+//! overwrites a newer list. A new query's answers put the selection on
+//! hit #1, the sound stage's too: a re-rank the user did not ask for must
+//! not leave the selection on a file that moved down. The selection stays
+//! on the same file (when it is still there) when the user asked for the
+//! re-rank (marks), on a reload of the index, and when the user moved the
+//! selection after the request's first answer (they picked that file).
+//!
+//! A list is asked for a page of hits at first; when the selection comes
+//! within a screen of the end of a list that filled its page, the list is
+//! asked for again a page longer (the engine's first hits do not depend on
+//! how many are asked for, so the rows above stay as they were).
 
 use std::time::{Duration, Instant};
 
@@ -35,9 +43,12 @@ pub enum Stage {
 struct Pending {
     seq: u64,
     stage: Stage,
-    /// Keep the selection on the same file when the hits arrive (the same
-    /// request answered again) rather than go to the top (a new query).
+    /// Keep the selection on the same file when the hits arrive (a re-rank
+    /// the user asked for, a reload, a file the user picked since the
+    /// first answer) rather than go to hit #1 (a new query).
     keep_selection: bool,
+    /// How many hits were asked for.
+    k: usize,
 }
 
 /// The stack of result lists, the newest request, and the re-rank due
@@ -51,18 +62,22 @@ pub struct Views {
     /// When the marks made are re-ranked.
     refine_due: Option<Instant>,
     refine_debounce: Duration,
+    /// Hits per page.
+    page: usize,
 }
 
 impl Views {
     /// One list: the answer to `text` (the library when it is empty), not
-    /// asked for yet; marks re-rank after `refine_debounce` of quiet.
-    pub fn new(text: &str, refine_debounce: Duration) -> Self {
+    /// asked for yet; lists are asked for `page` hits at a time; marks
+    /// re-rank after `refine_debounce` of quiet.
+    pub fn new(text: &str, page: usize, refine_debounce: Duration) -> Self {
         Views {
             stack: vec![View::new(view_kind_for(text))],
             pending: None,
             next_seq: 0,
             refine_due: None,
             refine_debounce,
+            page: page.max(1),
         }
     }
 
@@ -105,10 +120,14 @@ impl Views {
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-(page as isize)),
             Action::PageDown => self.move_by(page as isize),
-            Action::Top => self.top_mut().selected = 0,
+            Action::Top => {
+                self.top_mut().selected = 0;
+                self.picked();
+            }
             Action::Bottom => {
                 let n = self.top().hits.len();
                 self.top_mut().selected = n.saturating_sub(1);
+                self.picked();
             }
             Action::MarkWanted => self.mark(true, status, now),
             Action::MarkUnwanted => self.mark(false, status, now),
@@ -124,6 +143,7 @@ impl Views {
         }
         let last = view.hits.len() - 1;
         view.selected = view.selected.saturating_add_signed(delta).min(last);
+        self.picked();
     }
 
     /// Selects the `row`th row on screen, if a hit is there.
@@ -132,6 +152,15 @@ impl Views {
         let row = view.offset + row;
         if row < view.hits.len() {
             view.selected = row;
+            self.picked();
+        }
+    }
+
+    /// The user chose the selected file: a later answer to the running
+    /// request keeps the selection on it.
+    fn picked(&mut self) {
+        if let Some(pending) = self.pending.as_mut() {
+            pending.keep_selection = true;
         }
     }
 
@@ -149,18 +178,18 @@ impl Views {
 
     /// Runs the query line's `text`: the top list becomes its answer (a
     /// text list is edited in place; on any other list a new one is
-    /// pushed, so Back returns to it).
+    /// pushed, so Back returns to it). Its answers start at hit #1.
     pub(super) fn start_query(&mut self, text: &str) -> Effect {
         let kind = view_kind_for(text);
         let top = self.top_mut();
-        let keep = top.kind == kind;
         if matches!(top.kind, ViewKind::Recent | ViewKind::Search { .. }) {
             top.kind = kind;
             top.marks.clear();
+            top.limit = 0;
         } else {
             self.push_view(View::new(kind));
         }
-        self.request_top(keep)
+        self.request_top(false)
     }
 
     /// The effect that (re)fetches the top list, and the bookkeeping that
@@ -168,8 +197,11 @@ impl Views {
     pub(super) fn request_top(&mut self, keep_selection: bool) -> Effect {
         self.next_seq += 1;
         let seq = self.next_seq;
+        let page = self.page;
         let view = self.top_mut();
         view.stale = false;
+        view.limit = view.limit.max(page);
+        let k = view.limit;
         let (stage, request) = match &view.kind {
             ViewKind::Recent => (Stage::Searching, ListRequest::Recent),
             ViewKind::Search { text } => {
@@ -191,8 +223,24 @@ impl Views {
             seq,
             stage,
             keep_selection,
+            k,
         });
-        Effect::List { seq, request }
+        Effect::List { seq, request, k }
+    }
+
+    /// The effect that asks for a page more of the list shown, when the
+    /// selection is within `rows` rows of its end, the list may go on, and
+    /// no request for it runs.
+    pub(super) fn page_in(&mut self, rows: usize) -> Option<Effect> {
+        let view = self.top();
+        let near_end = view.selected + rows >= view.hits.len();
+        if self.pending.is_some() || !view.more || !near_end {
+            return None;
+        }
+        let page = self.page;
+        let view = self.top_mut();
+        view.limit = view.hits.len() + page;
+        Some(self.request_top(true))
     }
 
     /// Applies an answer to request `seq`, if it is still the newest.
@@ -207,8 +255,7 @@ impl Views {
         let Some(pending) = self.pending.as_mut().filter(|p| p.seq == seq) else {
             return; // An answer to a request since replaced.
         };
-        let keep = pending.keep_selection;
-        pending.keep_selection = true;
+        let (keep, k) = (pending.keep_selection, pending.k);
         if done {
             self.pending = None;
         } else if let Some(p) = self.pending.as_mut() {
@@ -216,10 +263,13 @@ impl Views {
         }
         match result {
             Ok(hits) => {
+                status.list_arrived();
                 let view = self.top_mut();
                 let previous = view.selected_hit().map(|h| h.id);
                 let previous_row = view.selected;
-                view.hits = hits;
+                view.more = hits.len() >= k;
+                let old = std::mem::replace(&mut view.hits, hits);
+                view.arrange_marked(&old);
                 view.selected = match (keep, previous) {
                     (true, Some(id)) => view
                         .hits
@@ -232,7 +282,7 @@ impl Views {
                     view.offset = 0;
                 }
             }
-            Err(cause) => status.say_error(strings::search_failed(&cause), now),
+            Err(cause) => status.say_list_error(strings::search_failed(&cause), now),
         }
     }
 
@@ -306,6 +356,8 @@ impl Views {
             refined.hits = top.hits.clone();
             refined.selected = top.selected;
             refined.offset = top.offset;
+            refined.limit = top.limit;
+            refined.more = top.more;
             self.push_view(refined);
         }
         let view = self.top_mut();

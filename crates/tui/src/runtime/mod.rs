@@ -147,7 +147,6 @@ fn event_loop<B: Backend>(
     let input = spawn_input(tx.clone(), Arc::clone(&stop))?;
     let workers = Workers::start(
         Arc::clone(&backend),
-        options.settings.k,
         options.reload_every,
         tx.clone(),
         Arc::clone(&stop),
@@ -298,7 +297,7 @@ fn perform<B: Backend>(
     tx: &Sender<Msg>,
 ) {
     match effect {
-        Effect::List { seq, request } => workers.list(ListJob { seq, request }),
+        Effect::List { seq, request, k } => workers.list(ListJob { seq, request, k }),
         Effect::LoadDetail(id) => workers.info(InfoJob::Detail(id)),
         Effect::LoadSummary => workers.info(InfoJob::Summary),
         Effect::Play {

@@ -48,6 +48,8 @@ pub(super) struct ListJob {
     pub(super) seq: u64,
     /// Which list.
     pub(super) request: ListRequest,
+    /// How many hits.
+    pub(super) k: usize,
 }
 
 /// A request for the detail thread.
@@ -66,12 +68,11 @@ pub(super) struct Workers<B: Backend> {
 }
 
 impl<B: Backend> Workers<B> {
-    /// Starts the search, detail and reload threads on `backend`: lists
-    /// of `k` hits, a reload check every `reload_every`; they report on
-    /// `tx`, and the reload thread ends when `stop` is set.
+    /// Starts the search, detail and reload threads on `backend`: a
+    /// reload check every `reload_every`; they report on `tx`, and the
+    /// reload thread ends when `stop` is set.
     pub(super) fn start(
         backend: Arc<B>,
-        k: usize,
         reload_every: Duration,
         tx: Sender<Msg>,
         stop: Arc<AtomicBool>,
@@ -82,7 +83,7 @@ impl<B: Backend> Workers<B> {
         {
             let (backend, tx, latest) = (Arc::clone(&backend), tx.clone(), Arc::clone(&latest));
             spawn("search", move || {
-                search_thread(&*backend, list_inbox, &tx, &latest, k)
+                search_thread(&*backend, list_inbox, &tx, &latest)
             })?;
         }
         {
@@ -142,7 +143,6 @@ fn search_thread<B: Backend>(
     inbox: Receiver<ListJob>,
     tx: &Sender<Msg>,
     latest: &AtomicU64,
-    k: usize,
 ) {
     let mut cache = VectorCache {
         entries: Vec::new(),
@@ -153,7 +153,7 @@ fn search_thread<B: Backend>(
         }
         let seq = job.seq;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            run_list_job(backend, job, tx, latest, k, &mut cache)
+            run_list_job(backend, job, tx, latest, &mut cache)
         }));
         if let Err(payload) = outcome {
             let _ = tx.send(Msg::Hits {
@@ -171,7 +171,6 @@ fn run_list_job<B: Backend>(
     job: ListJob,
     tx: &Sender<Msg>,
     latest: &AtomicU64,
-    k: usize,
     cache: &mut VectorCache<B::Vectors>,
 ) {
     let current = |seq: u64| latest.load(Ordering::Acquire) == seq;
@@ -182,7 +181,13 @@ fn run_list_job<B: Backend>(
             done,
         });
     };
-    let seq = job.seq;
+    // A note on the vectors (no sound ranking, say) goes to the status line.
+    let noted = |vectors: &B::Vectors| {
+        if let Some(note) = backend.note(vectors) {
+            let _ = tx.send(Msg::Note(note));
+        }
+    };
+    let (seq, k) = (job.seq, job.k);
     match job.request {
         ListRequest::Recent => send(seq, backend.recent(k), true),
         ListRequest::Similar { id } => send(seq, backend.similar(id, k), true),
@@ -204,7 +209,10 @@ fn run_list_job<B: Backend>(
             }
             // Stage 2: the text tower, then the full search.
             let vectors = match backend.embed_query(&query) {
-                Ok(v) => Arc::new(v),
+                Ok(v) => {
+                    noted(&v);
+                    Arc::new(v)
+                }
                 Err(e) => return send(seq, Err(e), true),
             };
             cache.put(&text, Arc::clone(&vectors));
@@ -228,6 +236,7 @@ fn run_list_job<B: Backend>(
             } else {
                 match backend.embed_query(&query) {
                     Ok(v) => {
+                        noted(&v);
                         let v = Arc::new(v);
                         cache.put(&text, Arc::clone(&v));
                         Some(v)
@@ -365,6 +374,10 @@ mod tests {
             self.embeds.fetch_add(1, Ordering::SeqCst);
             Ok(q.len())
         }
+        fn note(&self, v: &usize) -> Option<String> {
+            // "kicks": words only.
+            (*v == 5).then(|| "words only".to_string())
+        }
         fn run(&self, _: &String, v: Option<&usize>, _: usize) -> Result<Vec<Hit>, ScriptError> {
             Ok(vec![hit(if v.is_some() { 2 } else { 1 })])
         }
@@ -421,7 +434,7 @@ mod tests {
         cache: &mut VectorCache<usize>,
     ) -> Vec<Msg> {
         let (tx, rx) = mpsc::channel();
-        run_list_job(backend, job, &tx, &AtomicU64::new(latest), 10, cache);
+        run_list_job(backend, job, &tx, &AtomicU64::new(latest), cache);
         drop(tx);
         rx.into_iter().collect()
     }
@@ -434,6 +447,7 @@ mod tests {
         };
         let job = || ListJob {
             seq: 4,
+            k: 10,
             request: ListRequest::Search {
                 text: "rain".into(),
             },
@@ -452,6 +466,26 @@ mod tests {
     }
 
     #[test]
+    fn a_note_on_the_vectors_goes_to_the_status_line_between_the_stages() {
+        let b = Script::default();
+        let mut cache = VectorCache {
+            entries: Vec::new(),
+        };
+        let search = |text: &str| ListJob {
+            seq: 4,
+            k: 10,
+            request: ListRequest::Search { text: text.into() },
+        };
+        let msgs = run_job(&b, search("kicks"), 4, &mut cache);
+        assert!(
+            matches!(&msgs[..], [Msg::Hits { done: false, .. }, Msg::Note(n), Msg::Hits { done: true, .. }] if n == "words only"),
+            "{msgs:?}"
+        );
+        let msgs = run_job(&b, search("rain"), 4, &mut cache);
+        assert!(!msgs.iter().any(|m| matches!(m, Msg::Note(_))), "{msgs:?}");
+    }
+
+    #[test]
     fn a_replaced_request_stops_after_its_first_stage() {
         let b = Script::default();
         let mut cache = VectorCache {
@@ -461,6 +495,7 @@ mod tests {
             &b,
             ListJob {
                 seq: 4,
+                k: 10,
                 request: ListRequest::Search {
                     text: "rain".into(),
                 },
@@ -489,6 +524,7 @@ mod tests {
             &b,
             ListJob {
                 seq: 1,
+                k: 10,
                 request: ListRequest::Search {
                     text: "dur:".into(),
                 },
@@ -510,6 +546,7 @@ mod tests {
         };
         let refine = |text: &str| ListJob {
             seq: 2,
+            k: 10,
             request: ListRequest::Refine {
                 text: text.into(),
                 wanted: vec![FileId(1), FileId(2)],

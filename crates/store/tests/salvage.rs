@@ -1,0 +1,188 @@
+//! A catalog with pages overwritten: found damaged on open and on read,
+//! and repaired by `salvage::repair` with every row that can still be read.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use hark_store::{salvage, Catalog, Error, FileId, FileRecord, PointId, TextMatch, FILE_NAME};
+
+const MODEL: &str = "laion/clap-htsat-fused@abc123";
+const PIPELINE: &str = "hark-clap-1";
+const FILES: i64 = 300;
+
+fn unit_vector(seed: f32) -> Vec<f32> {
+    (0..512).map(|i| (i as f32 * 0.37 + seed).sin()).collect()
+}
+
+/// A word naming `i` in letters (`12` is `qbc`): the tokenizer would cut
+/// digits from letters.
+fn word(i: i64) -> String {
+    let digits = i.to_string();
+    let letters = digits.bytes().map(|d| (d - b'0' + b'a') as char);
+    std::iter::once('q').chain(letters).collect()
+}
+
+/// A catalog of `FILES` files with tags and a vector each (and moments for
+/// every tenth), closed so that everything is in the main file.
+fn build(dir: &Path) {
+    let mut catalog = Catalog::open(dir).unwrap();
+    catalog
+        .transaction(|tx| {
+            let root = tx.add_root(Path::new("/lib"))?;
+            for i in 0..FILES {
+                let mut r = FileRecord::new(root, format!("/lib/door {i}.wav"), 1000, i);
+                r.content_hash = Some(i.to_le_bytes().to_vec());
+                r.tags = vec![("bext.Description".into(), format!("creak {}", word(i)))];
+                // Rows as big as a vector's, so that damage anywhere hits both.
+                r.peaks = vec![(-3, 3); 1000];
+                let id = tx.upsert_file(&r)?;
+                tx.set_vector(id, MODEL, PIPELINE, &unit_vector(id.0 as f32))?;
+                if i % 10 == 0 {
+                    let m = hark_store::MomentVector {
+                        start_s: 0.0,
+                        end_s: 10.0,
+                        data: unit_vector(-(id.0 as f32)),
+                    };
+                    tx.set_moments(id, MODEL, PIPELINE, &[m.clone(), m])?;
+                }
+            }
+            tx.set_meta(hark_store::meta::MODEL, MODEL)?;
+            tx.set_meta(hark_store::meta::PIPELINE, PIPELINE)
+        })
+        .unwrap();
+}
+
+/// Writes garbage over `count` pages in the middle of the catalog file
+/// (page size from its header).
+fn corrupt_pages(path: &Path, count: u64) {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let mut header = [0u8; 100];
+    file.read_exact(&mut header).unwrap();
+    let page = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    };
+    let pages = file.metadata().unwrap().len() / page;
+    assert!(pages > 20, "the catalog is only {pages} pages");
+    file.seek(SeekFrom::Start(pages / 2 * page)).unwrap();
+    let garbage: Vec<u8> = (0..page * count).map(|i| (i * 7 + 13) as u8).collect();
+    file.write_all(&garbage).unwrap();
+    file.sync_all().unwrap();
+}
+
+/// The file ids of the damaged copy that a lookup by id can still read.
+fn readable_files(path: &Path) -> BTreeSet<i64> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    (1..=FILES)
+        .filter(|id| {
+            conn.query_row("SELECT path, tags FROM files WHERE id = ?1", [id], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })
+            .is_ok()
+        })
+        .collect()
+}
+
+#[test]
+fn a_damaged_catalog_is_refused_with_a_hint_then_repaired_from_what_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    corrupt_pages(&dir.path().join(FILE_NAME), 4);
+
+    let e = Catalog::open(dir.path()).err().expect("open must fail");
+    assert!(e.is_damaged(), "{e}");
+    assert!(e.to_string().contains("hint: run `hark index`"), "{e}");
+    // A reader meets the damage when it reads the pages.
+    let reader = Catalog::open_readonly(dir.path()).and_then(|c| {
+        c.read(|tx| {
+            let mut n = 0;
+            tx.vectors(MODEL, PIPELINE, |_, _| n += 1)?;
+            tx.counts()
+        })
+    });
+    assert!(reader.as_ref().is_err_and(Error::is_damaged), "{reader:?}");
+
+    let repair = salvage::repair(dir.path()).unwrap();
+    assert!(repair.damaged.is_file());
+    let name = repair.damaged.file_name().unwrap().to_string_lossy();
+    assert!(
+        name.starts_with("catalog.damaged-") && name.ends_with(".sqlite3"),
+        "{name}"
+    );
+    assert!(repair.gaps > 0);
+    assert_eq!(repair.roots, 1);
+    let survivors = readable_files(&repair.damaged);
+    assert!(!survivors.is_empty() && survivors.len() < FILES as usize);
+    assert_eq!(repair.files, survivors.len() as u64);
+
+    let catalog = Catalog::open(dir.path()).unwrap();
+    assert_eq!(catalog.counts().unwrap().files, repair.files);
+    assert_eq!(
+        catalog.meta(hark_store::meta::MODEL).unwrap().as_deref(),
+        Some(MODEL)
+    );
+    let mut vectors = 0;
+    catalog
+        .vectors(MODEL, PIPELINE, |point, v| {
+            vectors += 1;
+            let id = point.file().0;
+            assert!(survivors.contains(&id), "vector of a lost file {id}");
+            let seed = if point.is_moment() { -id } else { id };
+            assert_eq!(v, unit_vector(seed as f32).as_slice());
+        })
+        .unwrap();
+    assert!(vectors > 0);
+    assert_eq!(vectors, repair.vectors);
+    // Salvaged rows keep their id, tags and full-text row.
+    let some = *survivors.iter().next().unwrap();
+    let file = catalog.file_by_id(FileId(some)).unwrap().unwrap();
+    assert_eq!(file.record.tags[0].1, format!("creak {}", word(some - 1)));
+    let hits = catalog
+        .read(|tx| tx.fts_ranked(&TextMatch::words(&word(some - 1)), 5, None))
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].id, FileId(some));
+    // Files that kept their row but lost their vector wait for one.
+    let waiting = catalog
+        .read(|tx| tx.files_waiting_for_vectors(MODEL, PIPELINE))
+        .unwrap();
+    let whole = vectors
+        - catalog
+            .read(|tx| {
+                let mut n = 0;
+                tx.vectors(MODEL, PIPELINE, |p: PointId, _| n += p.is_moment() as u64)?;
+                Ok::<_, Error>(n)
+            })
+            .unwrap();
+    assert_eq!(waiting.len() as u64 + whole, repair.files);
+}
+
+#[test]
+fn a_header_overwritten_leaves_nothing_to_salvage_but_a_working_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    let path = dir.path().join(FILE_NAME);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[..4096].fill(0xA5);
+    std::fs::write(&path, bytes).unwrap();
+
+    let e = Catalog::open(dir.path()).err().expect("open must fail");
+    assert!(e.is_damaged(), "{e}");
+    let e = Catalog::open_readonly(dir.path())
+        .and_then(|c| c.counts())
+        .unwrap_err();
+    assert!(e.is_damaged(), "{e}");
+
+    let repair = salvage::repair(dir.path()).unwrap();
+    assert_eq!((repair.roots, repair.files, repair.vectors), (0, 0, 0));
+    assert!(repair.damaged.is_file());
+    assert_eq!(
+        Catalog::open(dir.path()).unwrap().counts().unwrap().files,
+        0
+    );
+}
