@@ -1,9 +1,10 @@
 //! Repairing a damaged catalog: [`repair`] sets the damaged file aside
 //! (renamed, never deleted), builds a new catalog the way a first run does,
 //! and copies into it every root, file row (with its tags and full-text
-//! row), vector and model entry that can still be read, keeping their ids.
-//! A file whose row survived keeps its vector, so only what was lost is
-//! embedded again by the run that follows.
+//! row), vector, fingerprint and model entry that can still be read,
+//! keeping their ids. A file whose row survived keeps its vector and its
+//! fingerprint, so only what was lost is embedded (or fingerprinted) again
+//! by the run that follows.
 //!
 //! SQLite's recovery extension is not in rusqlite's bundled build, so each
 //! table is read row by row in rowid order; where a read fails (a page
@@ -30,6 +31,8 @@ pub struct Repair {
     pub files: u64,
     /// Vectors salvaged: whole-file vectors and moments.
     pub vectors: u64,
+    /// Fingerprints salvaged (schema version 4 on).
+    pub fingerprints: u64,
     /// Stretches of rows that could not be read and were skipped.
     pub gaps: u64,
 }
@@ -75,6 +78,7 @@ pub fn repair(dir: &Path) -> Result<Repair> {
         roots: 0,
         files: 0,
         vectors: 0,
+        fingerprints: 0,
         gaps: 0,
     };
     // A file SQLite cannot open at all leaves nothing to salvage: the new
@@ -88,6 +92,9 @@ pub fn repair(dir: &Path) -> Result<Repair> {
     let version = crate::schema::version(&source).unwrap_or(SCHEMA_VERSION);
     catalog.transaction(|tx| {
         copy_rows(&source, tx, &mut repair, version)?;
+        if version >= 4 {
+            copy_fingerprints(&source, tx, &mut repair)?;
+        }
         for key in [meta::MODEL, meta::MODEL_NAME, meta::PIPELINE] {
             let value = source.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
                 r.get::<_, String>(0)
@@ -183,6 +190,27 @@ fn copy_rows(source: &Connection, tx: &Tx<'_>, repair: &mut Repair, version: u32
     repair.roots = roots;
     repair.vectors = vectors;
     repair.gaps = gaps;
+    Ok(())
+}
+
+/// Copies the readable fingerprints of `source` into `tx` (those of files
+/// whose row was copied), counting them in `repair`: without them the run
+/// would decode the whole library again. A fingerprint lost is computed
+/// again by that run (its file is listed as lacking one).
+fn copy_fingerprints(source: &Connection, tx: &Tx<'_>, repair: &mut Repair) -> Result<()> {
+    let mut insert = tx
+        .conn
+        .prepare("INSERT INTO fingerprints (file_id, data) VALUES (?1, ?2)")
+        .map_err(|e| Error::sqlite(tx.path, "salvage fingerprints", e))?;
+    let mut copied = 0;
+    repair.gaps += scan(
+        source,
+        "SELECT rowid, file_id, data FROM fingerprints",
+        |row| {
+            copied += insert.execute(params_from_iter(row)).is_ok() as u64;
+        },
+    );
+    repair.fingerprints = copied;
     Ok(())
 }
 
