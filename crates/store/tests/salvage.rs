@@ -205,7 +205,10 @@ fn fingerprints_are_salvaged_with_their_files_and_the_lost_ones_listed_for_the_r
     let mut kept = BTreeSet::new();
     catalog
         .fingerprints(|id, data| {
-            assert!(survivors.contains(&id.0), "fingerprint of a lost file {id:?}");
+            assert!(
+                survivors.contains(&id.0),
+                "fingerprint of a lost file {id:?}"
+            );
             assert_eq!(data, fingerprint(id.0), "file {id:?}");
             kept.insert(id.0);
         })
