@@ -4,15 +4,50 @@
 //! read whole by the duplicate finder.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use rusqlite::params;
 
+use crate::paths::bytes_to_path;
 use crate::{Catalog, FileId, Result, Tx};
+
+/// A file as the duplicate finder reads it: what decides the keeper of a
+/// group, and its fingerprint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FingerprintedFile {
+    /// The file's id.
+    pub id: FileId,
+    /// Its path.
+    pub path: PathBuf,
+    /// The BLAKE3 hash of its bytes.
+    pub content_hash: Option<Vec<u8>>,
+    /// Container format (`wav`, `flac`, `mp3`, ...).
+    pub format: Option<String>,
+    /// Codec (`pcm_s24le`, `flac`, `mp3`, ...).
+    pub codec: Option<String>,
+    /// Duration in seconds.
+    pub duration_s: Option<f64>,
+    /// Sample rate in Hz.
+    pub sample_rate: Option<u32>,
+    /// Channels.
+    pub channels: Option<u32>,
+    /// Bits per sample, where the format has them.
+    pub bits_per_sample: Option<u32>,
+    /// The UCS CatID of its name, if it is UCS-named.
+    pub ucs_cat_id: Option<String>,
+    /// Its fingerprint's bytes, if it has one (of any format version).
+    pub fingerprint: Option<Vec<u8>>,
+}
 
 impl Catalog {
     /// [`Tx::files_without_fingerprint`] in its own snapshot.
     pub fn files_without_fingerprint(&self, version: u8) -> Result<HashSet<FileId>> {
         self.read(|tx| tx.files_without_fingerprint(version))
+    }
+
+    /// [`Tx::fingerprinted_files`] in its own snapshot.
+    pub fn fingerprinted_files(&self, f: impl FnMut(FingerprintedFile)) -> Result<()> {
+        self.read(|tx| tx.fingerprinted_files(f))
     }
 
     /// [`Tx::fingerprints`] in its own snapshot.
@@ -61,6 +96,42 @@ impl Tx<'_> {
             .map_err(self.err(WHAT))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(self.err(WHAT))
+    }
+
+    /// Calls `f` with every file that could be read (not failed), with its
+    /// fingerprint if it has one, in file id order.
+    pub fn fingerprinted_files(&self, mut f: impl FnMut(FingerprintedFile)) -> Result<()> {
+        const WHAT: &str = "read files and fingerprints";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT f.id, f.path, f.content_hash, f.format, f.codec, f.duration_s,
+                        f.sample_rate, f.channels, f.bits_per_sample, f.ucs_cat_id, p.data
+                 FROM files f LEFT JOIN fingerprints p ON p.file_id = f.id
+                 WHERE f.status != 'failed' ORDER BY f.id",
+            )
+            .map_err(self.err(WHAT))?;
+        let mut rows = stmt.query([]).map_err(self.err(WHAT))?;
+        while let Some(r) = rows.next().map_err(self.err(WHAT))? {
+            let file = (|| {
+                Ok::<_, rusqlite::Error>(FingerprintedFile {
+                    id: FileId(r.get(0)?),
+                    path: bytes_to_path(r.get(1)?),
+                    content_hash: r.get(2)?,
+                    format: r.get(3)?,
+                    codec: r.get(4)?,
+                    duration_s: r.get(5)?,
+                    sample_rate: r.get(6)?,
+                    channels: r.get(7)?,
+                    bits_per_sample: r.get(8)?,
+                    ucs_cat_id: r.get(9)?,
+                    fingerprint: r.get(10)?,
+                })
+            })()
+            .map_err(self.err(WHAT))?;
+            f(file);
+        }
+        Ok(())
     }
 
     /// Calls `f` with every stored fingerprint, in file id order.

@@ -76,6 +76,7 @@ pub use filter::columns::FileColumns;
 pub use filter::evaluator::FilterEvaluator;
 pub use filter::rows::Rows;
 pub use filter::{FileFilter, ListOrder, NumRange};
+pub use fingerprints::FingerprintedFile;
 pub use fulltext::{name_tokens, split_words, FtsHit, FtsMatch, MatchTerm, TextMatch};
 pub use record::{FileId, FileRecord, FileStatus, RootId};
 pub use schema::SCHEMA_VERSION;

@@ -74,3 +74,39 @@ fn fingerprints_are_kept_versioned_and_dropped_with_their_content() {
     catalog.transaction(|tx| tx.remove_files(&[a])).unwrap();
     assert!(all(&catalog).is_empty());
 }
+
+#[test]
+fn files_are_read_with_their_facts_and_fingerprint_or_none() {
+    let (_dir, mut catalog, root) = setup();
+    let mut with = record(root, "/lib/DOORWood_Creak_JD_Lib.flac", b"a");
+    with.codec = Some("flac".into());
+    with.sample_rate = Some(96_000);
+    with.bits_per_sample = Some(24);
+    with.ucs_cat_id = Some("DOORWood".into());
+    let mut failed = record(root, "/lib/broken.wav", b"x");
+    failed.status = FileStatus::Failed;
+    let (a, b) = catalog
+        .transaction(|tx| {
+            let a = tx.upsert_file(&with)?;
+            let b = tx.upsert_file(&record(root, "/lib/b.wav", b"b"))?;
+            tx.upsert_file(&failed)?;
+            tx.set_fingerprint(a, &[1, 2, 3])?;
+            Ok::<_, hark_store::Error>((a, b))
+        })
+        .unwrap();
+    let mut files = Vec::new();
+    catalog.fingerprinted_files(|f| files.push(f)).unwrap();
+    assert_eq!(files.len(), 2, "the failed file is left out");
+    assert_eq!(files[0].id, a);
+    assert_eq!(files[0].path, Path::new("/lib/DOORWood_Creak_JD_Lib.flac"));
+    assert_eq!(files[0].content_hash.as_deref(), Some(&b"a"[..]));
+    assert_eq!(files[0].codec.as_deref(), Some("flac"));
+    assert_eq!(
+        (files[0].sample_rate, files[0].bits_per_sample),
+        (Some(96_000), Some(24))
+    );
+    assert_eq!(files[0].ucs_cat_id.as_deref(), Some("DOORWood"));
+    assert_eq!(files[0].fingerprint.as_deref(), Some(&[1, 2, 3][..]));
+    assert_eq!(files[1].id, b);
+    assert_eq!(files[1].fingerprint, None);
+}
