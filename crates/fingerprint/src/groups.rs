@@ -26,6 +26,9 @@
 //!   frames differ in at most half their bits at some shift of up to six
 //!   frames.
 //!
+//! - **Excerpts**: while a library has at most about 200 sounds of 2 s or
+//!   more, every pair of them (see [`EXCERPT_BUDGET`]).
+//!
 //! A group is a connected component of confirmed pairs. Its keeper is the
 //! member the caller prefers (the sounds are given in order of
 //! preference), and every other member is compared with the keeper again
@@ -254,9 +257,12 @@ fn candidates(
     let mut shaped = Vec::new();
     shape_pairs(prints, focus, &mut shaped);
     let counts = (keyed.len() as u64, shaped.len() as u64);
+    let mut excerpts = Vec::new();
+    excerpt_pairs(prints, focus, &mut excerpts);
     let mut pairs: Vec<(usize, usize)> = keyed
         .into_iter()
         .chain(shaped)
+        .chain(excerpts)
         .filter(|&(a, b)| a != b && focus.is_none_or(|f| f as u32 == a || f as u32 == b))
         .map(|(a, b)| (a.min(b) as usize, a.max(b) as usize))
         .collect();
@@ -307,6 +313,37 @@ fn key_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut Ve
                 out.push((i as u32, run[0]));
             }
         }
+    }
+}
+
+/// Frames of the shortest excerpt looked for by [`excerpt_pairs`] (2 s).
+const EXCERPT_FRAMES: usize = 188;
+/// The most pairs [`excerpt_pairs`] adds.
+pub const EXCERPT_BUDGET: usize = 20_000;
+
+/// Every pair of sounds of 2 s or more, while there are at most
+/// [`EXCERPT_BUDGET`] of them (about 200 such sounds; with a focus, its
+/// pairs always): an excerpt cut from noise-like material (rain, room
+/// tone) lies on another frame grid than its source and shares too few
+/// keys to be found by them (a 3 s excerpt of a noisy ambience: 10 of 280
+/// codes equal at the right offset, no 32-bit key). Beyond the budget,
+/// excerpts are found by keys alone.
+fn excerpt_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut Vec<(u32, u32)>) {
+    let long: Vec<u32> = (0..prints.len())
+        .filter(|&i| prints[i].is_some_and(|f| f.len() >= EXCERPT_FRAMES))
+        .map(|i| i as u32)
+        .collect();
+    if let Some(f) = focus {
+        if long.contains(&(f as u32)) {
+            out.extend(long.iter().map(|&j| (f as u32, j)));
+        }
+        return;
+    }
+    if long.len() * long.len().saturating_sub(1) / 2 > EXCERPT_BUDGET {
+        return;
+    }
+    for (k, &a) in long.iter().enumerate() {
+        out.extend(long[k + 1..].iter().map(|&b| (a, b)));
     }
 }
 
