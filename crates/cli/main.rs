@@ -2,6 +2,7 @@
 //! library crates; this is the only place that prints.
 
 mod disk;
+mod duplicates;
 mod embed;
 mod index;
 mod model_cmd;
@@ -61,6 +62,9 @@ enum Command {
     /// The terminal UI: search as you type, hear every hit
     #[command(after_help = tui::TUI_HELP)]
     Tui(tui::Args),
+    /// Groups of indexed files that hold the same sound, each with a suggested keeper
+    #[command(after_help = duplicates::DUPLICATES_HELP)]
+    Duplicates(duplicates::Args),
     /// Print CLAP embeddings of sounds and texts, one JSON object per input per line
     #[command(after_help = "Inputs are embedded in the order given. Each line is \
             {\"audio\": PATH, \"embedding\": [...]} or {\"text\": TEXT, \"embedding\": [...]}.\n\
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Search(args) => search::search(&cli, args),
         Command::Similar(args) => search::similar(&cli, args),
         Command::Tui(args) => tui::run(&cli, args),
+        Command::Duplicates(args) => duplicates::run(&cli, args),
     };
     match result {
         Ok(code) => code,

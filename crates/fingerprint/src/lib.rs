@@ -17,9 +17,11 @@
 
 mod compare;
 mod compute;
+pub mod groups;
 
 pub use compare::{compare, Match, Relation, Thresholds};
 pub use compute::{Fingerprinter, FRAME, HOP, RATE};
+pub use groups::{find_groups, Evidence, Group, Member, Sound};
 
 /// A sound's fingerprint: one code and one loudness per frame, from its
 /// onset to its last sounding frame.

@@ -28,7 +28,12 @@ fn word(i: i64) -> String {
     std::iter::once('q').chain(letters).collect()
 }
 
-/// A catalog of `FILES` files with tags and a vector each (and moments for
+/// The fingerprint stored for file `id` (format version 1).
+fn fingerprint(id: i64) -> Vec<u8> {
+    [vec![1], id.to_le_bytes().repeat(50)].concat()
+}
+
+/// A catalog of `FILES` files with tags, a vector and a fingerprint each (and moments for
 /// every tenth), closed so that everything is in the main file.
 fn build(dir: &Path) {
     let mut catalog = Catalog::open(dir).unwrap();
@@ -43,6 +48,7 @@ fn build(dir: &Path) {
                 r.peaks = vec![(-3, 3); 1000];
                 let id = tx.upsert_file(&r)?;
                 tx.set_vector(id, MODEL, PIPELINE, &unit_vector(id.0 as f32))?;
+                tx.set_fingerprint(id, &fingerprint(id.0))?;
                 if i % 10 == 0 {
                     let m = hark_store::MomentVector {
                         start_s: 0.0,
@@ -363,4 +369,33 @@ fn a_long_file_that_lost_a_moment_keeps_no_vector_and_waits_to_be_embedded_whole
         .map(|(id, _)| id)
         .collect();
     assert_eq!(waiting, vec![ids[1], ids[2]]);
+}
+
+#[test]
+fn fingerprints_are_salvaged_with_their_files_and_the_lost_ones_listed_for_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    corrupt_pages(&dir.path().join(FILE_NAME), 4);
+    let repair = salvage::repair(dir.path(), &RULE).unwrap();
+    let survivors = readable_files(&repair.damaged);
+
+    let catalog = Catalog::open(dir.path()).unwrap();
+    let mut kept = BTreeSet::new();
+    catalog
+        .fingerprints(|id, data| {
+            assert!(
+                survivors.contains(&id.0),
+                "fingerprint of a lost file {id:?}"
+            );
+            assert_eq!(data, fingerprint(id.0), "file {id:?}");
+            kept.insert(id.0);
+        })
+        .unwrap();
+    assert!(!kept.is_empty());
+    assert_eq!(kept.len() as u64, repair.fingerprints);
+    // The run that follows computes the others: every surviving file is
+    // either fingerprinted or listed as lacking one.
+    let lacking = catalog.files_without_fingerprint(1).unwrap();
+    assert!(lacking.iter().all(|id| !kept.contains(&id.0)));
+    assert_eq!(lacking.len() + kept.len(), survivors.len());
 }

@@ -32,8 +32,8 @@ impl Tx<'_> {
     /// Inserts a file, or updates the one with the same path (keeping its
     /// id), and refreshes its full-text row. If the file had a vector and
     /// its content hash changed (or either hash is unknown), the vector is
-    /// deleted: it described other content. Call [`Tx::set_vector`] after
-    /// this, not before.
+    /// deleted: it described other content; so is its fingerprint. Call
+    /// [`Tx::set_vector`] and [`Tx::set_fingerprint`] after this, not before.
     pub fn upsert_file(&self, file: &FileRecord) -> Result<FileId> {
         const WHAT: &str = "store a file";
         self.check_writable(WHAT)?;
@@ -101,6 +101,7 @@ impl Tx<'_> {
         if let Some((_, old_hash)) = old {
             if old_hash.is_none() || file.content_hash.is_none() || old_hash != file.content_hash {
                 self.remove_vectors(FileId(id), WHAT)?;
+                self.remove_fingerprint(FileId(id), WHAT)?;
             }
         }
         self.refresh_fts(FileId(id))?;
