@@ -35,7 +35,7 @@
 //! to say how it relates to it; one that does not match the keeper
 //! directly says through which member it was linked.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 
@@ -271,43 +271,62 @@ fn candidates(
     (pairs, counts.0, counts.1)
 }
 
-/// Pairs that share keys (see the module's docs).
+/// Pairs that share keys (see the module's docs). The index is a sorted
+/// array of (key, sound), with a table of where each run of the keys'
+/// top [`BUCKET_BITS`] bits starts: no hashing, one allocation.
 fn key_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut Vec<(u32, u32)>) {
-    let mut index: HashMap<u32, Vec<u32>> = HashMap::new();
+    let mut entries: Vec<u64> = Vec::new();
     for (i, fp) in prints.iter().enumerate() {
         let Some(fp) = fp else { continue };
-        for (p, key) in keys(fp) {
-            if p < HEAD || p % STEP == 0 {
-                let list = index.entry(key).or_default();
-                if list.last() != Some(&(i as u32)) {
-                    list.push(i as u32);
-                }
-            }
-        }
+        entries.extend(
+            keys(fp)
+                .filter(|&(p, _)| p < HEAD || p % STEP == 0)
+                .map(|(_, key)| u64::from(key) << 32 | i as u64),
+        );
     }
+    entries.sort_unstable();
+    entries.dedup();
+    let mut starts = vec![0u32; (1 << BUCKET_BITS) + 1];
+    for &e in &entries {
+        starts[((e >> 32) as u32 >> (32 - BUCKET_BITS)) as usize + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let list = |key: u32| -> &[u64] {
+        let b = (key >> (32 - BUCKET_BITS)) as usize;
+        let bucket = &entries[starts[b] as usize..starts[b + 1] as usize];
+        let from = bucket.partition_point(|&e| ((e >> 32) as u32) < key);
+        let to = bucket.partition_point(|&e| ((e >> 32) as u32) <= key);
+        &bucket[from..to]
+    };
+    let mut asked: Vec<u32> = Vec::new();
     let mut hits: Vec<u32> = Vec::new();
-    let mut seen = HashSet::new();
     for (i, fp) in prints.iter().enumerate() {
         let Some(fp) = fp else { continue };
+        asked.clear();
+        asked.extend(keys(fp).take_while(|&(p, _)| p < QUERY).map(|(_, k)| k));
+        asked.sort_unstable();
+        asked.dedup();
         hits.clear();
-        seen.clear();
-        for (p, key) in keys(fp) {
-            if p >= QUERY {
-                break;
-            }
-            if !seen.insert(key) {
+        for &key in &asked {
+            let sounds = list(key);
+            if sounds.len() > COMMON {
                 continue;
             }
-            if let Some(list) = index.get(&key).filter(|l| l.len() <= COMMON) {
-                // With a focus, only its own lists, or lists holding it.
-                if focus.is_none_or(|f| f == i || list.contains(&(f as u32))) {
-                    hits.extend(list.iter().filter(|&&j| j as usize != i));
-                }
+            // With a focus, only its own keys, or keys it holds.
+            if focus.is_none_or(|f| f == i || sounds.iter().any(|&e| e as u32 as usize == f)) {
+                hits.extend(
+                    sounds
+                        .iter()
+                        .map(|&e| e as u32)
+                        .filter(|&j| j as usize != i),
+                );
             }
         }
         hits.sort_unstable();
         // Two keys in common, or one for a sound with few keys.
-        let needed = if seen.len() < 8 { 1 } else { 2 };
+        let needed = if asked.len() < 8 { 1 } else { 2 };
         for run in hits.chunk_by(|a, b| a == b) {
             if run.len() >= needed {
                 out.push((i as u32, run[0]));
@@ -315,6 +334,9 @@ fn key_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut Ve
         }
     }
 }
+
+/// The key index's buckets: keys by their top 20 bits.
+const BUCKET_BITS: u32 = 20;
 
 /// Frames of the shortest excerpt looked for by [`excerpt_pairs`] (2 s).
 const EXCERPT_FRAMES: usize = 188;

@@ -349,7 +349,7 @@ mod tests {
 
     #[test]
     fn the_keeper_rule_in_order() {
-        let mut files = vec![
+        let mut files = [
             file("/z/lossy-96k.mp3", "mp3", 96_000, None, 2.0, true),
             file("/z/b.wav", "pcm_s16le", 44_100, Some(16), 2.0, false),
             file("/z/a.wav", "pcm_s16le", 44_100, Some(16), 2.0, false),
