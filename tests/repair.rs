@@ -99,7 +99,11 @@ fn leaf_pages(path: &Path, table: &str) -> Vec<u64> {
         .unwrap()
         .map(|p| p.unwrap() as u64)
         .collect();
-    assert!(pages.len() >= 4, "{table} has only {} leaf pages", pages.len());
+    assert!(
+        pages.len() >= 4,
+        "{table} has only {} leaf pages",
+        pages.len()
+    );
     pages
 }
 
