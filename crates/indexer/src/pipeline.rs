@@ -349,15 +349,21 @@ impl<'a> Pipeline<'a> {
                 features,
                 claim,
                 fingerprint,
-            } => self.embed_record(
-                task.kind,
-                record,
-                features,
-                fingerprint,
-                moments,
-                moment_error,
-                claim,
-            ),
+            } => {
+                let mut ready =
+                    self.embed_record(task.kind, record, features, moments, moment_error);
+                if let Ready::Record {
+                    record,
+                    claim: claims,
+                    fingerprint: stored,
+                    ..
+                } = &mut ready
+                {
+                    *claims = claim && record.status != FileStatus::Failed;
+                    *stored = fingerprint;
+                }
+                ready
+            }
         };
         batch.pending.push(ready);
         if batch.pending.len() >= self.options.commit_files
@@ -392,16 +398,15 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Embeds a file read as `kind`; a failure of the model on the file or
-    /// on one of its moments records the file as failed.
+    /// on one of its moments records the file as failed. The caller adds
+    /// the fingerprint and whether held vectors are to be claimed.
     fn embed_record(
         &mut self,
         kind: Kind,
         mut record: Box<FileRecord>,
         features: Option<Vec<f32>>,
-        fingerprint: Option<Vec<u8>>,
         moments: Vec<MomentVector>,
         moment_error: Option<String>,
-        claim: bool,
     ) -> Ready {
         let (vector, outcome) = match (record.status, embed(self.model, features)) {
             (FileStatus::Failed, _) => {
@@ -430,13 +435,12 @@ impl<'a> Pipeline<'a> {
                 (v.and_then(|v| v.ok()), outcome)
             }
         };
-        let claim = claim && record.status != FileStatus::Failed;
         Ready::Record {
             record,
             vector,
             moments,
-            claim,
-            fingerprint,
+            claim: false,
+            fingerprint: None,
             outcome,
         }
     }
