@@ -33,23 +33,29 @@ fn fingerprint(id: i64) -> Vec<u8> {
     [vec![1], id.to_le_bytes().repeat(50)].concat()
 }
 
-/// A catalog of `FILES` files with tags, a vector and a fingerprint each (and moments for
-/// every tenth), closed so that everything is in the main file.
+/// A catalog of `FILES` files with tags, a vector and a fingerprint each
+/// (and moments for every tenth), closed so that everything is in the main
+/// file. File rows and vectors are written in turn, so that damage anywhere
+/// hits both.
 fn build(dir: &Path) {
+    build_with(dir, false);
+}
+
+/// [`build`], but every file row first and every vector after, so that the
+/// file rows' pages come before the vectors' in the file.
+fn build_apart(dir: &Path) {
+    build_with(dir, true);
+}
+
+fn build_with(dir: &Path, apart: bool) {
     let mut catalog = Catalog::open(dir).unwrap();
     catalog
         .transaction(|tx| {
             let root = tx.add_root(Path::new("/lib"))?;
-            for i in 0..FILES {
-                let mut r = FileRecord::new(root, format!("/lib/door {i}.wav"), 1000, i);
-                r.content_hash = Some(i.to_le_bytes().to_vec());
-                r.tags = vec![("bext.Description".into(), format!("creak {}", word(i)))];
-                // Rows as big as a vector's, so that damage anywhere hits both.
-                r.peaks = vec![(-3, 3); 1000];
-                let id = tx.upsert_file(&r)?;
+            let vectors = |id: FileId| {
                 tx.set_vector(id, MODEL, PIPELINE, &unit_vector(id.0 as f32))?;
                 tx.set_fingerprint(id, &fingerprint(id.0))?;
-                if i % 10 == 0 {
+                if (id.0 - 1) % 10 == 0 {
                     let m = hark_store::MomentVector {
                         start_s: 0.0,
                         end_s: 10.0,
@@ -57,36 +63,22 @@ fn build(dir: &Path) {
                     };
                     tx.set_moments(id, MODEL, PIPELINE, &[m.clone(), m])?;
                 }
-            }
-            tx.set_meta(hark_store::meta::MODEL, MODEL)?;
-            tx.set_meta(hark_store::meta::PIPELINE, PIPELINE)
-        })
-        .unwrap();
-}
-
-/// [`build`], but every file row first and every vector after, so that
-/// the file rows' pages come before the vectors' in the file.
-fn build_apart(dir: &Path) {
-    let mut catalog = Catalog::open(dir).unwrap();
-    catalog
-        .transaction(|tx| {
-            let root = tx.add_root(Path::new("/lib"))?;
+                Ok::<_, Error>(())
+            };
             for i in 0..FILES {
                 let mut r = FileRecord::new(root, format!("/lib/door {i}.wav"), 1000, i);
                 r.content_hash = Some(i.to_le_bytes().to_vec());
+                r.tags = vec![("bext.Description".into(), format!("creak {}", word(i)))];
+                // Rows as big as a vector's.
                 r.peaks = vec![(-3, 3); 1000];
-                tx.upsert_file(&r)?;
+                let id = tx.upsert_file(&r)?;
+                if !apart {
+                    vectors(id)?;
+                }
             }
-            for i in 0..FILES {
-                let id = FileId(i + 1);
-                tx.set_vector(id, MODEL, PIPELINE, &unit_vector(id.0 as f32))?;
-                if i % 10 == 0 {
-                    let m = hark_store::MomentVector {
-                        start_s: 0.0,
-                        end_s: 10.0,
-                        data: unit_vector(-(id.0 as f32)),
-                    };
-                    tx.set_moments(id, MODEL, PIPELINE, &[m.clone(), m])?;
+            if apart {
+                for i in 0..FILES {
+                    vectors(FileId(i + 1))?;
                 }
             }
             tx.set_meta(hark_store::meta::MODEL, MODEL)?;
