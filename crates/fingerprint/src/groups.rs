@@ -55,7 +55,7 @@ const KEY_BITS: u32 = 6;
 /// Shape: the largest difference of the levels after the peak, in dB.
 pub const SHAPE_DB: f32 = 4.0;
 /// Shape: the largest ratio of lengths, counted as frames plus
-/// [`LENGTH_PAD`] (short sounds lose a larger share to a trim).
+/// `LENGTH_PAD` (short sounds lose a larger share to a trim).
 pub const LENGTH_RATIO: f32 = 1.15;
 const LENGTH_PAD: f32 = 16.0;
 /// Sounds at least this many frames long are paired by keys alone: their
@@ -338,9 +338,9 @@ fn key_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut Ve
 /// The key index's buckets: keys by their top 20 bits.
 const BUCKET_BITS: u32 = 20;
 
-/// Frames of the shortest excerpt looked for by [`excerpt_pairs`] (2 s).
+/// Frames of the shortest excerpt looked for by `excerpt_pairs` (2 s).
 const EXCERPT_FRAMES: usize = 188;
-/// The most pairs [`excerpt_pairs`] adds.
+/// The most pairs `excerpt_pairs` adds.
 pub const EXCERPT_BUDGET: usize = 20_000;
 
 /// Every pair of sounds of 2 s or more, while there are at most
