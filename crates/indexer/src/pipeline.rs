@@ -350,19 +350,17 @@ impl<'a> Pipeline<'a> {
                 claim,
                 fingerprint,
             } => {
-                let mut ready =
-                    self.embed_record(task.kind, record, features, moments, moment_error);
-                if let Ready::Record {
+                let mut record = record;
+                let (vector, outcome) =
+                    self.embed_record(task.kind, &mut record, features, moment_error);
+                Ready::Record {
+                    claim: claim && record.status != FileStatus::Failed,
                     record,
-                    claim: claims,
-                    fingerprint: stored,
-                    ..
-                } = &mut ready
-                {
-                    *claims = claim && record.status != FileStatus::Failed;
-                    *stored = fingerprint;
+                    vector,
+                    moments,
+                    fingerprint,
+                    outcome,
                 }
-                ready
             }
         };
         batch.pending.push(ready);
@@ -397,18 +395,17 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    /// Embeds a file read as `kind`; a failure of the model on the file or
-    /// on one of its moments records the file as failed. The caller adds
-    /// the fingerprint and whether held vectors are to be claimed.
+    /// Embeds a file read as `kind`: its vector, if any, and the outcome. A
+    /// failure of the model on the file or on one of its moments records the
+    /// file as failed.
     fn embed_record(
         &mut self,
         kind: Kind,
-        mut record: Box<FileRecord>,
+        record: &mut FileRecord,
         features: Option<Vec<f32>>,
-        moments: Vec<MomentVector>,
         moment_error: Option<String>,
-    ) -> Ready {
-        let (vector, outcome) = match (record.status, embed(self.model, features)) {
+    ) -> (Option<Vec<f32>>, Outcome) {
+        match (record.status, embed(self.model, features)) {
             (FileStatus::Failed, _) => {
                 let cause = record.error.clone().unwrap_or_default();
                 (None, Outcome::Failed { cause })
@@ -434,14 +431,6 @@ impl<'a> Pipeline<'a> {
                 };
                 (v.and_then(|v| v.ok()), outcome)
             }
-        };
-        Ready::Record {
-            record,
-            vector,
-            moments,
-            claim: false,
-            fingerprint: None,
-            outcome,
         }
     }
 
@@ -537,7 +526,10 @@ impl<'a> Pipeline<'a> {
         if self.model.is_none() || !self.summary.roots_kept.is_empty() {
             return Ok(());
         }
-        self.catalog.transaction(|tx| tx.drop_held())?;
+        // Most runs follow no repair: no write transaction for nothing.
+        if self.catalog.holds_vectors()? {
+            self.catalog.transaction(|tx| tx.drop_held())?;
+        }
         Ok(())
     }
 
