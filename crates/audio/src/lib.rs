@@ -76,6 +76,7 @@ mod resample;
 mod shim;
 mod ucs;
 mod wave_format;
+mod write;
 
 pub use decode::{
     decode_file, decode_native, decode_stream, AudioInfo, DecodedAudio, MAX_SAMPLE_RATE,
@@ -86,3 +87,7 @@ pub use open::SoundFile;
 pub use peaks::{peaks, Peak, PeakBuilder, DEFAULT_BUCKETS};
 pub use resample::{resample_to_48k, StreamResampler, TARGET_RATE};
 pub use ucs::{parse_ucs, ucs_category, Ucs, UCS_CAT_ID_COUNT};
+pub use write::{
+    audio_span, restore, write_tags, AudioSpan, Before, FieldChange, TagEdit, TagError, TagWrite,
+    UcsCategory,
+};
