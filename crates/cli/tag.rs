@@ -614,6 +614,18 @@ fn print_report(report: &Report, json: bool, terminal: bool) -> anyhow::Result<(
     Ok(())
 }
 
+/// One file of a batch's log, gathered from its lines.
+struct Logged {
+    n: usize,
+    path: String,
+    old: Stat,
+    offset: u64,
+    len: u64,
+    hash: String,
+    written: Option<Stat>,
+    renamed: Option<String>,
+}
+
 /// `hark tag --undo`: the last batch not yet undone, file by file in
 /// reverse order.
 fn undo(index_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
@@ -639,16 +651,7 @@ fn undo(index_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let _lock = IndexLock::acquire(index_dir, false)?;
     let text = fs::read_to_string(dir.join("log.jsonl"))
         .with_context(|| format!("cannot read the tag log in `{}`", dir.display()))?;
-    let mut files: Vec<(
-        usize,
-        String,
-        Stat,
-        u64,
-        u64,
-        String,
-        Option<Stat>,
-        Option<String>,
-    )> = Vec::new();
+    let mut files: Vec<Logged> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str::<LogLine>(line)
             .with_context(|| format!("the tag log in `{}` is damaged", dir.display()))?
@@ -661,31 +664,41 @@ fn undo(index_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 audio_len,
                 audio_hash,
                 ..
-            } => files.push((
+            } => files.push(Logged {
                 n,
                 path,
                 old,
-                audio_offset,
-                audio_len,
-                audio_hash,
-                None,
-                None,
-            )),
+                offset: audio_offset,
+                len: audio_len,
+                hash: audio_hash,
+                written: None,
+                renamed: None,
+            }),
             LogLine::Written { n, new } => {
-                if let Some(f) = files.iter_mut().find(|f| f.0 == n) {
-                    f.6 = Some(new);
+                if let Some(f) = files.iter_mut().find(|f| f.n == n) {
+                    f.written = Some(new);
                 }
             }
             LogLine::Renamed { n, to, .. } => {
-                if let Some(f) = files.iter_mut().find(|f| f.0 == n) {
-                    f.7 = Some(to);
+                if let Some(f) = files.iter_mut().find(|f| f.n == n) {
+                    f.renamed = Some(to);
                 }
             }
         }
     }
     let mut failed = 0;
     let terminal = std::io::stdout().is_terminal();
-    for (n, path, old, offset, len, hash, written, renamed) in files.into_iter().rev() {
+    for Logged {
+        n,
+        path,
+        old,
+        offset,
+        len,
+        hash,
+        written,
+        renamed,
+    } in files.into_iter().rev()
+    {
         let original = PathBuf::from(&path);
         let current = renamed.as_ref().map_or(original.clone(), PathBuf::from);
         let result = (|| -> anyhow::Result<()> {

@@ -323,9 +323,8 @@ pub(crate) fn target_of(path: &Path, head: &[u8], after_id3: &[u8]) -> Result<Ta
 pub fn write_tags(path: &Path, edit: &TagEdit, dry_run: bool) -> Result<TagWrite, TagError> {
     let target = span::sniff(path)?;
     let meta = std::fs::metadata(path).map_err(TagError::io(path, "read"))?;
-    if !dry_run {
-        replace::check_writable(path, &meta)?;
-    }
+    // A dry run refuses what the write would: it says what would happen.
+    replace::check_writable(path, &meta)?;
     let before = span::before(path, target)?;
     let old_tags = crate::read_metadata(path)
         .map(|m| m.tags.all)

@@ -210,11 +210,11 @@ pub(super) fn edit(doc: &[u8], fields: &[(&str, String)]) -> Result<Vec<u8>, Str
         if s.start < at {
             return Err("its iXML chunk repeats a field in a way hark cannot edit".into());
         }
-        out.extend(text[at..s.start].as_bytes());
+        out.extend(&text.as_bytes()[at..s.start]);
         out.extend(s.with.as_bytes());
         at = s.end;
     }
-    out.extend(text[at..].as_bytes());
+    out.extend(&text.as_bytes()[at..]);
     out.extend(&doc[end..]);
     Ok(out)
 }

@@ -156,3 +156,60 @@ pub(super) fn copy_range(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav(audio: &[u8]) -> Vec<u8> {
+        let mut fmt = vec![1, 0, 1, 0];
+        fmt.extend(8000u32.to_le_bytes());
+        fmt.extend(8000u32.to_le_bytes());
+        fmt.extend([1, 0, 8, 0]);
+        let mut body = b"WAVEfmt ".to_vec();
+        body.extend(16u32.to_le_bytes());
+        body.extend(fmt);
+        body.extend(b"data");
+        body.extend((audio.len() as u32).to_le_bytes());
+        body.extend(audio);
+        let mut out = b"RIFF".to_vec();
+        out.extend((body.len() as u32).to_le_bytes());
+        out.extend(body);
+        out
+    }
+
+    /// The abort path: a rewrite whose audio differs by one byte replaces
+    /// nothing and leaves no temporary file.
+    #[test]
+    fn a_rewrite_that_changes_the_audio_is_aborted() {
+        let dir = std::env::temp_dir().join(format!("hark-replace-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.wav");
+        let original = wav(&[1, 2, 3, 4, 5, 6]);
+        std::fs::write(&path, &original).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        let audio = audio_span_of(&path, Target::Wav).unwrap();
+        let err = replace(&path, &meta, Target::Wav, audio, |out, _| {
+            out.write_all(&wav(&[1, 2, 3, 4, 5, 7])).unwrap();
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(matches!(err, TagError::AudioChanged { .. }), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), original);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        // The same rewrite with the audio intact goes through.
+        replace(&path, &meta, Target::Wav, audio, |out, _| {
+            out.write_all(&wav(&[1, 2, 3, 4, 5, 6])).unwrap();
+            out.write_all(b"JUNK\x02\0\0\0ab").unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap().len(), original.len() + 10);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
