@@ -11,7 +11,7 @@
 //! before and after its audio. `undone` marks a batch undone.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -193,7 +193,6 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let mut batch = None;
     let mut failed = 0;
-    let terminal = std::io::stdout().is_terminal();
     for (n, file) in args.files.iter().enumerate() {
         let report = match tag_one(&mut catalog, &index_dir, &mut batch, n, file, &edit, args) {
             Ok(report) => report,
@@ -213,7 +212,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        print_report(&report, args.json, terminal)?;
+        print_report(&report, args.json)?;
     }
     Ok(if failed > 0 {
         ExitCode::from(EXIT_ERROR)
@@ -574,7 +573,7 @@ fn rename_no_replace(from: &Path, to: &Path) -> anyhow::Result<()> {
     }
 }
 
-fn print_report(report: &Report, json: bool, terminal: bool) -> anyhow::Result<()> {
+fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer(&mut out, report)?;
@@ -584,7 +583,6 @@ fn print_report(report: &Report, json: bool, terminal: bool) -> anyhow::Result<(
     if report.error.is_some() {
         return Ok(());
     }
-    let _ = terminal;
     let verb = if report.dry_run {
         "would write"
     } else if report.written {
@@ -687,7 +685,6 @@ fn undo(index_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let mut failed = 0;
-    let terminal = std::io::stdout().is_terminal();
     for Logged {
         n,
         path,
@@ -761,7 +758,7 @@ fn undo(index_dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
             }
         }
         if json {
-            print_report(&report, true, terminal)?;
+            print_report(&report, true)?;
         } else if result.is_ok() {
             let mut out = std::io::stdout().lock();
             out.write_all(safe(&format!("{path} (restored)\n")).as_bytes())?;
