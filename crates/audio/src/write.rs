@@ -294,7 +294,11 @@ pub(crate) fn target_of(path: &Path, head: &[u8], after_id3: &[u8]) -> Result<Ta
     if head.starts_with(b"OggS") {
         return Err(unsupported(
             "Ogg",
-            "rewriting Vorbis comments renumbers the Ogg pages, and hark cannot yet check that the audio packets come out the same",
+            // Tried: lofty rewrites the header pages, and the audio pages
+            // after them come out renumbered (same length, other bytes), so
+            // a byte-for-byte audio check cannot pass; a packet-level check
+            // and a whole-file undo record would be needed.
+            "lofty's Ogg writer renumbers the audio pages after the comment, and hark only writes files whose audio bytes stay identical",
         ));
     }
     if head.get(4..8) == Some(b"ftyp") {
