@@ -294,11 +294,12 @@ pub(crate) fn target_of(path: &Path, head: &[u8], after_id3: &[u8]) -> Result<Ta
     if head.starts_with(b"OggS") {
         return Err(unsupported(
             "Ogg",
-            // Tried: lofty rewrites the header pages, and the audio pages
-            // after them come out renumbered (same length, other bytes), so
-            // a byte-for-byte audio check cannot pass; a packet-level check
+            // Tried on the committed Ogg Vorbis fixture: after lofty rewrote
+            // the comment, the audio pages had the same length and other
+            // bytes (page headers: sequence numbers and checksums, it seems),
+            // so a byte-for-byte audio check cannot pass; a packet-level check
             // and a whole-file undo record would be needed.
-            "lofty's Ogg writer renumbers the audio pages after the comment, and hark only writes files whose audio bytes stay identical",
+            "lofty's Ogg writer changes the bytes of the audio pages after the comment, and hark only writes files whose audio bytes stay identical",
         ));
     }
     if head.get(4..8) == Some(b"ftyp") {
