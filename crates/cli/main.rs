@@ -8,6 +8,7 @@ mod index;
 mod model_cmd;
 mod output;
 mod search;
+mod tag;
 mod tui;
 
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ enum Command {
     /// Find sounds like a sound file
     #[command(after_help = search::SIMILAR_HELP)]
     Similar(search::SimilarArgs),
+    /// Write a description, keywords and a UCS category into files (--undo restores the last batch)
+    #[command(after_help = tag::TAG_HELP)]
+    Tag(tag::Args),
     /// The terminal UI: search as you type, hear every hit
     #[command(after_help = tui::TUI_HELP)]
     Tui(tui::Args),
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Model(cmd) => model_cmd::run(&cli, cmd),
         Command::Search(args) => search::search(&cli, args),
         Command::Similar(args) => search::similar(&cli, args),
+        Command::Tag(args) => tag::run(&cli, args),
         Command::Tui(args) => tui::run(&cli, args),
         Command::Duplicates(args) => duplicates::run(&cli, args),
     };

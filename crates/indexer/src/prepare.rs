@@ -67,7 +67,7 @@ pub(crate) type HeldByHash = HashMap<Vec<u8>, Held>;
 
 /// The BLAKE3 hash of the whole file (for rename detection: a moved file
 /// keeps its hash, so it keeps its vector without being decoded again).
-pub(crate) fn hash_file(path: &Path) -> std::io::Result<Vec<u8>> {
+pub fn hash_file(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut hasher = blake3::Hasher::new();
     let mut file = File::open(path)?;
     hasher.update_reader(&mut file)?;

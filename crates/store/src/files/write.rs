@@ -158,6 +158,43 @@ impl Tx<'_> {
         self.refresh_fts(id)
     }
 
+    /// Records what a metadata-only rewrite of a file changed (`hark tag`):
+    /// its path (after a rename in the same folder), size, modification
+    /// time, content hash, tags and UCS fields, from `file`. Unlike
+    /// [`Tx::upsert_file`], the file keeps its id and its vectors: the
+    /// audio they were computed from did not change. Its full-text row is
+    /// refreshed, so a search for a new tag word finds it at once.
+    pub fn retag_file(&self, id: FileId, file: &FileRecord) -> Result<()> {
+        const WHAT: &str = "update a retagged file";
+        self.check_writable(WHAT)?;
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE files SET path = ?1, path_text = ?2, size = ?3, mtime_ns = ?4,
+                    content_hash = ?5, tags = ?6, ucs_cat_id = ?7, ucs_category = ?8,
+                    ucs_subcategory = ?9, ucs_fx_name = ?10
+                 WHERE id = ?11",
+                params![
+                    path_to_bytes(&file.path),
+                    file.path.to_string_lossy(),
+                    file.size as i64,
+                    file.mtime_ns,
+                    file.content_hash,
+                    tags_to_json(&file.tags),
+                    file.ucs_cat_id,
+                    file.ucs_category,
+                    file.ucs_subcategory,
+                    file.ucs_fx_name,
+                    id.0
+                ],
+            )
+            .map_err(self.err(WHAT))?;
+        if changed == 0 {
+            return Err(self.corrupt(format!("no file with id {}", id.0)));
+        }
+        self.refresh_fts(id)
+    }
+
     /// Updates the size and modification time recorded for a file, as after
     /// a move that changed them (a copy and delete) but not its content.
     pub fn set_file_stat(&self, id: FileId, size: u64, mtime_ns: i64) -> Result<()> {
