@@ -95,18 +95,22 @@ fn hark_at(index: &Path, hf: &Path, hub: &Hub) -> Command {
         .env_remove("HF_HUB_OFFLINE")
         .arg("--index")
         .arg(index);
-    for proxy in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
+    for proxy in PROXIES {
         cmd.env_remove(proxy);
     }
     cmd
 }
+
+/// The proxy settings a test removes, so that the loopback hub is the only
+/// way out.
+const PROXIES: [&str; 6] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+];
 
 /// The lines of stderr that are warnings.
 fn warnings(out: &Output) -> Vec<&str> {
@@ -369,7 +373,7 @@ fn the_tui_without_the_model_shows_word_hits_and_says_why() {
     cmd.env("HARK_INDEX", &index);
     cmd.env("HF_HOME", &hf);
     cmd.env("HF_ENDPOINT", hub.endpoint());
-    for name in ["HARK_MODEL", "HF_HUB_OFFLINE", "http_proxy", "https_proxy"] {
+    for name in ["HARK_MODEL", "HF_HUB_OFFLINE"].into_iter().chain(PROXIES) {
         cmd.env_remove(name);
     }
     let mut child = pty.slave.spawn_command(cmd).expect("start hark tui");

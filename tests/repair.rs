@@ -85,9 +85,31 @@ fn hark_on(index: &Path, args: &[&str]) -> Output {
     run(cmd)
 }
 
-/// Writes garbage over `count` pages from the middle of the SQLite file at
-/// `path` (page size from its header).
-fn corrupt_pages(path: &Path, count: u64) {
+/// The leaf pages of `table`'s b-tree in the SQLite file at `path`, in
+/// order (SQLite's `dbstat` table).
+fn leaf_pages(path: &Path, table: &str) -> Vec<u64> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT pageno FROM dbstat WHERE name = ?1 AND pagetype = 'leaf' ORDER BY path")
+        .unwrap();
+    let pages: Vec<u64> = stmt
+        .query_map([table], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|p| p.unwrap() as u64)
+        .collect();
+    assert!(
+        pages.len() >= 4,
+        "{table} has only {} leaf pages",
+        pages.len()
+    );
+    pages
+}
+
+/// Writes garbage over page `pageno` (numbered from 1) of the SQLite file
+/// at `path`.
+fn corrupt_page(path: &Path, pageno: u64) {
     let mut file = fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -99,10 +121,8 @@ fn corrupt_pages(path: &Path, count: u64) {
         1 => 65_536,
         n => u64::from(n),
     };
-    let pages = file.metadata().unwrap().len() / page;
-    assert!(pages > 10, "the catalog is only {pages} pages");
-    file.seek(SeekFrom::Start(pages / 2 * page)).unwrap();
-    let garbage: Vec<u8> = (0..page * count).map(|i| (i * 7 + 13) as u8).collect();
+    file.seek(SeekFrom::Start((pageno - 1) * page)).unwrap();
+    let garbage: Vec<u8> = (0..page).map(|i| (i * 7 + 13) as u8).collect();
     file.write_all(&garbage).unwrap();
     file.sync_all().unwrap();
 }
@@ -185,7 +205,14 @@ fn a_damaged_catalog_is_refused_then_repaired_by_index_embedding_only_what_was_l
     assert_eq!(ids.len(), FILES);
 
     let catalog = idx.join(hark_store::FILE_NAME);
-    corrupt_pages(&catalog, 3);
+    // A leaf page of file rows from the middle, whose files' vectors are
+    // elsewhere (their rows are lost, their vectors held by content hash),
+    // and a leaf page of vectors from the first quarter (those files keep
+    // their row and are embedded again), wherever the layout puts them.
+    let files = leaf_pages(&catalog, "files");
+    let vectors = leaf_pages(&catalog, "vectors");
+    corrupt_page(&catalog, files[files.len() / 2]);
+    corrupt_page(&catalog, vectors[vectors.len() / 4]);
     let Readable {
         rows,
         vectors,

@@ -2,11 +2,13 @@
 //! library crates; this is the only place that prints.
 
 mod disk;
+mod duplicates;
 mod embed;
 mod index;
 mod model_cmd;
 mod output;
 mod search;
+mod tag;
 mod tui;
 
 use std::path::PathBuf;
@@ -58,9 +60,15 @@ enum Command {
     /// Find sounds like a sound file
     #[command(after_help = search::SIMILAR_HELP)]
     Similar(search::SimilarArgs),
+    /// Write a description, keywords and a UCS category into files (--undo restores the last batch)
+    #[command(after_help = tag::TAG_HELP)]
+    Tag(tag::Args),
     /// The terminal UI: search as you type, hear every hit
     #[command(after_help = tui::TUI_HELP)]
     Tui(tui::Args),
+    /// Groups of indexed files that hold the same sound, each with a suggested keeper
+    #[command(after_help = duplicates::DUPLICATES_HELP)]
+    Duplicates(duplicates::Args),
     /// Print CLAP embeddings of sounds and texts, one JSON object per input per line
     #[command(after_help = "Inputs are embedded in the order given. Each line is \
             {\"audio\": PATH, \"embedding\": [...]} or {\"text\": TEXT, \"embedding\": [...]}.\n\
@@ -101,7 +109,9 @@ fn main() -> ExitCode {
         Command::Model(cmd) => model_cmd::run(&cli, cmd),
         Command::Search(args) => search::search(&cli, args),
         Command::Similar(args) => search::similar(&cli, args),
+        Command::Tag(args) => tag::run(&cli, args),
         Command::Tui(args) => tui::run(&cli, args),
+        Command::Duplicates(args) => duplicates::run(&cli, args),
     };
     match result {
         Ok(code) => code,

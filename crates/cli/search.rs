@@ -236,7 +236,7 @@ impl Style {
 }
 
 /// `1.5s`, `59.9s`, `2:05`, `1:02:03`; `-` if unknown.
-fn duration(d: Option<f64>) -> String {
+pub(crate) fn duration(d: Option<f64>) -> String {
     match d {
         Some(d) if d.is_finite() && d >= 0.0 => {
             if d < 59.95 {
@@ -255,7 +255,7 @@ fn duration(d: Option<f64>) -> String {
 }
 
 /// `2ch 48k`, `1ch 44.1k`, `-` parts where unknown.
-fn format_facts(channels: Option<u32>, rate: Option<u32>) -> String {
+pub(crate) fn format_facts(channels: Option<u32>, rate: Option<u32>) -> String {
     let ch = channels.map_or("-".into(), |c| format!("{c}ch"));
     let rate = rate.map_or("-".into(), |r| {
         let k = format!("{:.2}", r as f64 / 1000.0);
@@ -267,7 +267,7 @@ fn format_facts(channels: Option<u32>, rate: Option<u32>) -> String {
 /// A path for the table, escaped for a terminal (`hark_types::terminal`):
 /// relative to the working directory when under it (but never to `/`, which
 /// would only drop the leading slash), else with the home directory as `~`.
-fn display_path(path: &Path) -> String {
+pub(crate) fn display_path(path: &Path) -> String {
     if let Ok(cwd) = std::env::current_dir() {
         if cwd.parent().is_some() {
             if let Ok(rel) = path.strip_prefix(&cwd) {

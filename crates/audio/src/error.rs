@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Why a file could not be turned into samples, or (for [`read_metadata`])
+/// Why a file could not be turned into samples, or (for [`read_metadata`](crate::read_metadata))
 /// could not be opened or recognised as audio at all.
 ///
 /// Each variant that concerns a file carries its path, and its `Display` reads
@@ -84,8 +84,8 @@ pub enum Error {
     },
 
     /// The sample rate is 0 Hz, or too odd to resample (see
-    /// [`resample_to_48k`]). `path` is `None` when the error comes from
-    /// [`resample_to_48k`] called on its own.
+    /// [`resample_to_48k`](crate::resample_to_48k)). `path` is `None` when the error comes from
+    /// [`resample_to_48k`](crate::resample_to_48k) called on its own.
     #[error("{}unsupported sample rate {rate} Hz", in_file(path))]
     SampleRate {
         /// The file, if any.
@@ -121,7 +121,7 @@ pub enum Error {
 
     /// The resampler failed. Not expected in practice: the resampler is set
     /// up for the rate before use. `path` is `None` when the error comes from
-    /// [`resample_to_48k`] called on its own.
+    /// [`resample_to_48k`](crate::resample_to_48k) called on its own.
     #[error("{}resampling from {rate} Hz failed: {message}", in_file(path))]
     Resample {
         /// The file, if any.

@@ -53,6 +53,14 @@
 //! [`ucs_category`] maps a CatID to its Category and SubCategory from the
 //! embedded UCS 8.2.1 list.
 //!
+//! [`write_tags`] writes a description, keywords and a UCS category
+//! ([`TagEdit`]) back into a file: the `bext` Description and iXML `USER`
+//! fields of a WAV (RIFF or RF64, by hand), Vorbis comments in FLAC, ID3v2
+//! frames in MP3 and AIFF (by lofty). The file is rewritten beside itself,
+//! its audio bytes compared by hash with the original's ([`audio_span`])
+//! before it replaces it; [`restore`] puts it back byte for byte from the
+//! [`Before`] a write returns.
+//!
 //! [`peaks`] and the streaming [`PeakBuilder`] turn samples into a waveform
 //! overview of [`DEFAULT_BUCKETS`] (min, max) pairs of one byte each, for
 //! the terminal UI.
@@ -76,6 +84,7 @@ mod resample;
 mod shim;
 mod ucs;
 mod wave_format;
+mod write;
 
 pub use decode::{
     decode_file, decode_native, decode_stream, AudioInfo, DecodedAudio, MAX_SAMPLE_RATE,
@@ -86,3 +95,7 @@ pub use open::SoundFile;
 pub use peaks::{peaks, Peak, PeakBuilder, DEFAULT_BUCKETS};
 pub use resample::{resample_to_48k, StreamResampler, TARGET_RATE};
 pub use ucs::{parse_ucs, ucs_category, Ucs, UCS_CAT_ID_COUNT};
+pub use write::{
+    audio_span, restore, write_tags, AudioSpan, Before, FieldChange, TagEdit, TagError, TagWrite,
+    UcsCategory,
+};

@@ -39,7 +39,7 @@ use stream::Props;
 
 pub use tags::{Bext, Tags};
 
-/// What [`read_metadata`] found: the container, the audio stream, the tags,
+/// What [`read_metadata`](crate::read_metadata) found: the container, the audio stream, the tags,
 /// and what went wrong on the way.
 ///
 /// Stream facts are `None` when no reader could determine them; the

@@ -65,7 +65,7 @@ pub fn resample_to_48k(mono: &[f32], rate: u32) -> Result<Vec<f32>, Error> {
     Ok(out)
 }
 
-/// [`resample_to_48k`] in pieces: feed the input in chunks of any size with
+/// [`resample_to_48k`](crate::resample_to_48k) in pieces: feed the input in chunks of any size with
 /// [`push`](Self::push), then call [`finish`](Self::finish); the output
 /// chunks, concatenated, equal `resample_to_48k` of the concatenated input,
 /// sample for sample. Memory stays at a few FFT blocks however long the
@@ -91,7 +91,7 @@ impl StreamResampler {
     ///
     /// # Errors
     ///
-    /// As [`resample_to_48k`]: [`Error::SampleRate`] for 0 Hz or a rate
+    /// As [`resample_to_48k`](crate::resample_to_48k): [`Error::SampleRate`] for 0 Hz or a rate
     /// needing an FFT block over 2^19 samples, [`Error::Resample`] if rubato
     /// refuses the ratio.
     pub fn new(rate: u32) -> Result<Self, Error> {

@@ -17,6 +17,11 @@ pub struct Thresholds {
     pub max_trim_s: f64,
     /// The shortest excerpt reported as contained in a longer file, in seconds.
     pub min_excerpt_s: f64,
+    /// The fewest code bits (set in either code, over the loud frames
+    /// compared) a match needs: a sound of a few frames says too little
+    /// (LMMS's single-cycle waveforms, 1 to 5 frames of a steady tone, all
+    /// looked alike). About four frames of a sound's attack.
+    pub min_bits: u32,
 }
 
 impl Default for Thresholds {
@@ -32,6 +37,7 @@ impl Default for Thresholds {
             max_envelope_db: 0.5,
             max_trim_s: 1.0,
             min_excerpt_s: 2.0,
+            min_bits: 40,
         }
     }
 }
@@ -94,11 +100,11 @@ pub fn compare(a: &Fingerprint, b: &Fingerprint, limits: &Thresholds) -> Option<
     } else {
         voted_offsets(short, long, lowest, highest)
     };
-    let (offset, bit_errors) = offsets
+    let (offset, (bit_errors, bits)) = offsets
         .into_iter()
         .filter_map(|d| bit_errors(short, long, d).map(|e| (d, e)))
-        .min_by(|x, y| x.1.total_cmp(&y.1))?;
-    if bit_errors > limits.max_bit_errors {
+        .min_by(|x, y| x.1 .0.total_cmp(&y.1 .0))?;
+    if bit_errors > limits.max_bit_errors || bits < limits.min_bits {
         return None;
     }
     let (gain_db, envelope_db) = envelope(short, long, offset)?;
@@ -133,10 +139,25 @@ pub fn compare(a: &Fingerprint, b: &Fingerprint, limits: &Thresholds) -> Option<
     })
 }
 
+/// `m` seen from the other sound: [`compare`]`(b, a)` when `m` is
+/// `compare(a, b)`.
+pub(crate) fn reversed(m: &Match) -> Match {
+    Match {
+        relation: match m.relation {
+            Relation::ContainedAt(at) => Relation::ContainsAt(at),
+            Relation::ContainsAt(at) => Relation::ContainedAt(at),
+            same => same,
+        },
+        offset: -m.offset,
+        gain_db: -m.gain_db,
+        ..*m
+    }
+}
+
 /// The share of differing bits between `short` and `long` shifted by
-/// `offset`, over their overlap; `None` when they overlap by less than
-/// most of the short one.
-fn bit_errors(short: &Fingerprint, long: &Fingerprint, offset: i64) -> Option<f32> {
+/// `offset`, over their overlap, and how many bits were set in either;
+/// `None` when they overlap by less than most of the short one.
+fn bit_errors(short: &Fingerprint, long: &Fingerprint, offset: i64) -> Option<(f32, u32)> {
     let first = (-offset).max(0) as usize;
     let last = (long.len() as i64 - offset).min(short.len() as i64);
     if last <= first as i64 {
@@ -163,9 +184,9 @@ fn bit_errors(short: &Fingerprint, long: &Fingerprint, offset: i64) -> Option<f3
         }
     }
     Some(if set == 0 {
-        0.0
+        (0.0, 0)
     } else {
-        differing as f32 / set as f32
+        (differing as f32 / set as f32, set)
     })
 }
 

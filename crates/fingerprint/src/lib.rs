@@ -6,8 +6,10 @@
 //! Why not Chromaprint (or its Rust port): its frames are 371 ms apart at
 //! 124 ms steps, so a 0.1 s kick has no frame at all, and one-shots are the
 //! bulk of a sound library. This fingerprint uses 43 ms frames every
-//! 10.7 ms, starting at the sound's onset (the first sample above
-//! -60 dBFS), which also lines up copies whose leading silence was trimmed.
+//! 10.7 ms, starting at the sound's onset (once a sample passes -70 dBFS,
+//! the first within 30 dB of the loudest of the next 0.25 s, so a copy at
+//! another gain starts at the same sample), which also lines up copies
+//! whose leading silence was trimmed.
 //! Each frame gives a 16-bit code, the signs of the change over time of the
 //! level differences between 17 adjacent bands (Haitsma and Kalker's
 //! scheme, on log energies so that gain cancels out), plus its loudness.
@@ -17,9 +19,11 @@
 
 mod compare;
 mod compute;
+pub mod groups;
 
 pub use compare::{compare, Match, Relation, Thresholds};
 pub use compute::{Fingerprinter, FRAME, HOP, RATE};
+pub use groups::{find_groups, Evidence, Group, Member, Sound};
 
 /// A sound's fingerprint: one code and one loudness per frame, from its
 /// onset to its last sounding frame.

@@ -56,8 +56,11 @@ use hark_store::Catalog;
 pub use crate::error::{Error, Result};
 pub use crate::lock::{IndexLock, LOCK_FILE};
 pub use crate::pipeline::{Model, Options};
+pub use crate::prepare::hash_file;
 pub use crate::report::{Event, Observer, Outcome, Summary};
-pub use crate::walk::{is_audio_path, walk_root, Found, Walk, WalkProblem, AUDIO_EXTENSIONS};
+pub use crate::walk::{
+    is_audio_path, mtime_ns, walk_root, Found, Walk, WalkProblem, AUDIO_EXTENSIONS,
+};
 
 use hark_store::meta;
 

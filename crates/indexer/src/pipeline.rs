@@ -87,6 +87,7 @@ enum Ready {
         moments: Vec<MomentVector>,
         /// Its vectors are held from a repair: given to it at the commit.
         claim: bool,
+        fingerprint: Option<Vec<u8>>,
         outcome: Outcome,
     },
     Moved {
@@ -94,6 +95,8 @@ enum Ready {
         to: Found,
         from: PathBuf,
     },
+    /// The fingerprint an unchanged, embedded file lacked.
+    Fingerprint { path: PathBuf, data: Vec<u8> },
 }
 
 /// Files read and embedded since the last commit.
@@ -171,7 +174,15 @@ impl<'a> Pipeline<'a> {
             (None, _) => self.observer.event(Event::NoModel),
         }
 
-        let plan = Plan::new(survey, &needs_vector, self.options.prune_missing);
+        let needs_fingerprint = self
+            .catalog
+            .files_without_fingerprint(hark_fingerprint::FORMAT_VERSION)?;
+        let plan = Plan::new(
+            survey,
+            &needs_vector,
+            &needs_fingerprint,
+            self.options.prune_missing,
+        );
         for kept in &plan.kept {
             self.observer.event(match kept {
                 KeptRoot::Absent { root, kept } => Event::RootMissing { root, kept: *kept },
@@ -250,6 +261,11 @@ impl<'a> Pipeline<'a> {
                 .name("hark-decode".into())
                 .spawn_scoped(scope, move || {
                     for task in tasks {
+                        // A file read for its fingerprint alone is not embedded.
+                        let front_end = match task.kind {
+                            Kind::Fingerprint => None,
+                            _ => front_end,
+                        };
                         let mut emit = |m| {
                             // A closed channel ends the loop below at once.
                             let _ = tx.send(Prepared::Moment(m));
@@ -307,9 +323,45 @@ impl<'a> Pipeline<'a> {
             Prepared::Record {
                 task,
                 record,
+                fingerprint,
+                ..
+            } if task.kind == Kind::Fingerprint => match fingerprint {
+                Some(data) => Ready::Fingerprint {
+                    path: task.found.path,
+                    data,
+                },
+                // It decoded before and does not now: say so, change nothing.
+                None => {
+                    let outcome = Outcome::Failed {
+                        cause: record.error.unwrap_or_default(),
+                    };
+                    self.summary.failed += 1;
+                    self.observer.event(Event::File {
+                        path: &task.found.path,
+                        outcome: &outcome,
+                    });
+                    return Ok(());
+                }
+            },
+            Prepared::Record {
+                task,
+                record,
                 features,
                 claim,
-            } => self.embed_record(task.kind, record, features, moments, moment_error, claim),
+                fingerprint,
+            } => {
+                let mut record = record;
+                let (vector, outcome) =
+                    self.embed_record(task.kind, &mut record, features, moment_error);
+                Ready::Record {
+                    claim: claim && record.status != FileStatus::Failed,
+                    record,
+                    vector,
+                    moments,
+                    fingerprint,
+                    outcome,
+                }
+            }
         };
         batch.pending.push(ready);
         if batch.pending.len() >= self.options.commit_files
@@ -343,18 +395,17 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    /// Embeds a file read as `kind`; a failure of the model on the file or
-    /// on one of its moments records the file as failed.
+    /// Embeds a file read as `kind`: its vector, if any, and the outcome. A
+    /// failure of the model on the file or on one of its moments records the
+    /// file as failed.
     fn embed_record(
         &mut self,
         kind: Kind,
-        mut record: Box<FileRecord>,
+        record: &mut FileRecord,
         features: Option<Vec<f32>>,
-        moments: Vec<MomentVector>,
         moment_error: Option<String>,
-        claim: bool,
-    ) -> Ready {
-        let (vector, outcome) = match (record.status, embed(self.model, features)) {
+    ) -> (Option<Vec<f32>>, Outcome) {
+        match (record.status, embed(self.model, features)) {
             (FileStatus::Failed, _) => {
                 let cause = record.error.clone().unwrap_or_default();
                 (None, Outcome::Failed { cause })
@@ -376,17 +427,10 @@ impl<'a> Pipeline<'a> {
                     Kind::New => Outcome::Added,
                     Kind::Changed => Outcome::Updated,
                     Kind::Embed => Outcome::Embedded,
+                    Kind::Fingerprint => Outcome::Fingerprinted,
                 };
                 (v.and_then(|v| v.ok()), outcome)
             }
-        };
-        let claim = claim && record.status != FileStatus::Failed;
-        Ready::Record {
-            record,
-            vector,
-            moments,
-            claim,
-            outcome,
         }
     }
 
@@ -406,11 +450,15 @@ impl<'a> Pipeline<'a> {
                         vector,
                         moments,
                         claim,
+                        fingerprint,
                         ..
                     } => {
                         let id = tx.upsert_file(record)?;
                         if let (true, Some(m), Some(hash)) = (claim, model, &record.content_hash) {
                             claimed += tx.claim_held(id, hash, m.identity, PIPELINE_VERSION)?;
+                        }
+                        if let Some(data) = fingerprint {
+                            tx.set_fingerprint(id, data)?;
                         }
                         if let (Some(v), Some(m)) = (vector, model) {
                             tx.set_vector(id, m.identity, PIPELINE_VERSION, v)?;
@@ -421,6 +469,12 @@ impl<'a> Pipeline<'a> {
                     Ready::Moved { id, to, .. } => {
                         tx.move_file(*id, &to.path)?;
                         tx.set_file_stat(*id, to.size, to.mtime_ns)?;
+                    }
+                    Ready::Fingerprint { path, data } => {
+                        // Gone from the catalog meanwhile: nothing to add it to.
+                        if let Some(id) = tx.file_id_by_path(path)? {
+                            tx.set_fingerprint(id, data)?;
+                        }
                     }
                 }
             }
@@ -437,6 +491,7 @@ impl<'a> Pipeline<'a> {
                         Outcome::Added => self.summary.added += 1,
                         Outcome::Updated => self.summary.updated += 1,
                         Outcome::Embedded => self.summary.embedded += 1,
+                        Outcome::Fingerprinted => self.summary.fingerprinted += 1,
                         Outcome::Failed { .. } => self.summary.failed += 1,
                         Outcome::Moved { .. } | Outcome::Vanished { .. } => {}
                     }
@@ -452,6 +507,13 @@ impl<'a> Pipeline<'a> {
                         outcome: &Outcome::Moved { from },
                     });
                 }
+                Ready::Fingerprint { path, .. } => {
+                    self.summary.fingerprinted += 1;
+                    self.observer.event(Event::File {
+                        path: &path,
+                        outcome: &Outcome::Fingerprinted,
+                    });
+                }
             }
         }
         Ok(())
@@ -464,7 +526,10 @@ impl<'a> Pipeline<'a> {
         if self.model.is_none() || !self.summary.roots_kept.is_empty() {
             return Ok(());
         }
-        self.catalog.transaction(|tx| tx.drop_held())?;
+        // Most runs follow no repair: no write transaction for nothing.
+        if self.catalog.holds_vectors()? {
+            self.catalog.transaction(|tx| tx.drop_held())?;
+        }
         Ok(())
     }
 

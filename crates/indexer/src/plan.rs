@@ -108,9 +108,15 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// Decides what to do about what `survey` found. `needs_vector` holds
-    /// the files that lack a vector from this run's model; `prune_missing`
+    /// the files that lack a vector from this run's model, `needs_fingerprint`
+    /// those that lack a fingerprint of this version; `prune_missing`
     /// removes missing files even from a root that looks unmounted.
-    pub(crate) fn new(survey: Survey, needs_vector: &HashSet<FileId>, prune_missing: bool) -> Plan {
+    pub(crate) fn new(
+        survey: Survey,
+        needs_vector: &HashSet<FileId>,
+        needs_fingerprint: &HashSet<FileId>,
+        prune_missing: bool,
+    ) -> Plan {
         let mut plan = Plan::default();
         for (path, (root, found)) in &survey.seen {
             let kind = match survey.known.get(path) {
@@ -121,6 +127,7 @@ impl Plan {
                     Kind::Changed
                 }
                 Some((_, state)) if needs_vector.contains(&state.id) => Kind::Embed,
+                Some((_, state)) if needs_fingerprint.contains(&state.id) => Kind::Fingerprint,
                 Some(_) => {
                     plan.unchanged += 1;
                     continue;
@@ -246,7 +253,7 @@ mod tests {
                 found("/lib/a new.wav", 5),
             ]),
         );
-        let plan = Plan::new(survey, &HashSet::from([FileId(3)]), false);
+        let plan = Plan::new(survey, &HashSet::from([FileId(3)]), &HashSet::new(), false);
         assert_eq!(
             tasks(&plan),
             [
@@ -272,7 +279,7 @@ mod tests {
             ],
             walk(vec![found("/lib/a.wav", 10), found("/lib/b.wav", 10)]),
         );
-        let plan = Plan::new(survey, &HashSet::new(), false);
+        let plan = Plan::new(survey, &HashSet::new(), &HashSet::new(), false);
         assert_eq!(plan.removals, [FileId(3)]);
         assert_eq!(plan.moves[&vec![3]], [state(3, "/lib/c.wav", 10, 3)]);
         assert_eq!(plan.unchanged, 2);
@@ -291,7 +298,7 @@ mod tests {
             ],
             walk(vec![found("/half/a.wav", 1)]),
         );
-        let plan = Plan::new(survey, &HashSet::new(), false);
+        let plan = Plan::new(survey, &HashSet::new(), &HashSet::new(), false);
         assert_eq!(
             plan.kept,
             [
@@ -320,7 +327,7 @@ mod tests {
             vec![state(2, "/half/a.wav", 1, 2), state(3, "/half/b.wav", 1, 3)],
             walk(vec![]),
         );
-        let plan = Plan::new(survey, &HashSet::new(), true);
+        let plan = Plan::new(survey, &HashSet::new(), &HashSet::new(), true);
         assert_eq!(plan.kept.len(), 1);
         assert_eq!(plan.kept[0].root(), Path::new("/gone"));
         assert_eq!(plan.removals, [FileId(2), FileId(3)]);
@@ -342,7 +349,7 @@ mod tests {
                 ..Walk::default()
             }),
         );
-        let plan = Plan::new(survey, &HashSet::new(), false);
+        let plan = Plan::new(survey, &HashSet::new(), &HashSet::new(), false);
         assert!(plan.removals.is_empty() && plan.moves.is_empty());
         assert_eq!(plan.unchanged, 2);
     }
@@ -358,7 +365,7 @@ mod tests {
             vec![],
             walk(vec![found("/lib/sub/a.wav", 1), found("/lib/b.wav", 1)]),
         );
-        let plan = Plan::new(survey, &HashSet::new(), false);
+        let plan = Plan::new(survey, &HashSet::new(), &HashSet::new(), false);
         let roots: Vec<(&str, RootId)> = plan
             .tasks
             .iter()

@@ -1,5 +1,5 @@
 //! Work on one file before the model: content hash, metadata, decoding to
-//! the model's input and a waveform overview. Runs on the decoding thread,
+//! the model's input, a waveform overview and an audio fingerprint. Runs on the decoding thread,
 //! beside inference.
 
 use std::collections::HashMap;
@@ -7,6 +7,7 @@ use std::fs::File;
 use std::path::Path;
 
 use hark_audio::{parse_ucs, Metadata, PeakBuilder, SoundFile, DEFAULT_BUCKETS};
+use hark_fingerprint::Fingerprinter;
 use hark_model::mel::MelFrontEnd;
 use hark_store::{FileRecord, FileState, FileStatus, Held, RootId};
 
@@ -22,6 +23,9 @@ pub(crate) enum Kind {
     Changed,
     /// Unchanged, but it needs a vector from this model.
     Embed,
+    /// Unchanged and embedded, but without a fingerprint of this version
+    /// (an index made before fingerprints): decoded for that alone.
+    Fingerprint,
 }
 
 /// One file to process.
@@ -42,6 +46,9 @@ pub(crate) enum Prepared {
         /// Its vectors are held from a repair (see [`Held`]): read, not
         /// embedded; the commit gives them to the file.
         claim: bool,
+        /// The audio fingerprint (hark-fingerprint's bytes), when decoding
+        /// succeeded.
+        fingerprint: Option<Vec<u8>>,
     },
     /// A new path holding the content of a file that is no longer where the
     /// catalog has it.
@@ -60,7 +67,7 @@ pub(crate) type HeldByHash = HashMap<Vec<u8>, Held>;
 
 /// The BLAKE3 hash of the whole file (for rename detection: a moved file
 /// keeps its hash, so it keeps its vector without being decoded again).
-pub(crate) fn hash_file(path: &Path) -> std::io::Result<Vec<u8>> {
+pub fn hash_file(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut hasher = blake3::Hasher::new();
     let mut file = File::open(path)?;
     hasher.update_reader(&mut file)?;
@@ -88,6 +95,7 @@ pub(crate) fn prepare(
             record: Box::new(record),
             features: None,
             claim: false,
+            fingerprint: None,
         }
     };
 
@@ -146,11 +154,13 @@ pub(crate) fn prepare(
     let front_end = if claim { None } else { front_end };
 
     let mut peaks = PeakBuilder::new(DEFAULT_BUCKETS);
+    let mut fingerprint = Fingerprinter::new();
     let mut features = front_end.map(MelFrontEnd::stream);
     let mut cutter = front_end.map(MomentCutter::new);
     let mut moment_error = None;
     let decoded = sound.decode_stream(&mut |chunk| {
         peaks.push(chunk);
+        fingerprint.push(chunk);
         if let Some(f) = &mut features {
             f.push(chunk);
         }
@@ -213,6 +223,7 @@ pub(crate) fn prepare(
                 record: Box::new(record),
                 features,
                 claim,
+                fingerprint: Some(fingerprint.finish().to_bytes()),
             }
         }
     }

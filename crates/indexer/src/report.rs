@@ -16,6 +16,8 @@ pub enum Outcome {
     Updated,
     /// An unchanged file given a vector it lacked.
     Embedded,
+    /// An unchanged, embedded file given the audio fingerprint it lacked.
+    Fingerprinted,
     /// A file found under a new path, keeping its record and vector.
     Moved {
         /// Where the catalog had it.
@@ -133,6 +135,10 @@ pub struct Summary {
     pub unchanged: u64,
     /// Unchanged files given a vector they lacked.
     pub embedded: u64,
+    /// Unchanged files given the audio fingerprint they lacked (an index
+    /// made before fingerprints).
+    #[serde(default)]
+    pub fingerprinted: u64,
     /// Moments of long files embedded (see `index-format.md`).
     #[serde(default)]
     pub moments: u64,

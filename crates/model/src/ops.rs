@@ -458,7 +458,7 @@ pub fn window_attention(qkv: &Tensor, bias: &Tensor, heads: usize) -> Result<Ten
 
 /// LayerNorm over the last dimension.
 ///
-/// candle-nn's fused kernel takes the variance as E[x²] − E[x]² in f32, which
+/// candle-nn's fused kernel takes the variance as E\[x²\] − E\[x\]² in f32, which
 /// loses digits on residual streams with a large mean; this one makes two
 /// passes (mean, then centred variance) like PyTorch, and runs rows in parallel.
 #[derive(Debug, Clone)]

@@ -43,6 +43,10 @@
 //! Weighted reciprocal-rank fusion; the constants and why are in the
 //! `fusion` module's source.
 //!
+//! [`Engine::duplicates`] groups the files that hold the same sound
+//! ([`duplicates`]: by content hash and audio fingerprint, never by CLAP
+//! similarity), and [`Engine::copies_of`] lists one file's copies.
+//!
 //! The result types ([`Hit`], [`Matched`], [`FileDetail`],
 //! [`IndexSummary`], [`FileId`]) are hark-types' own, re-exported here: the
 //! CLI and the terminal UI take them as they are.
@@ -51,6 +55,7 @@
 //! model concerned and carry a `hint:` line where there is a fix.
 
 mod cache;
+pub mod duplicates;
 mod engine;
 mod error;
 mod fusion;

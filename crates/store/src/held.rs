@@ -42,6 +42,11 @@ pub struct Held {
 }
 
 impl Catalog {
+    /// [`Tx::holds_vectors`] in its own snapshot.
+    pub fn holds_vectors(&self) -> Result<bool> {
+        self.read(|tx| tx.holds_vectors())
+    }
+
     /// [`Tx::held_vectors`] in its own snapshot.
     pub fn held_vectors(&self, model: &str, pipeline: &str) -> Result<HashMap<Vec<u8>, Held>> {
         self.read(|tx| tx.held_vectors(model, pipeline))
@@ -54,7 +59,7 @@ impl Tx<'_> {
     /// from 1 without a gap. Empty when nothing is held.
     pub fn held_vectors(&self, model: &str, pipeline: &str) -> Result<HashMap<Vec<u8>, Held>> {
         const WHAT: &str = "list held vectors";
-        if self.held_vectors_table()?.is_none() {
+        if !self.holds_vectors()? {
             return Ok(HashMap::new());
         }
         let mut stmt = self
@@ -101,7 +106,7 @@ impl Tx<'_> {
     pub fn claim_held(&self, id: FileId, hash: &[u8], model: &str, pipeline: &str) -> Result<u64> {
         const WHAT: &str = "give held vectors to a file";
         self.check_writable(WHAT)?;
-        if self.held_vectors_table()?.is_none() {
+        if !self.holds_vectors()? {
             return Ok(0);
         }
         self.conn
@@ -154,14 +159,16 @@ impl Tx<'_> {
             .map_err(self.err(WHAT))
     }
 
-    fn held_vectors_table(&self) -> Result<Option<i64>> {
+    /// Whether a repair left held vectors (the `held_vectors` table).
+    pub fn holds_vectors(&self) -> Result<bool> {
         self.conn
             .query_row(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'held_vectors'",
                 [],
-                |r| r.get(0),
+                |r| r.get::<_, i64>(0),
             )
             .optional()
+            .map(|found| found.is_some())
             .map_err(self.err("look for held vectors"))
     }
 }

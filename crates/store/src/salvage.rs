@@ -1,12 +1,13 @@
 //! Repairing a damaged catalog: [`repair`] sets the damaged file aside
 //! (renamed, never deleted), builds a new catalog the way a first run does,
 //! and copies into it every root, file row (with its tags and full-text
-//! row), vector and model entry that can still be read, keeping their ids.
-//! A file whose row survived keeps its vector. A file whose row was lost
-//! but whose content hash can still be read from the `files_content_hash`
-//! index has its vectors held under that hash (see [`crate::Held`]), and
-//! the run that follows gives them back when it finds the same bytes again.
-//! So only what was lost is embedded again.
+//! row), vector, fingerprint and model entry that can still be read,
+//! keeping their ids. A file whose row survived keeps its vector and its
+//! fingerprint. A file whose row was lost but whose content hash can still
+//! be read from the `files_content_hash` index has its vectors held under
+//! that hash (see [`crate::Held`]), and the run that follows gives them back
+//! when it finds the same bytes again. So only what was lost is embedded
+//! (or fingerprinted) again.
 //!
 //! SQLite's recovery extension is not in rusqlite's bundled build, so each
 //! table is read row by row in rowid order; where a read fails (a page
@@ -37,6 +38,8 @@ pub struct Repair {
     /// Vectors of lost file rows, held by content hash until the file is
     /// found again ([`crate::Held`]).
     pub held: u64,
+    /// Fingerprints salvaged (schema version 4 on).
+    pub fingerprints: u64,
     /// Stretches of rows that could not be read and were skipped.
     pub gaps: u64,
 }
@@ -115,6 +118,7 @@ pub fn repair(dir: &Path, moments: &MomentRule) -> Result<Repair> {
         files: 0,
         vectors: 0,
         held: 0,
+        fingerprints: 0,
         gaps: 0,
     };
     // A file SQLite cannot open at all leaves nothing to salvage: the new
@@ -130,6 +134,9 @@ pub fn repair(dir: &Path, moments: &MomentRule) -> Result<Repair> {
         copy_rows(&source, tx, &mut repair, version)?;
         if version >= 3 {
             repair.vectors -= drop_incomplete(tx, moments)?;
+        }
+        if version >= 4 {
+            copy_fingerprints(&source, tx, &mut repair)?;
         }
         for key in [meta::MODEL, meta::MODEL_NAME, meta::PIPELINE] {
             let value = source.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
@@ -346,6 +353,27 @@ fn lost_hashes(
             Err(_) => return 1,
         }
     }
+}
+
+/// Copies the readable fingerprints of `source` into `tx` (those of files
+/// whose row was copied), counting them in `repair`: without them the run
+/// would decode the whole library again. A fingerprint lost is computed
+/// again by that run (its file is listed as lacking one).
+fn copy_fingerprints(source: &Connection, tx: &Tx<'_>, repair: &mut Repair) -> Result<()> {
+    let mut insert = tx
+        .conn
+        .prepare("INSERT INTO fingerprints (file_id, data) VALUES (?1, ?2)")
+        .map_err(|e| Error::sqlite(tx.path, "salvage fingerprints", e))?;
+    let mut copied = 0;
+    repair.gaps += scan(
+        source,
+        "SELECT rowid, file_id, data FROM fingerprints",
+        |row| {
+            copied += insert.execute(params_from_iter(row)).is_ok() as u64;
+        },
+    );
+    repair.fingerprints = copied;
+    Ok(())
 }
 
 /// Calls `f` with the values of every row of `select` (which selects the

@@ -16,7 +16,7 @@ use crate::{Error, Result};
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: roots, files, vectors, meta and the full-text index.
 const V1: &str = "
@@ -184,6 +184,17 @@ CREATE TRIGGER vectors_seq_delete AFTER DELETE ON vectors BEGIN
     INSERT INTO vector_tombstones (seq, point)
         SELECT last, OLD.point FROM vector_seq WHERE id = 0;
 END;
+";
+
+/// Version 4: audio fingerprints for the duplicate finder, one per file
+/// (hark-fingerprint's bytes, whose first byte is their format version).
+/// A file without one (every file of an older catalog) gets it on the next
+/// `hark index`, without being embedded again.
+const V4: &str = "
+CREATE TABLE fingerprints (
+    file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+    data    BLOB NOT NULL CHECK (length(data) >= 1)
+);
 ";
 
 /// Reads the schema version.

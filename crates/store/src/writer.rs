@@ -53,6 +53,9 @@ pub trait CatalogWriter {
         moments: &[MomentVector],
     ) -> Result<()>;
 
+    /// Stores a file's audio fingerprint ([`Tx::set_fingerprint`]).
+    fn set_fingerprint(&self, id: FileId, data: &[u8]) -> Result<()>;
+
     /// Sets a value of the index's meta data ([`Tx::set_meta`], keys in
     /// [`crate::meta`]).
     fn set_meta(&self, key: &str, value: &str) -> Result<()>;
@@ -91,6 +94,10 @@ impl CatalogWriter for Tx<'_> {
         moments: &[MomentVector],
     ) -> Result<()> {
         Tx::set_moments(self, id, model, pipeline, moments)
+    }
+
+    fn set_fingerprint(&self, id: FileId, data: &[u8]) -> Result<()> {
+        Tx::set_fingerprint(self, id, data)
     }
 
     fn set_meta(&self, key: &str, value: &str) -> Result<()> {

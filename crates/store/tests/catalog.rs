@@ -59,7 +59,7 @@ fn creates_schema_in_wal_mode() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     for table in [
         "roots",
         "files",
@@ -68,6 +68,7 @@ fn creates_schema_in_wal_mode() {
         "files_fts",
         "vector_seq",
         "vector_tombstones",
+        "fingerprints",
     ] {
         let n: i64 = conn
             .query_row(

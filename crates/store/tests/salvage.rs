@@ -28,22 +28,34 @@ fn word(i: i64) -> String {
     std::iter::once('q').chain(letters).collect()
 }
 
-/// A catalog of `FILES` files with tags and a vector each (and moments for
-/// every tenth), closed so that everything is in the main file.
+/// The fingerprint stored for file `id` (format version 1).
+fn fingerprint(id: i64) -> Vec<u8> {
+    [vec![1], id.to_le_bytes().repeat(50)].concat()
+}
+
+/// A catalog of `FILES` files with tags, a vector and a fingerprint each
+/// (and moments for every tenth), closed so that everything is in the main
+/// file. File rows and vectors are written in turn, so that damage anywhere
+/// hits both.
 fn build(dir: &Path) {
+    build_with(dir, false);
+}
+
+/// [`build`], but every file row first and every vector after, so that the
+/// file rows' pages come before the vectors' in the file.
+fn build_apart(dir: &Path) {
+    build_with(dir, true);
+}
+
+fn build_with(dir: &Path, apart: bool) {
     let mut catalog = Catalog::open(dir).unwrap();
     catalog
         .transaction(|tx| {
             let root = tx.add_root(Path::new("/lib"))?;
-            for i in 0..FILES {
-                let mut r = FileRecord::new(root, format!("/lib/door {i}.wav"), 1000, i);
-                r.content_hash = Some(i.to_le_bytes().to_vec());
-                r.tags = vec![("bext.Description".into(), format!("creak {}", word(i)))];
-                // Rows as big as a vector's, so that damage anywhere hits both.
-                r.peaks = vec![(-3, 3); 1000];
-                let id = tx.upsert_file(&r)?;
+            let vectors = |id: FileId| {
                 tx.set_vector(id, MODEL, PIPELINE, &unit_vector(id.0 as f32))?;
-                if i % 10 == 0 {
+                tx.set_fingerprint(id, &fingerprint(id.0))?;
+                if (id.0 - 1) % 10 == 0 {
                     let m = hark_store::MomentVector {
                         start_s: 0.0,
                         end_s: 10.0,
@@ -51,36 +63,22 @@ fn build(dir: &Path) {
                     };
                     tx.set_moments(id, MODEL, PIPELINE, &[m.clone(), m])?;
                 }
-            }
-            tx.set_meta(hark_store::meta::MODEL, MODEL)?;
-            tx.set_meta(hark_store::meta::PIPELINE, PIPELINE)
-        })
-        .unwrap();
-}
-
-/// [`build`], but every file row first and every vector after, so that
-/// the file rows' pages come before the vectors' in the file.
-fn build_apart(dir: &Path) {
-    let mut catalog = Catalog::open(dir).unwrap();
-    catalog
-        .transaction(|tx| {
-            let root = tx.add_root(Path::new("/lib"))?;
+                Ok::<_, Error>(())
+            };
             for i in 0..FILES {
                 let mut r = FileRecord::new(root, format!("/lib/door {i}.wav"), 1000, i);
                 r.content_hash = Some(i.to_le_bytes().to_vec());
+                r.tags = vec![("bext.Description".into(), format!("creak {}", word(i)))];
+                // Rows as big as a vector's.
                 r.peaks = vec![(-3, 3); 1000];
-                tx.upsert_file(&r)?;
+                let id = tx.upsert_file(&r)?;
+                if !apart {
+                    vectors(id)?;
+                }
             }
-            for i in 0..FILES {
-                let id = FileId(i + 1);
-                tx.set_vector(id, MODEL, PIPELINE, &unit_vector(id.0 as f32))?;
-                if i % 10 == 0 {
-                    let m = hark_store::MomentVector {
-                        start_s: 0.0,
-                        end_s: 10.0,
-                        data: unit_vector(-(id.0 as f32)),
-                    };
-                    tx.set_moments(id, MODEL, PIPELINE, &[m.clone(), m])?;
+            if apart {
+                for i in 0..FILES {
+                    vectors(FileId(i + 1))?;
                 }
             }
             tx.set_meta(hark_store::meta::MODEL, MODEL)?;
@@ -363,4 +361,33 @@ fn a_long_file_that_lost_a_moment_keeps_no_vector_and_waits_to_be_embedded_whole
         .map(|(id, _)| id)
         .collect();
     assert_eq!(waiting, vec![ids[1], ids[2]]);
+}
+
+#[test]
+fn fingerprints_are_salvaged_with_their_files_and_the_lost_ones_listed_for_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path());
+    corrupt_pages(&dir.path().join(FILE_NAME), 4);
+    let repair = salvage::repair(dir.path(), &RULE).unwrap();
+    let survivors = readable_files(&repair.damaged);
+
+    let catalog = Catalog::open(dir.path()).unwrap();
+    let mut kept = BTreeSet::new();
+    catalog
+        .fingerprints(|id, data| {
+            assert!(
+                survivors.contains(&id.0),
+                "fingerprint of a lost file {id:?}"
+            );
+            assert_eq!(data, fingerprint(id.0), "file {id:?}");
+            kept.insert(id.0);
+        })
+        .unwrap();
+    assert!(!kept.is_empty());
+    assert_eq!(kept.len() as u64, repair.fingerprints);
+    // The run that follows computes the others: every surviving file is
+    // either fingerprinted or listed as lacking one.
+    let lacking = catalog.files_without_fingerprint(1).unwrap();
+    assert!(lacking.iter().all(|id| !kept.contains(&id.0)));
+    assert_eq!(lacking.len() + kept.len(), survivors.len());
 }

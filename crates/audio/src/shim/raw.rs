@@ -112,12 +112,7 @@ impl FormatReader for RawPcmReader {
     }
 
     fn seek(&mut self, _mode: SeekMode, to: SeekTo) -> Result<SeekedTo> {
-        let ts = match to {
-            SeekTo::TimeStamp { ts, .. } => ts,
-            SeekTo::Time { time, .. } => {
-                ((time.seconds as f64 + time.frac) * f64::from(self.layout.rate)) as u64
-            }
-        };
+        let ts = frame_of(to, self.layout.rate);
         if ts > self.frames {
             return Err(SymphoniaError::SeekError(SeekErrorKind::OutOfRange));
         }
@@ -160,8 +155,16 @@ impl FormatReader for RawPcmReader {
     }
 }
 
+/// The frame a seek asks for, at `rate` frames a second.
+pub(super) fn frame_of(to: SeekTo, rate: u32) -> u64 {
+    match to {
+        SeekTo::TimeStamp { ts, .. } => ts,
+        SeekTo::Time { time, .. } => ((time.seconds as f64 + time.frac) * f64::from(rate)) as u64,
+    }
+}
+
 /// The end of the stream, as symphonia's readers report it.
-fn end_of_stream() -> SymphoniaError {
+pub(super) fn end_of_stream() -> SymphoniaError {
     SymphoniaError::IoError(std::io::Error::new(
         ErrorKind::UnexpectedEof,
         "end of stream",

@@ -27,6 +27,7 @@ use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::sample::SampleFormat;
 use symphonia::core::units::TimeBase;
 
+use super::raw::{end_of_stream, frame_of};
 use super::Refusal;
 use crate::codecs::CODEC_TYPE_WAVPACK;
 use crate::cursor::FileCursor;
@@ -432,12 +433,7 @@ impl FormatReader for WavPackReader {
 
     fn seek(&mut self, _mode: SeekMode, to: SeekTo) -> Result<SeekedTo> {
         let rate = self.tracks[0].codec_params.sample_rate.unwrap_or(1);
-        let ts = match to {
-            SeekTo::TimeStamp { ts, .. } => ts,
-            SeekTo::Time { time, .. } => {
-                ((time.seconds as f64 + time.frac) * f64::from(rate)) as u64
-            }
-        };
+        let ts = frame_of(to, rate);
         if self.frames.is_some_and(|frames| ts > frames) {
             return Err(SymphoniaError::SeekError(SeekErrorKind::OutOfRange));
         }
@@ -471,10 +467,7 @@ impl FormatReader for WavPackReader {
             )
         };
         if frames == 0 {
-            return Err(SymphoniaError::IoError(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "end of stream",
-            )));
+            return Err(end_of_stream());
         }
         samples.truncate(frames as usize * self.channels);
         let mut data = Vec::with_capacity(samples.len() * 4);

@@ -125,6 +125,23 @@ impl Engine {
         &self.dir
     }
 
+    /// The groups of copies among the indexed files under any of `under`
+    /// (all when empty); see [`crate::duplicates`].
+    pub fn duplicates(&self, under: &[PathBuf]) -> Result<crate::duplicates::Duplicates> {
+        let state = self.state();
+        // The catalog is read under its lock; the grouping runs without it.
+        let files = crate::duplicates::read_files(&state.catalog(), under)?;
+        Ok(crate::duplicates::duplicates(files))
+    }
+
+    /// The copies of the indexed file `id`, itself included (first when it
+    /// is the keeper); empty when it has none.
+    pub fn copies_of(&self, id: FileId) -> Result<Vec<crate::duplicates::Copy>> {
+        let state = self.state();
+        let files = crate::duplicates::read_files(&state.catalog(), &[])?;
+        Ok(crate::duplicates::copies_of(files, id))
+    }
+
     fn state(&self) -> Arc<State> {
         self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -32,8 +32,8 @@ impl Tx<'_> {
     /// Inserts a file, or updates the one with the same path (keeping its
     /// id), and refreshes its full-text row. If the file had a vector and
     /// its content hash changed (or either hash is unknown), the vector is
-    /// deleted: it described other content. Call [`Tx::set_vector`] after
-    /// this, not before.
+    /// deleted: it described other content; so is its fingerprint. Call
+    /// [`Tx::set_vector`] and [`Tx::set_fingerprint`] after this, not before.
     pub fn upsert_file(&self, file: &FileRecord) -> Result<FileId> {
         const WHAT: &str = "store a file";
         self.check_writable(WHAT)?;
@@ -101,6 +101,7 @@ impl Tx<'_> {
         if let Some((_, old_hash)) = old {
             if old_hash.is_none() || file.content_hash.is_none() || old_hash != file.content_hash {
                 self.remove_vectors(FileId(id), WHAT)?;
+                self.remove_fingerprint(FileId(id), WHAT)?;
             }
         }
         self.refresh_fts(FileId(id))?;
@@ -153,6 +154,43 @@ impl Tx<'_> {
             .map_err(self.err(WHAT))?;
         if changed == 0 {
             return Err(self.corrupt(format!("no file with id {} to move", id.0)));
+        }
+        self.refresh_fts(id)
+    }
+
+    /// Records what a metadata-only rewrite of a file changed (`hark tag`):
+    /// its path (after a rename in the same folder), size, modification
+    /// time, content hash, tags and UCS fields, from `file`. Unlike
+    /// [`Tx::upsert_file`], the file keeps its id and its vectors: the
+    /// audio they were computed from did not change. Its full-text row is
+    /// refreshed, so a search for a new tag word finds it at once.
+    pub fn retag_file(&self, id: FileId, file: &FileRecord) -> Result<()> {
+        const WHAT: &str = "update a retagged file";
+        self.check_writable(WHAT)?;
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE files SET path = ?1, path_text = ?2, size = ?3, mtime_ns = ?4,
+                    content_hash = ?5, tags = ?6, ucs_cat_id = ?7, ucs_category = ?8,
+                    ucs_subcategory = ?9, ucs_fx_name = ?10
+                 WHERE id = ?11",
+                params![
+                    path_to_bytes(&file.path),
+                    file.path.to_string_lossy(),
+                    file.size as i64,
+                    file.mtime_ns,
+                    file.content_hash,
+                    tags_to_json(&file.tags),
+                    file.ucs_cat_id,
+                    file.ucs_category,
+                    file.ucs_subcategory,
+                    file.ucs_fx_name,
+                    id.0
+                ],
+            )
+            .map_err(self.err(WHAT))?;
+        if changed == 0 {
+            return Err(self.corrupt(format!("no file with id {}", id.0)));
         }
         self.refresh_fts(id)
     }
