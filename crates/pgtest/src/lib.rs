@@ -222,6 +222,26 @@ impl Cluster {
         panic!("the test server did not turn TLS on:\n{}", self.log());
     }
 
+    /// Makes every role but the superuser give its password over TCP
+    /// (`scram-sha-256`), as a real server does; the superuser (the
+    /// harness's own `psql`) stays trusted.
+    ///
+    /// # Panics
+    ///
+    /// If `pg_hba.conf` cannot be written or the reload fails.
+    pub fn require_passwords(&self) {
+        let hba = format!(
+            "local all all trust\n\
+             host all {SUPERUSER} 127.0.0.1/32 trust\n\
+             host all all 127.0.0.1/32 scram-sha-256\n"
+        );
+        std::fs::write(self.data_dir().join("pg_hba.conf"), hba)
+            .expect("write the test cluster's pg_hba.conf");
+        self.psql("postgres", "SELECT pg_reload_conf()");
+        // The reload is asynchronous; new sessions read pg_hba.conf.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_file()).unwrap_or_default()

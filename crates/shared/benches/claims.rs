@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use hark_pgtest::Cluster;
 use hark_shared::{Address, ClaimedFile, Embedded, SharedCatalog};
-use hark_store::{FileRecord, FileStatus};
+use hark_store::{FileRecord, FileStatus, RootId};
 
 const FILES: usize = 4000;
 const DIM: usize = 512;
@@ -52,6 +52,7 @@ fn result(file: &ClaimedFile) -> Embedded {
         record,
         vector: Some((0..DIM).map(|i| (i as f32 * 0.001).sin()).collect()),
         moments: Vec::new(),
+        fingerprint: None,
     }
 }
 
@@ -60,7 +61,7 @@ fn drain(url: &str, batch: usize) -> usize {
     let mut c = open(url);
     let mut written = 0;
     loop {
-        let claim = c.claim(batch).unwrap();
+        let claim = c.claim(batch, &[RootId(1)]).unwrap();
         if claim.is_empty() {
             return written;
         }
@@ -77,7 +78,7 @@ fn main() {
         let rounds = 500;
         let started = Instant::now();
         for _ in 0..rounds {
-            let claim = c.claim(batch).unwrap();
+            let claim = c.claim(batch, &[RootId(1)]).unwrap();
             assert_eq!(claim.files().len(), batch);
             claim.release().unwrap();
         }

@@ -14,7 +14,7 @@
 //! | database | `PGDATABASE` | the user's name |
 //! | password | `PGPASSWORD`, then the password file (`PGPASSFILE`, else `~/.pgpass`) | none |
 //! | sslmode  | `PGSSLMODE` (`disable`, `prefer`, `require`; see the `tls` module) | `prefer` |
-//! | connect_timeout | `PGCONNECT_TIMEOUT` (seconds) | none |
+//! | connect_timeout | `PGCONNECT_TIMEOUT` (seconds) | 5 s |
 //! | application_name | `PGAPPNAME` | `hark` |
 //!
 //! Values in the address win over the environment. The password file is
@@ -37,6 +37,10 @@ use crate::RedactedUrl;
 
 /// Debian's socket folder, libpq's default there.
 const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+
+/// How long a connection attempt waits when neither the address nor
+/// `PGCONNECT_TIMEOUT` says.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A resolved catalog address: the crate's [`Config`] with the environment
 /// and password file applied, and the address as it may be shown.
@@ -160,6 +164,11 @@ impl Address {
                 })?;
                 config.connect_timeout(Duration::from_secs(secs));
             }
+        }
+        // A host that is down (not refusing) would otherwise hold a search
+        // for the system's TCP timeout, minutes, before the replica answers.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name(&var("PGAPPNAME").unwrap_or_else(|| "hark".into()));

@@ -24,6 +24,24 @@ pub const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(600);
 /// about `idle + interval * count` = 25 s, not the kernel's two hours.
 const KEEPALIVE: (u32, u32, u32) = (10, 5, 3);
 
+/// A file as the catalog knows it, for a walk to compare with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownFile {
+    /// Its id.
+    pub id: FileId,
+    /// Its path relative to its root.
+    pub rel_path: PathBuf,
+    /// Its size when recorded.
+    pub size: u64,
+    /// Its modification time when recorded (as the host that recorded it
+    /// saw it).
+    pub mtime_ns: i64,
+    /// Its content hash, once a worker has read it.
+    pub content_hash: Option<Vec<u8>>,
+    /// Waiting for a worker, embedded, or failed.
+    pub status: FileStatus,
+}
+
 /// A connection to a shared catalog whose schema has been checked (and
 /// brought up to date when opened for writing).
 pub struct SharedCatalog {
@@ -183,29 +201,108 @@ impl SharedCatalog {
 
     /// Stores a file's record under its root, `file.path` being relative
     /// to the root, keeping the id of the file at that path; a file
-    /// [`FileStatus::Waiting`] joins the work queue. Returns its id.
+    /// [`FileStatus::Waiting`] joins the work queue and loses the vectors
+    /// and fingerprint of what it held before. Returns its id.
     ///
     /// # Errors
     ///
     /// [`Error::ReadOnlyRole`], or a failed statement.
     pub fn upsert_file(&mut self, file: &FileRecord) -> Result<FileId> {
+        Ok(self.upsert_files(std::slice::from_ref(file))?[0])
+    }
+
+    /// [`SharedCatalog::upsert_file`] for many files, in one transaction
+    /// (a walk of a large library writes its new files in batches).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnlyRole`], or a failed statement: then none is
+    /// written.
+    pub fn upsert_files(&mut self, files: &[FileRecord]) -> Result<Vec<FileId>> {
         let mut tx = self.client.transaction().map_err(|e| Error::Sql {
             address: self.address.clone(),
             what: "begin a write",
             source: e,
         })?;
-        let id = upsert_file(&mut tx, file)
-            .map_err(|e| write_error(&self.address, &self.role, e, "store a file"))?;
-        if file.status == FileStatus::Waiting {
-            tx.execute(
-                "INSERT INTO hark_work (file_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[&id.0],
-            )
-            .map_err(|e| write_error(&self.address, &self.role, e, "queue a file"))?;
+        let mut ids = Vec::with_capacity(files.len());
+        for file in files {
+            let (id, changed) = upsert_file(&mut tx, file)
+                .map_err(|e| write_error(&self.address, &self.role, e, "store a file"))?;
+            if file.status == FileStatus::Waiting && changed {
+                tx.execute("DELETE FROM hark_vectors WHERE file_id = $1", &[&id.0])
+                    .map_err(|e| write_error(&self.address, &self.role, e, "drop old vectors"))?;
+                tx.execute(
+                    "INSERT INTO hark_work (file_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                    &[&id.0],
+                )
+                .map_err(|e| write_error(&self.address, &self.role, e, "queue a file"))?;
+            }
+            ids.push(id);
         }
         tx.commit()
-            .map_err(|e| write_error(&self.address, &self.role, e, "commit a file"))?;
-        Ok(id)
+            .map_err(|e| write_error(&self.address, &self.role, e, "commit files"))?;
+        Ok(ids)
+    }
+
+    /// What the catalog holds of the files under `root`: for a walk to
+    /// compare with what it finds.
+    ///
+    /// # Errors
+    ///
+    /// A failed statement.
+    pub fn files_of_root(&mut self, root: RootId) -> Result<Vec<KnownFile>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, rel_path, size, mtime_ns, content_hash, status
+                 FROM hark_files WHERE root_id = $1",
+                &[&root.0],
+            )
+            .map_err(|e| self.sql(e, "list a root's files"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let rel: &[u8] = r.get(1);
+                let status: &str = r.get(5);
+                KnownFile {
+                    id: FileId(r.get(0)),
+                    rel_path: PathBuf::from(std::ffi::OsStr::from_bytes(rel)),
+                    size: r.get::<_, i64>(2) as u64,
+                    mtime_ns: r.get(3),
+                    content_hash: r.get(4),
+                    status: FileStatus::parse(status).unwrap_or(FileStatus::Failed),
+                }
+            })
+            .collect())
+    }
+
+    /// Deletes the tombstones older than `age`, and records the newest
+    /// change they held as `pruned_through` in the meta data: a replica
+    /// that has not read that far reads the catalog whole again. Returns
+    /// how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReadOnlyRole`], or a failed statement.
+    pub fn prune_tombstones(&mut self, age: Duration) -> Result<u64> {
+        let seconds = age.as_secs_f64();
+        let row = self
+            .client
+            .query_one(
+                "WITH gone AS (
+                     DELETE FROM hark_tombstones
+                     WHERE at < now() - make_interval(secs => $1) RETURNING change),
+                 top AS (SELECT count(*) AS n, max(change) AS through FROM gone),
+                 noted AS (
+                     INSERT INTO hark_meta (key, value)
+                     SELECT 'pruned_through', through::text FROM top WHERE through IS NOT NULL
+                     ON CONFLICT (key) DO UPDATE
+                     SET value = greatest(hark_meta.value::bigint, excluded.value::bigint)::text)
+                 SELECT n FROM top",
+                &[&seconds],
+            )
+            .map_err(|e| self.write_error(e, "prune tombstones"))?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 
     /// Removes files with their vectors and queue entries; returns how many
@@ -294,13 +391,17 @@ impl SharedCatalog {
 /// The columns of a file's record, in [`file_from_row`]'s order.
 pub(crate) const FILE_COLUMNS: &str = "id, root_id, rel_path, size, mtime_ns, content_hash, \
     format, codec, duration_s, sample_rate, channels, bits_per_sample, tags, ucs_cat_id, \
-    ucs_category, ucs_subcategory, ucs_fx_name, peaks, status, error";
+    ucs_category, ucs_subcategory, ucs_fx_name, peaks, status, error, fingerprint";
 
-/// Inserts or updates the file at `file`'s (root, relative path).
+/// Inserts or updates the file at `file`'s (root, relative path); returns
+/// its id and whether the row was written. A waiting record of a file the
+/// catalog has with the same size and time is not written: two hosts
+/// walking one library at once both find a new file, and the second must
+/// not queue again what the first's workers may have embedded already.
 pub(crate) fn upsert_file(
     client: &mut impl postgres::GenericClient,
     file: &FileRecord,
-) -> Result<FileId, postgres::Error> {
+) -> Result<(FileId, bool), postgres::Error> {
     let rel = file.path.as_os_str().as_bytes();
     let rel_text = file.path.to_string_lossy();
     let tags = serde_json::Value::Array(
@@ -315,7 +416,7 @@ pub(crate) fn upsert_file(
         .flat_map(|&(min, max)| [min as u8, max as u8])
         .collect();
     let opt_i32 = |v: Option<u32>| v.map(|v| v as i32);
-    let row = client.query_one(
+    let row = client.query_opt(
         "INSERT INTO hark_files (root_id, rel_path, rel_path_text, size, mtime_ns,
              content_hash, format, codec, duration_s, sample_rate, channels, bits_per_sample,
              tags, ucs_cat_id, ucs_category, ucs_subcategory, ucs_fx_name, peaks, status, error)
@@ -330,7 +431,9 @@ pub(crate) fn upsert_file(
              ucs_cat_id = excluded.ucs_cat_id, ucs_category = excluded.ucs_category,
              ucs_subcategory = excluded.ucs_subcategory, ucs_fx_name = excluded.ucs_fx_name,
              peaks = excluded.peaks, status = excluded.status, error = excluded.error,
-             indexed_at = now()
+             fingerprint = NULL, indexed_at = now()
+         WHERE excluded.status <> 'waiting'
+            OR hark_files.size <> excluded.size OR hark_files.mtime_ns <> excluded.mtime_ns
          RETURNING id",
         &[
             &file.root.0,
@@ -355,12 +458,19 @@ pub(crate) fn upsert_file(
             &file.error,
         ],
     )?;
-    Ok(FileId(row.get(0)))
+    if let Some(row) = row {
+        return Ok((FileId(row.get(0)), true));
+    }
+    let row = client.query_one(
+        "SELECT id FROM hark_files WHERE root_id = $1 AND rel_path = $2",
+        &[&file.root.0, &rel],
+    )?;
+    Ok((FileId(row.get(0)), false))
 }
 
-/// A file's id and record (path relative to its root) from a row of
-/// [`FILE_COLUMNS`].
-pub(crate) fn file_from_row(row: &Row) -> (FileId, FileRecord) {
+/// A file's id, record (path relative to its root) and fingerprint from a
+/// row of [`FILE_COLUMNS`].
+pub(crate) fn file_from_row(row: &Row) -> (FileId, FileRecord, Option<Vec<u8>>) {
     use std::ffi::OsStr;
     let rel: Vec<u8> = row.get(2);
     let mut file = FileRecord::new(
@@ -402,5 +512,5 @@ pub(crate) fn file_from_row(row: &Row) -> (FileId, FileRecord) {
     let status: String = row.get(18);
     file.status = FileStatus::parse(&status).unwrap_or(FileStatus::Failed);
     file.error = row.get(19);
-    (FileId(row.get(0)), file)
+    (FileId(row.get(0)), file, row.get(20))
 }

@@ -69,6 +69,8 @@ pub struct Embedded {
     pub vector: Option<Vec<f32>>,
     /// Vectors of moments of a long file.
     pub moments: Vec<MomentVector>,
+    /// Its audio fingerprint (hark-fingerprint's bytes), if one was made.
+    pub fingerprint: Option<Vec<u8>>,
 }
 
 /// A batch of queued files locked by this worker until [`Claim::finish`]
@@ -87,15 +89,17 @@ impl std::fmt::Debug for Claim<'_> {
 }
 
 impl SharedCatalog {
-    /// Claims up to `limit` queued files that no other worker holds, in
-    /// queue order (file id). An empty claim means nothing is left that is
-    /// not held by someone.
+    /// Claims up to `limit` queued files under `roots` (the roots this
+    /// host has mounted) that no other worker holds, in queue order (file
+    /// id). An empty claim means nothing is left that is not held by
+    /// someone.
     ///
     /// # Errors
     ///
     /// [`Error::ReadOnlyRole`] (locking rows needs UPDATE), or a failed
     /// statement.
-    pub fn claim(&mut self, limit: usize) -> Result<Claim<'_>> {
+    pub fn claim(&mut self, limit: usize, roots: &[RootId]) -> Result<Claim<'_>> {
+        let roots: Vec<i64> = roots.iter().map(|r| r.0).collect();
         let address = self.address.clone();
         let role = self.role.clone();
         let mut tx = self.client.transaction().map_err(|source| Error::Sql {
@@ -107,10 +111,11 @@ impl SharedCatalog {
             .query(
                 "SELECT f.id, f.root_id, f.rel_path, f.size, f.mtime_ns
                  FROM hark_work w JOIN hark_files f ON f.id = w.file_id
+                 WHERE f.root_id = ANY($2)
                  ORDER BY w.file_id
                  LIMIT $1
                  FOR UPDATE OF w SKIP LOCKED",
-                &[&(limit as i64)],
+                &[&(limit as i64), &roots],
             )
             .map_err(|e| write_error(&address, &role, e, "claim files"))?;
         let files = rows
@@ -162,7 +167,7 @@ impl Claim<'_> {
                      duration_s = $7, sample_rate = $8, channels = $9, bits_per_sample = $10,
                      tags = $11, ucs_cat_id = $12, ucs_category = $13, ucs_subcategory = $14,
                      ucs_fx_name = $15, peaks = $16, status = $17, error = $18,
-                     indexed_at = now()
+                     fingerprint = $19, indexed_at = now()
                  WHERE id = $1 AND size = $2 AND mtime_ns = $3",
             )
             .map_err(|e| self.error(e, "prepare the result update"))?;
@@ -214,6 +219,7 @@ impl Claim<'_> {
                         &(!peaks.is_empty()).then_some(peaks),
                         &r.status.as_str(),
                         &r.error,
+                        &result.fingerprint,
                     ],
                 )
                 .map_err(|e| self.error(e, "write a result"))?;

@@ -108,6 +108,40 @@ pub enum Error {
         /// The role connected as.
         role: String,
     },
+    /// The local replica (an ordinary hark catalog) failed.
+    #[error("the local replica of the shared catalog failed")]
+    Replica(#[from] hark_store::Error),
+    /// A file of the index directory (the mounts, the replica's stamp)
+    /// could not be read or written.
+    #[error("failed to {what} `{}`", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The index directory holds a local index, which a replica would
+    /// replace.
+    #[error(
+        "the index directory `{}` holds a local index; a shared catalog needs an index \
+         directory of its own (its catalog becomes a replica of the shared one)\n\
+         hint: pass another --index DIR with --catalog",
+        dir.display()
+    )]
+    LocalIndex {
+        /// The index directory.
+        dir: PathBuf,
+    },
+    /// The mounts file is not one hark wrote.
+    #[error("the mounts file `{}` is damaged: {cause}\nhint: delete it and run `hark index PATH --name NAME` for each mount", path.display())]
+    BadMounts {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        cause: String,
+    },
 }
 
 impl Error {

@@ -61,6 +61,8 @@ CREATE TABLE hark_meta (
     key   text PRIMARY KEY,
     value text NOT NULL
 );
+-- Which catalog this is: a replica made from another one starts over.
+INSERT INTO hark_meta (key, value) VALUES ('catalog_id', gen_random_uuid()::text);
 
 CREATE TABLE hark_roots (
     id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -88,6 +90,7 @@ CREATE TABLE hark_files (
     ucs_subcategory text,
     ucs_fx_name     text,
     peaks           bytea,
+    fingerprint     bytea,
     status          text NOT NULL CHECK (status IN ('ok', 'waiting', 'failed')),
     error           text,
     indexed_at      timestamptz NOT NULL DEFAULT now(),
@@ -117,7 +120,8 @@ CREATE INDEX hark_vectors_change ON hark_vectors(change);
 CREATE TABLE hark_tombstones (
     change bigint NOT NULL DEFAULT hark_xact(),
     kind   text NOT NULL CHECK (kind IN ('file', 'point')),
-    id     bigint NOT NULL
+    id     bigint NOT NULL,
+    at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX hark_tombstones_change ON hark_tombstones(change);
 

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use hark_pgtest::Cluster;
-use hark_shared::{Address, Embedded, Error, Position, SharedCatalog, SCHEMA_VERSION};
+use hark_shared::{
+    Address, Change, Embedded, Error, Position, SharedCatalog, SharedVector, SCHEMA_VERSION,
+};
 use hark_store::{FileId, FileRecord, FileStatus, PointId, RootId};
 
 fn address(url: &str) -> Address {
@@ -124,14 +126,14 @@ fn a_read_only_role_reads_and_cannot_write() {
     );
     let reader_url = cluster.url_as("reader", "r3ader-pw", "sfx");
     let mut reader = SharedCatalog::open_readonly(&address(&reader_url)).unwrap();
-    let changes = reader.changes_since(Position::START).unwrap();
+    let changes = collect(&mut reader, Position::START);
     assert_eq!(changes.files.len(), 1);
     // Opening for writing a current schema writes nothing, so it works;
     // the first write says what is wrong, without the password.
     let mut reader = SharedCatalog::open(&address(&reader_url)).unwrap();
     for e in [
         reader.add_root("other").unwrap_err(),
-        reader.claim(10).map(|_| ()).unwrap_err(),
+        reader.claim(10, &[root]).map(|_| ()).unwrap_err(),
     ] {
         assert!(matches!(e, Error::ReadOnlyRole { .. }), "{e:?}");
         let shown = format!("{e} {e:?}");
@@ -178,7 +180,7 @@ fn changes_since_a_position_hold_what_changed_and_what_was_removed() {
         ids.push(c.upsert_file(&waiting(root, name)).unwrap());
     }
     // A worker embeds them all.
-    let claim = c.claim(10).unwrap();
+    let claim = c.claim(10, &[root]).unwrap();
     let done: Vec<Embedded> = claim
         .files()
         .iter()
@@ -186,7 +188,7 @@ fn changes_since_a_position_hold_what_changed_and_what_was_removed() {
         .collect();
     assert_eq!(claim.finish("model", "pipe", &done).unwrap(), 3);
 
-    let first = c.changes_since(Position::START).unwrap();
+    let first = collect(&mut c, Position::START);
     assert_eq!(first.roots, vec![(root, "sfx".to_string())]);
     assert_eq!(first.files.len(), 3);
     assert!(first.files.iter().all(|(_, f)| f.status == FileStatus::Ok));
@@ -195,13 +197,14 @@ fn changes_since_a_position_hold_what_changed_and_what_was_removed() {
         first.files[0].1.tags,
         vec![("bext.Description".to_string(), "door".to_string())]
     );
+    assert_eq!(first.fingerprints[0], Some(vec![7, 7]));
     assert_eq!(first.vectors.len(), 3);
     assert_eq!(first.vectors[0].data, vec![ids[0].0 as f32, 0.5]);
     assert!(first.removed_files.is_empty());
 
     // Nothing new: nothing read (the overlap is only of transactions that
     // were running).
-    let quiet = c.changes_since(first.next).unwrap();
+    let quiet = collect(&mut c, first.next);
     assert!(
         quiet.files.is_empty() && quiet.vectors.is_empty(),
         "{quiet:?}"
@@ -212,11 +215,18 @@ fn changes_since_a_position_hold_what_changed_and_what_was_removed() {
     changed.size = 2000;
     c.upsert_file(&changed).unwrap();
     c.remove_files(&[ids[2]]).unwrap();
-    let second = c.changes_since(quiet.next).unwrap();
+    let second = collect(&mut c, quiet.next);
     let files: Vec<FileId> = second.files.iter().map(|(id, _)| *id).collect();
     assert_eq!(files, vec![ids[1]]);
     assert_eq!(second.removed_files, vec![ids[2]]);
-    assert_eq!(second.removed_points, vec![PointId::new(ids[2], 0)]);
+    // The changed file's vector went when it was queued again, the
+    // removed file's with it.
+    let mut points = second.removed_points.clone();
+    points.sort();
+    assert_eq!(
+        points,
+        vec![PointId::new(ids[1], 0), PointId::new(ids[2], 0)]
+    );
     assert!(second.next >= quiet.next);
 }
 
@@ -239,13 +249,13 @@ fn a_transaction_that_commits_late_is_not_missed() {
         .unwrap();
     // ...a quick one writes and commits after it...
     c.upsert_file(&waiting(root, "quick.wav")).unwrap();
-    let read = c.changes_since(Position::START).unwrap();
+    let read = collect(&mut c, Position::START);
     let names: Vec<_> = read.files.iter().map(|(_, f)| f.path.clone()).collect();
     assert_eq!(names, vec![PathBuf::from("quick.wav")]);
     // ...and the slow one commits last: the next read from the returned
     // position still sees it.
     slow_tx.commit().unwrap();
-    let later = c.changes_since(read.next).unwrap();
+    let later = collect(&mut c, read.next);
     let names: Vec<_> = later.files.iter().map(|(_, f)| f.path.clone()).collect();
     assert!(names.contains(&PathBuf::from("slow.wav")), "{names:?}");
 }
@@ -260,7 +270,45 @@ fn embedded(id: FileId, root: RootId, rel: &std::path::Path, size: u64) -> Embed
         record,
         vector: Some(vec![id.0 as f32, 0.5]),
         moments: Vec::new(),
+        fingerprint: Some(vec![7, 7]),
     }
+}
+
+/// What [`SharedCatalog::changes_since`] streamed, gathered.
+#[derive(Debug, Default)]
+struct Collected {
+    reset: bool,
+    roots: Vec<(RootId, String)>,
+    files: Vec<(FileId, FileRecord)>,
+    fingerprints: Vec<Option<Vec<u8>>>,
+    vectors: Vec<SharedVector>,
+    removed_files: Vec<FileId>,
+    removed_points: Vec<PointId>,
+    next: Position,
+}
+
+fn collect(c: &mut SharedCatalog, since: Position) -> Collected {
+    let mut out = Collected::default();
+    // Every root's files: the tests name few.
+    let roots: Vec<RootId> = c.roots().unwrap().into_iter().map(|(id, _)| id).collect();
+    out.next = c
+        .changes_since(since, &roots, &mut |change| -> Result<(), Error> {
+            match change {
+                Change::Reset => out.reset = true,
+                Change::Root(id, name) => out.roots.push((id, name)),
+                Change::Meta(..) => {}
+                Change::RemovedFile(id) => out.removed_files.push(id),
+                Change::RemovedPoint(p) => out.removed_points.push(p),
+                Change::File(id, record, fingerprint) => {
+                    out.files.push((id, *record));
+                    out.fingerprints.push(fingerprint);
+                }
+                Change::Vector(v) => out.vectors.push(v),
+            }
+            Ok(())
+        })
+        .unwrap();
+    out
 }
 
 /// Whether the catalog's own session is encrypted.

@@ -43,6 +43,7 @@ fn embed(file: &ClaimedFile) -> Embedded {
         record,
         vector: Some(vec![file.id.0 as f32, 1.0, 2.0]),
         moments: Vec::new(),
+        fingerprint: None,
     }
 }
 
@@ -52,7 +53,7 @@ fn work(url: &str, batch: usize, log: &Mutex<HashMap<FileId, u32>>) -> usize {
     let mut c = open(url);
     let mut written = 0;
     loop {
-        let claim = c.claim(batch).unwrap();
+        let claim = c.claim(batch, &[RootId(1)]).unwrap();
         if claim.is_empty() {
             return written;
         }
@@ -115,7 +116,7 @@ fn a_file_that_changed_while_claimed_stays_queued() {
     let (url, ids) = queued_catalog(&cluster, 1);
     let mut worker = open(&url);
     let mut walker = open(&url);
-    let claim = worker.claim(10).unwrap();
+    let claim = worker.claim(10, &[RootId(1)]).unwrap();
     assert_eq!(claim.files().len(), 1);
     let done = vec![embed(&claim.files()[0])];
     // The walk sees the file grow while the worker embeds it.
@@ -125,7 +126,7 @@ fn a_file_that_changed_while_claimed_stays_queued() {
         .unwrap();
     assert_eq!(claim.finish("fake", "fake-1", &done).unwrap(), 0);
     assert_eq!(worker.queued().unwrap(), 1);
-    let again = worker.claim(10).unwrap();
+    let again = worker.claim(10, &[RootId(1)]).unwrap();
     assert_eq!(again.files()[0].id, ids[0]);
     assert_eq!(again.files()[0].size, 999);
 }
@@ -134,10 +135,10 @@ fn a_file_that_changed_while_claimed_stays_queued() {
 /// says so on stdout, and waits to be killed.
 fn child(url: &str) {
     let mut c = open(url);
-    let claim = c.claim(5).unwrap();
+    let claim = c.claim(5, &[RootId(1)]).unwrap();
     let done: Vec<Embedded> = claim.files().iter().map(embed).collect();
     claim.finish("fake", "fake-1", &done).unwrap();
-    let held = c.claim(5).unwrap();
+    let held = c.claim(5, &[RootId(1)]).unwrap();
     let ids: Vec<String> = held.files().iter().map(|f| f.id.0.to_string()).collect();
     println!("holding {}", ids.join(","));
     loop {
@@ -188,7 +189,7 @@ fn a_killed_worker_loses_nothing_committed_and_leaves_nothing_claimed() {
 
     // While the child lives, its files are not offered to another worker.
     let mut other = open(&url);
-    let claim = other.claim(100).unwrap();
+    let claim = other.claim(100, &[RootId(1)]).unwrap();
     let offered: Vec<FileId> = claim.files().iter().map(|f| f.id).collect();
     assert_eq!(offered, ids[10..], "{offered:?}");
     claim.release().unwrap();
@@ -198,7 +199,7 @@ fn a_killed_worker_loses_nothing_committed_and_leaves_nothing_claimed() {
     worker.wait().unwrap();
     let killed = Instant::now();
     let offered = loop {
-        let claim = other.claim(100).unwrap();
+        let claim = other.claim(100, &[RootId(1)]).unwrap();
         let offered: Vec<FileId> = claim.files().iter().map(|f| f.id).collect();
         claim.release().unwrap();
         if offered.len() == 15 || killed.elapsed() > Duration::from_secs(10) {
@@ -242,10 +243,10 @@ fn a_worker_carries_on_after_the_server_restarts() {
     let log = Mutex::new(HashMap::new());
     let mut c = open(&url);
     // One batch committed, one claimed when the server goes down.
-    let claim = c.claim(10).unwrap();
+    let claim = c.claim(10, &[RootId(1)]).unwrap();
     let done: Vec<Embedded> = claim.files().iter().map(embed).collect();
     claim.finish("fake", "fake-1", &done).unwrap();
-    let claim = c.claim(10).unwrap();
+    let claim = c.claim(10, &[RootId(1)]).unwrap();
     let done: Vec<Embedded> = claim.files().iter().map(embed).collect();
     cluster.stop();
     let e = claim.finish("fake", "fake-1", &done).unwrap_err();

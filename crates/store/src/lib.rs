@@ -66,6 +66,7 @@ mod held;
 pub mod meta;
 mod paths;
 mod record;
+mod replica;
 pub mod salvage;
 mod schema;
 mod vectors;

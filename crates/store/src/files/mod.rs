@@ -13,6 +13,7 @@ use crate::{FileId, FileRecord, RootId};
 
 mod read;
 mod write;
+pub(crate) use write::{peaks_to_bytes, tags_to_json};
 
 /// A file as stored: its record plus what the catalog assigned.
 #[derive(Debug, Clone, PartialEq)]

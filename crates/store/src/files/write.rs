@@ -215,7 +215,7 @@ impl Tx<'_> {
 }
 
 /// Tags as a JSON array of `[key, value]` pairs, in order.
-fn tags_to_json(tags: &[(String, String)]) -> String {
+pub(crate) fn tags_to_json(tags: &[(String, String)]) -> String {
     fn string(out: &mut String, s: &str) {
         out.push('"');
         for c in s.chars() {
@@ -247,7 +247,7 @@ fn tags_to_json(tags: &[(String, String)]) -> String {
 }
 
 /// Peaks as interleaved (min, max) bytes.
-fn peaks_to_bytes(peaks: &[(i8, i8)]) -> Vec<u8> {
+pub(crate) fn peaks_to_bytes(peaks: &[(i8, i8)]) -> Vec<u8> {
     peaks
         .iter()
         .flat_map(|&(min, max)| [min as u8, max as u8])

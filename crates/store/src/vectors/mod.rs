@@ -151,7 +151,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn insert_point(
+    pub(crate) fn insert_point(
         &self,
         point: PointId,
         span: Option<(f64, f64)>,
