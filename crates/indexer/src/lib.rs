@@ -45,6 +45,7 @@ mod pipeline;
 mod plan;
 mod prepare;
 mod report;
+mod shared;
 mod walk;
 
 use std::path::{Path, PathBuf};
@@ -58,6 +59,7 @@ pub use crate::lock::{IndexLock, LOCK_FILE};
 pub use crate::pipeline::{Model, Options};
 pub use crate::prepare::hash_file;
 pub use crate::report::{Event, Observer, Outcome, Summary};
+pub use crate::shared::run_shared;
 pub use crate::walk::{
     is_audio_path, mtime_ns, walk_root, Found, Walk, WalkProblem, AUDIO_EXTENSIONS,
 };

@@ -96,6 +96,12 @@ pub enum Event<'a> {
     /// The catalog was damaged: it was set aside and a new one built from
     /// what could be read of it, before the walk.
     Repaired(&'a hark_store::salvage::Repair),
+    /// The connection to the shared catalog was lost: the run reconnects
+    /// with backoff and carries on (the batch in flight is claimed again).
+    Reconnecting {
+        /// Why, for a person (the address redacted).
+        cause: String,
+    },
     /// The ANN cache is being brought up to date (a build can take minutes
     /// on a large library).
     AnnStarted,
