@@ -71,7 +71,9 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| std::fs::canonicalize(p).with_context(|| format!("cannot open `{}`", p.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let engine = Engine::open(&cli.index_dir()?, model_cmd::spec(cli))?;
+    let index_dir = cli.index_dir()?;
+    crate::shared::refresh_replica(cli, &index_dir)?;
+    let engine = Engine::open(&index_dir, model_cmd::spec(cli))?;
     let found = engine.duplicates(&under)?;
     if found.unfingerprinted > 0 {
         let n = found.unfingerprinted;

@@ -24,6 +24,11 @@ pub struct Args {
     /// Folders to add to the library (remembered); with none, every known folder is refreshed
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// With --catalog: the name of the shared catalog's root that PATH is this host's mount
+    /// of (default: PATH's folder name). Hosts mounting one library at different paths give
+    /// it the same name, and share its files and vectors
+    #[arg(long, value_name = "NAME", requires = "paths")]
+    name: Option<String>,
     /// Do not download the model when it is absent (neither does HF_HUB_OFFLINE=1): files
     /// are then indexed by name and metadata and wait for their embeddings
     #[arg(long)]
@@ -292,6 +297,9 @@ impl Reporter {
                     self.say(&format!("search graph {what} in {:.1} s", r.seconds));
                 }
             }
+            Event::Reconnecting { cause } => self.warn(&format!(
+                "lost the shared catalog ({cause}); reconnecting, the batch in flight will be claimed again"
+            )),
             Event::AnnFailed(e) => self.warn(&format!(
                 "the search graph could not be updated (searches scan every vector until a later run succeeds): {e}"
             )),
@@ -308,6 +316,12 @@ impl Reporter {
 
 pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let index_dir = cli.index_dir()?;
+    if let Some(address) = crate::shared::address(cli)? {
+        return run_shared(cli, args, &index_dir, &address);
+    }
+    if args.name.is_some() {
+        anyhow::bail!("--name names a root of a shared catalog\nhint: give the catalog with --catalog URL (or HARK_CATALOG)");
+    }
     let options = Options {
         add_roots: args.paths.clone(),
         wait: args.wait,
@@ -360,6 +374,84 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             return Err(anyhow::Error::new(e).context(format!(
                 "`hark index` stopped: the disk is full; the index is intact\nhint: {hint}"
             )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &summary)?;
+        writeln!(out)?;
+    }
+    if !args.quiet {
+        print_summary(&summary);
+    }
+    Ok(if summary.kept_missing_roots() {
+        ExitCode::from(EXIT_ROOT_KEPT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `hark index` against a shared catalog: this host's mounts (PATHs are
+/// added as mounts of their root names), the work split with the other
+/// runs, the replica synced.
+fn run_shared(
+    cli: &Cli,
+    args: &Args,
+    index_dir: &std::path::Path,
+    address: &hark_shared::Address,
+) -> anyhow::Result<ExitCode> {
+    if args.name.is_some() && args.paths.len() > 1 {
+        anyhow::bail!("--name names one root: give one PATH with it");
+    }
+    let mut add = Vec::new();
+    for path in &args.paths {
+        let name = match &args.name {
+            Some(name) => name.clone(),
+            None => std::fs::canonicalize(path)
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "cannot name the root `{}` after its folder\nhint: give its name with --name NAME",
+                        path.display()
+                    )
+                })?,
+        };
+        add.push((name, path.clone()));
+    }
+    let options = Options {
+        prune_missing: args.prune_missing,
+        commit_files: args.batch,
+        ..Options::default()
+    };
+    let (model, no_model) = match find_model(cli, args)? {
+        Ok(found) => (Some(found), None),
+        Err(why) => (None, Some(why)),
+    };
+    let mut reporter = Reporter::new(args.quiet, no_model);
+    let result = hark_indexer::run_shared(
+        index_dir,
+        address,
+        &add,
+        &options,
+        model.as_ref().map(|(clap, identity, name)| Model {
+            clap,
+            identity,
+            name,
+        }),
+        &mut |e: Event<'_>| reporter.event(e),
+    );
+    reporter.finish();
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(hark_indexer::Error::Shared(e @ hark_shared::Error::ReadOnlyRole { .. }))
+            if !add.is_empty() =>
+        {
+            return Err(anyhow::Error::new(e).context(
+                "`hark index` needs a role that may write; the mount was recorded, so search, \
+                 similar, status and tui use it",
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -484,6 +576,7 @@ pub(crate) fn human_bytes(n: u64) -> String {
 
 pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let index_dir = cli.index_dir()?;
+    crate::shared::refresh_replica(cli, &index_dir)?;
     let catalog = hark_store::Catalog::open_readonly(&index_dir).map_err(|e| {
         if e.is_damaged() {
             return anyhow::Error::new(e);

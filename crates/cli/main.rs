@@ -8,6 +8,7 @@ mod index;
 mod model_cmd;
 mod output;
 mod search;
+mod shared;
 mod tag;
 mod tui;
 
@@ -42,6 +43,19 @@ struct Cli {
     /// (`owner/name[@revision]`). Default: laion/clap-htsat-fused.
     #[arg(long, global = true, env = "HARK_MODEL", value_name = "DIR|HUB_ID")]
     model: Option<String>,
+
+    /// A shared catalog for a team: a postgres:// URL (libpq's conventions: ~/.pgpass,
+    /// PGPASSFILE, PGHOST, sslmode...). The index directory then holds this host's mounts and
+    /// a local replica that search, similar, tui and status read. Default: none (the index
+    /// directory's own SQLite catalog)
+    #[arg(
+        long,
+        global = true,
+        env = "HARK_CATALOG",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    catalog: Option<String>,
 
     #[command(subcommand)]
     command: Command,

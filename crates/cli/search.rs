@@ -115,7 +115,9 @@ pub struct SimilarArgs {
 }
 
 fn open(cli: &Cli) -> anyhow::Result<Engine> {
-    Ok(Engine::open(&cli.index_dir()?, model_cmd::spec(cli))?)
+    let index_dir = cli.index_dir()?;
+    crate::shared::refresh_replica(cli, &index_dir)?;
+    Ok(Engine::open(&index_dir, model_cmd::spec(cli))?)
 }
 
 pub fn search(cli: &Cli, args: &SearchArgs) -> anyhow::Result<ExitCode> {

@@ -143,6 +143,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     let index_dir = cli.index_dir()?;
+    crate::shared::refresh_replica(cli, &index_dir)?;
     // A session reads pages a first query may not: damage is reported now,
     // on the terminal, rather than as a failure inside the UI.
     if let Err(e) = hark_store::Catalog::open_readonly(&index_dir).and_then(|c| c.check()) {
@@ -156,6 +157,12 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         options.audio = hark_tui::runtime::AudioOutput::Silent;
     }
     let query = (!args.query.is_empty()).then(|| args.query.join(" "));
+    // The replica follows the shared catalog while the UI runs; the
+    // engine sees the changes as it sees a cron run's.
+    let _sync = match crate::shared::address(cli)? {
+        Some(address) => Some(crate::shared::keep_synced(address, index_dir.clone())?),
+        None => None,
+    };
     hark_tui::runtime::run(EngineBackend(engine), query, options)?;
     Ok(ExitCode::SUCCESS)
 }
