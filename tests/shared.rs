@@ -291,37 +291,113 @@ fn a_second_host_with_another_mount_embeds_nothing_and_prints_its_own_paths() {
     );
 }
 
+/// The administrator's SQL from README.md, "A shared library for a team".
+fn readme_setup(cluster: &Cluster) {
+    cluster.psql(
+        "postgres",
+        "CREATE ROLE hark_indexer LOGIN PASSWORD 'change-me';
+         CREATE ROLE hark_reader LOGIN PASSWORD 'change-me-too';",
+    );
+    cluster.psql("postgres", "CREATE DATABASE hark_sfx OWNER hark_indexer");
+    cluster.psql(
+        "hark_sfx",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+         GRANT CREATE, USAGE ON SCHEMA public TO hark_indexer;
+         GRANT USAGE ON SCHEMA public TO hark_reader;
+         ALTER DEFAULT PRIVILEGES FOR ROLE hark_indexer IN SCHEMA public
+             GRANT SELECT ON TABLES TO hark_reader;",
+    );
+}
+
 #[test]
-fn a_read_only_role_searches_and_cannot_index() {
+fn the_readme_roles_index_with_one_and_search_read_only_with_the_other() {
     let cluster = Cluster::start();
-    let url = cluster.create_database("sfx");
     cluster.require_passwords();
+    readme_setup(&cluster);
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    for line in [
+        "GRANT SELECT ON TABLES TO hark_reader;",
+        "CREATE DATABASE hark_sfx OWNER hark_indexer;",
+    ] {
+        assert!(
+            readme.contains(line),
+            "README.md no longer shows {line:?}: keep this test in step"
+        );
+    }
+    let writer = cluster.url_as("hark_indexer", "change-me", "hark_sfx");
+    let reader = cluster.url_as("hark_reader", "change-me-too", "hark_sfx");
     let dir = empty_dir();
     let lib = library(dir.path(), 6, 2.0);
-    run(hark_at(&dir.path().join("a"), &url)
+    run(hark_at(&dir.path().join("server"), &writer)
         .args(["index", "--quiet", "--name", "sfx"])
         .arg(&lib))
     .assert_success();
-    cluster.psql(
-        "sfx",
-        "CREATE ROLE reader LOGIN PASSWORD 'r3ad-0nly';
-         GRANT CONNECT ON DATABASE sfx TO reader;
-         GRANT USAGE ON SCHEMA public TO reader;
-         GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader;",
-    );
-    let reader = cluster.url_as("reader", "r3ad-0nly", "sfx");
     let index = dir.path().join("workstation");
     let refused = run(hark_at(&index, &reader)
         .args(["index", "--name", "sfx"])
         .arg(&lib));
     refused.assert_code(2);
-    refused.assert_stderr_contains("cannot write");
+    refused.assert_stderr_contains("`hark_reader` cannot write");
     refused.assert_stderr_contains("the mount was recorded");
     let (paths, out) = search_paths(&index, &reader);
     assert_eq!(paths.len(), 6, "{}", out.describe());
+    assert!(out.stderr.is_empty(), "{}", out.describe());
     for out in [&refused, &out] {
-        assert!(!out.stderr.contains("r3ad-0nly") && !out.stdout.contains("r3ad-0nly"));
+        for secret in ["change-me", "change-me-too"] {
+            assert!(!out.stderr.contains(secret) && !out.stdout.contains(secret));
+        }
     }
+}
+
+/// A replica update cut short (here: the role may read files but not
+/// vectors, so the read fails after the files were applied) leaves the
+/// replica as it was.
+#[test]
+fn a_failed_replica_update_leaves_the_replica_as_it_was() {
+    let cluster = Cluster::start();
+    let url = cluster.create_database("sfx");
+    cluster.require_passwords();
+    let dir = empty_dir();
+    let lib = library(dir.path(), 4, 2.0);
+    let index = dir.path().join("ws");
+    cluster.psql("sfx", "CREATE ROLE ws LOGIN PASSWORD 'ws-pw'");
+    run(hark_at(&dir.path().join("server"), &url)
+        .args(["index", "--quiet", "--name", "sfx"])
+        .arg(&lib))
+    .assert_success();
+    cluster.psql("sfx", "GRANT SELECT ON ALL TABLES IN SCHEMA public TO ws");
+    let ws = cluster.url_as("ws", "ws-pw", "sfx");
+    run(hark_at(&index, &ws)
+        .args(["index", "--name", "sfx"])
+        .arg(&lib))
+    .assert_code(2);
+    let (before, _) = search_paths(&index, &ws);
+    assert_eq!(before.len(), 4);
+    // Two more files; the reader loses the vectors table.
+    for i in 0..2 {
+        fs::write(
+            lib.join(format!("new {i}.wav")),
+            tone(2.0, 900.0 + 50.0 * i as f32, 99 + i),
+        )
+        .unwrap();
+    }
+    run(hark_at(&dir.path().join("server"), &url).args(["index", "--quiet"])).assert_success();
+    cluster.psql("sfx", "REVOKE SELECT ON hark_vectors FROM ws");
+    let failed = run(hark_at(&index, &ws).args(["search", "sound", "--paths", "-k", "500"]));
+    failed.assert_code(2);
+    failed.assert_stderr_contains("read changed vectors");
+    let catalog = rusqlite::Connection::open(index.join("catalog.sqlite3")).unwrap();
+    let files: i64 = catalog
+        .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        files, 4,
+        "the new files read before the failure were rolled back"
+    );
+    // Readable again: the next update brings both.
+    cluster.psql("sfx", "GRANT SELECT ON hark_vectors TO ws");
+    let (after, _) = search_paths(&index, &ws);
+    assert_eq!(after.len(), 6);
 }
 
 #[test]
