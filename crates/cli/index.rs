@@ -70,6 +70,13 @@ model (not downloaded, or the download failed) files are indexed by name and met
 for their embeddings, and `hark search` and `hark tui` find them by words; a later run with the \
 model embeds only those.
 
+With --catalog URL (or HARK_CATALOG), the run works on a team's shared PostgreSQL catalog: \
+PATH is recorded as this host's mount of the root named by --name (default: the folder's name), \
+every mount is walked into the catalog, and the files waiting for vectors are claimed and \
+embedded together with any other runs on any host (each file once; --json says how many this run \
+`embedded`); then the index directory's replica is brought up to date. See the README, \
+\"A shared library for a team\".
+
 Exit status:
   0  the index is up to date (files that could not be read are recorded: `hark status --errors`)
   1  a folder looked unmounted (missing, or more than half its files gone): its entries were kept
@@ -531,6 +538,19 @@ struct Status {
     last_run: Option<Summary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<FailedJson>>,
+    /// With --catalog: the shared catalog (redacted) and the replica.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared: Option<SharedStatus>,
+}
+
+#[derive(serde::Serialize)]
+struct SharedStatus {
+    /// The catalog's address, its password masked.
+    catalog: String,
+    /// When the replica was last brought up to date (Unix seconds).
+    replica_updated_at: Option<i64>,
+    /// This index directory's mounts: root name and local path.
+    mounts: Vec<hark_shared::Mount>,
 }
 
 #[derive(serde::Serialize)]
@@ -631,6 +651,18 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         size_bytes: dir_size(&index_dir),
         last_run,
         errors,
+        shared: match crate::shared::address(cli)? {
+            Some(address) => Some(SharedStatus {
+                catalog: address.shown().to_string(),
+                replica_updated_at: hark_shared::replica::last_synced(&index_dir).and_then(|t| {
+                    t.duration_since(std::time::UNIX_EPOCH)
+                        .ok()
+                        .map(|d| d.as_secs() as i64)
+                }),
+                mounts: hark_shared::Mounts::load(&index_dir)?.mounts,
+            }),
+            None => None,
+        },
     };
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -644,6 +676,21 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<ExitCode> {
         terminal::escape_path(&status.index),
         human_bytes(status.size_bytes)
     )?;
+    if let Some(shared) = &status.shared {
+        writeln!(
+            out,
+            "catalog:  {} (shared; this directory holds its replica)",
+            terminal::escape(&shared.catalog)
+        )?;
+        for m in &shared.mounts {
+            writeln!(
+                out,
+                "mount:    {} at {}",
+                terminal::escape(&m.name),
+                terminal::escape_path(&m.path)
+            )?;
+        }
+    }
     writeln!(
         out,
         "files:    {} ({} embedded, {} waiting for the model, {} failed)",
