@@ -182,7 +182,7 @@ fn refusals_are_typed_and_name_the_file() {
         .err()
         .expect("the lock is held");
     assert!(
-        matches!(e, Error::Index(hark_indexer::Error::Locked { .. })),
+        matches!(&e, Error::Index(inner) if matches!(**inner, hark_indexer::Error::Locked { .. })),
         "{e:?}"
     );
 }

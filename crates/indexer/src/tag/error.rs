@@ -14,22 +14,22 @@ pub enum Error {
         dir: PathBuf,
         /// Why.
         #[source]
-        source: hark_store::Error,
+        source: Box<hark_store::Error>,
     },
     /// The index's writer lock, or another index error.
     #[error(transparent)]
-    Index(#[from] crate::Error),
+    Index(Box<crate::Error>),
     /// The catalog failed.
     #[error(transparent)]
-    Store(#[from] hark_store::Error),
+    Store(Box<hark_store::Error>),
     /// Writing or restoring the file failed (hark-audio's refusals:
     /// read-only, hard-linked, a format hark cannot write, an audio check
     /// that failed).
     #[error(transparent)]
-    Write(#[from] hark_audio::TagError),
+    Write(Box<hark_audio::TagError>),
     /// Reading the file's tags back failed.
     #[error(transparent)]
-    Metadata(#[from] hark_audio::Error),
+    Metadata(Box<hark_audio::Error>),
     /// The file is not there.
     #[error("cannot find `{}`", path.display())]
     NotFound {
@@ -178,6 +178,31 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+}
+
+// The other crates' errors are large; boxed, a result stays small.
+impl From<crate::Error> for Error {
+    fn from(e: crate::Error) -> Self {
+        Error::Index(Box::new(e))
+    }
+}
+
+impl From<hark_store::Error> for Error {
+    fn from(e: hark_store::Error) -> Self {
+        Error::Store(Box::new(e))
+    }
+}
+
+impl From<hark_audio::TagError> for Error {
+    fn from(e: hark_audio::TagError) -> Self {
+        Error::Write(Box::new(e))
+    }
+}
+
+impl From<hark_audio::Error> for Error {
+    fn from(e: hark_audio::Error) -> Self {
+        Error::Metadata(Box::new(e))
+    }
 }
 
 /// A tagging result.

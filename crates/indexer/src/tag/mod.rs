@@ -90,7 +90,7 @@ impl TagBatch {
     pub fn open(index_dir: &Path, dry_run: bool) -> Result<TagBatch> {
         let catalog = Catalog::open(index_dir).map_err(|source| Error::OpenIndex {
             dir: index_dir.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         let lock = if dry_run {
             None
@@ -252,7 +252,7 @@ pub fn undo_last(index_dir: &Path) -> Result<Undone> {
     };
     let mut catalog = Catalog::open(index_dir).map_err(|source| Error::OpenIndex {
         dir: index_dir.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     let _lock = IndexLock::acquire(index_dir, false)?;
     let files = Logged::read(&dir)?;
