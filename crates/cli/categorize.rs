@@ -45,7 +45,8 @@ shows its best guess. `hark categorize --evaluate` tells how far to trust them o
 Needs the model (as `hark similar` does): the zero-shot half cannot run without it, and
 confidences without it would mean something else, so hark stops with the model's error.
 
-Accepting a suggestion: `hark tag --category CATID FILE` (undone by `hark tag --undo`).
+Accepting a suggestion: `hark tag --category CATID FILE`, or `c` on the file in `hark tui`
+(its detail pane shows the suggestion); both are undone by `hark tag --undo`.
 
 --evaluate: leave-one-out over the files that have a UCS category: each is suggested for as
 if it had none (itself left out; its copies still count, as they would for a new file), and
