@@ -205,7 +205,11 @@ pub fn best_guess(cat_id: &str, confidence: f32, min_confidence: f32) -> String 
 }
 /// Detail pane and message: no suggestion could be made.
 pub fn suggestion_failed(cause: &str) -> String {
-    format!("no category suggestion: {cause}")
+    // Its first line: the pane has no room for the hints that follow.
+    format!(
+        "no category suggestion: {}",
+        cause.lines().next().unwrap_or_default()
+    )
 }
 /// Message: `c` on a file whose suggestion is below the threshold.
 pub fn no_category_to_accept(best: Option<&crate::backend::CategoryCandidate>, min: f32) -> String {
