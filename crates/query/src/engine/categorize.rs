@@ -424,7 +424,7 @@ impl Categorizer {
             };
             let Some(mine) = mine else {
                 // No fingerprint (indexed by an older hark): bytes only.
-                break;
+                continue;
             };
             let Some(theirs) = self.fingerprint(other.id)? else {
                 continue;
