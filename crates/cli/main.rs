@@ -1,6 +1,7 @@
 //! The `hark` command: argument parsing and glue. All the work lives in the
 //! library crates; this is the only place that prints.
 
+mod categorize;
 mod disk;
 mod duplicates;
 mod embed;
@@ -80,6 +81,9 @@ enum Command {
     /// The terminal UI: search as you type, hear every hit
     #[command(after_help = tui::TUI_HELP)]
     Tui(tui::Args),
+    /// Suggest a UCS category for each file that has none (--evaluate: how good are they)
+    #[command(after_help = categorize::CATEGORIZE_HELP)]
+    Categorize(categorize::Args),
     /// Groups of indexed files that hold the same sound, each with a suggested keeper
     #[command(after_help = duplicates::DUPLICATES_HELP)]
     Duplicates(duplicates::Args),
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         Command::Tag(args) => tag::run(&cli, args),
         Command::Tui(args) => tui::run(&cli, args),
         Command::Duplicates(args) => duplicates::run(&cli, args),
+        Command::Categorize(args) => categorize::run(&cli, args),
     };
     match result {
         Ok(code) => code,

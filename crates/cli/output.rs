@@ -97,6 +97,11 @@ pub fn print_error(e: &anyhow::Error) {
     }
 }
 
+/// Prints a note: something the user may want to know that is not wrong.
+pub fn note(message: &str) {
+    eprintln!("{}: {}", label("note", "1;32"), safe(message));
+}
+
 /// Prints a warning.
 pub fn warn(message: &str) {
     eprintln!("{}: {}", label("warning", "1;33"), safe(message));

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use hark_audio::{TagEdit, UcsCategory};
+use hark_indexer::tag::{TagBatch, TagOptions};
 use hark_query::{
-    Engine, FileDetail, FileId, Hit, IndexSummary, Query, QueryVectors, SimilarTarget,
-    SoundUnavailable,
+    CategorySuggestion, Engine, FileDetail, FileId, Hit, IndexSummary, Query, QueryVectors,
+    SimilarTarget, SoundUnavailable,
 };
 use hark_tui::backend as ui;
 
@@ -31,14 +33,61 @@ pub const TUI_HELP: &str = "\
 Type to search (as you type); Down or Enter moves to the list. Space plays or stops, \
 a toggles audition-on-select, Left/Right seek, s finds similar sounds, +/- mark hits as \
 wanted/unwanted and re-rank, Backspace goes back, y copies the path, e copies the marked \
-files into a folder, o opens the folder, ? shows every key, q quits.
+files into a folder, o opens the folder, c writes the suggested UCS category into the file \
+(as `hark tag --category`; `hark tag --undo` undoes it), ? shows every key, q quits.
+
+A file with no UCS category shows the category `hark categorize` suggests for it in the detail \
+pane, with its evidence (once the model has described the UCS categories: the first time, \
+about a minute with the full model); below the confidence of 0.5 it shows the best guess, \
+which c does not write.
 
 Logs go to the log file, never to the screen. A cron run that updates the index is picked up \
 without a restart.";
 
 /// The engine as the UI's backend: both speak hark-types, so each method
-/// hands on to the engine's.
+/// hands on to the engine's (and accepting a category to hark-indexer's
+/// `tag`, as `hark tag` writes one).
 struct EngineBackend(Engine);
+
+/// What the backend's methods fail with: a query's error or a tag write's.
+#[derive(Debug)]
+enum BackendError {
+    Query(hark_query::Error),
+    Tag(hark_indexer::tag::Error),
+    UnknownCatId(String),
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendError::Query(e) => e.fmt(f),
+            BackendError::Tag(e) => e.fmt(f),
+            BackendError::UnknownCatId(id) => write!(f, "`{id}` is not a UCS CatID"),
+        }
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BackendError::Query(e) => e.source(),
+            BackendError::Tag(e) => e.source(),
+            BackendError::UnknownCatId(_) => None,
+        }
+    }
+}
+
+impl From<hark_query::Error> for BackendError {
+    fn from(e: hark_query::Error) -> Self {
+        BackendError::Query(e)
+    }
+}
+
+impl From<hark_indexer::tag::Error> for BackendError {
+    fn from(e: hark_indexer::tag::Error) -> Self {
+        BackendError::Tag(e)
+    }
+}
 
 /// A query's vectors, and why they are empty when the sound ranking
 /// cannot run (the list is then ranked by words, and the status line
@@ -51,7 +100,7 @@ struct Vectors {
 impl ui::Backend for EngineBackend {
     type Query = Query;
     type Vectors = Vectors;
-    type Error = hark_query::Error;
+    type Error = BackendError;
 
     fn parse(&self, query: &str) -> Result<Query, Self::Error> {
         // The UI refines lists that have no query (similar sounds, the
@@ -65,7 +114,7 @@ impl ui::Backend for EngineBackend {
                 filters: Vec::new(),
             });
         }
-        self.0.parse(query)
+        Ok(self.0.parse(query)?)
     }
 
     fn embed_query(&self, query: &Query) -> Result<Vectors, Self::Error> {
@@ -86,11 +135,11 @@ impl ui::Backend for EngineBackend {
         vectors: Option<&Vectors>,
         k: usize,
     ) -> Result<Vec<Hit>, Self::Error> {
-        self.0.run(query, vectors.map(|v| &v.vectors), k)
+        Ok(self.0.run(query, vectors.map(|v| &v.vectors), k)?)
     }
 
     fn similar(&self, file: FileId, k: usize) -> Result<Vec<Hit>, Self::Error> {
-        self.0.similar(&SimilarTarget::File(file), k, None)
+        Ok(self.0.similar(&SimilarTarget::File(file), k, None)?)
     }
 
     fn refine(
@@ -101,24 +150,43 @@ impl ui::Backend for EngineBackend {
         unwanted: &[FileId],
         k: usize,
     ) -> Result<Vec<Hit>, Self::Error> {
-        self.0
-            .refine(query, vectors.map(|v| &v.vectors), wanted, unwanted, k)
+        Ok(self
+            .0
+            .refine(query, vectors.map(|v| &v.vectors), wanted, unwanted, k)?)
     }
 
     fn recent(&self, k: usize) -> Result<Vec<Hit>, Self::Error> {
-        self.0.recent(k)
+        Ok(self.0.recent(k)?)
     }
 
     fn detail(&self, file: FileId) -> Result<FileDetail, Self::Error> {
-        self.0.detail(file)
+        Ok(self.0.detail(file)?)
     }
 
     fn reload_if_changed(&self) -> Result<bool, Self::Error> {
-        self.0.reload_if_changed()
+        Ok(self.0.reload_if_changed()?)
     }
 
     fn summary(&self) -> Result<IndexSummary, Self::Error> {
-        self.0.summary()
+        Ok(self.0.summary()?)
+    }
+
+    fn suggest_category(&self, file: FileId) -> Result<Option<CategorySuggestion>, Self::Error> {
+        Ok(self.0.suggest_category(file)?)
+    }
+
+    fn accept_category(&self, file: FileId, cat_id: &str) -> Result<(), Self::Error> {
+        let category =
+            UcsCategory::of(cat_id).ok_or_else(|| BackendError::UnknownCatId(cat_id.into()))?;
+        let path = self.0.detail(file)?.path;
+        let edit = TagEdit {
+            category: Some(category),
+            ..TagEdit::default()
+        };
+        // The batch holds the index's writer lock: released before the reload.
+        TagBatch::open(self.0.index_dir(), false)?.tag(&path, &edit, &TagOptions::default())?;
+        self.0.reload_if_changed()?;
+        Ok(())
     }
 }
 
@@ -153,6 +221,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let engine = Engine::open(&index_dir, model_cmd::spec(cli))?;
     let mut options = hark_tui::runtime::TuiOptions::new(log_file(args)?);
+    options.settings.min_confidence = hark_query::categorize::DEFAULT_MIN_CONFIDENCE;
     if args.silent {
         options.audio = hark_tui::runtime::AudioOutput::Silent;
     }
@@ -208,5 +277,113 @@ mod tests {
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert!(hits[0].path.ends_with("Kick Deep.wav"), "{hits:?}");
         assert_eq!(hits[0].matched, hark_query::Matched::Words);
+    }
+
+    /// A sweep as a 16-bit mono 48 kHz WAV (texture for the fingerprint).
+    fn sweep(path: &std::path::Path, from: f32, to: f32) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        let mut phase = 0.0f32;
+        for n in 0..72_000 {
+            let hz = from + (to - from) * n as f32 / 72_000.0;
+            phase += std::f32::consts::TAU * hz / 48_000.0;
+            w.write_sample((phase.sin() * 12_000.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn the_backend_suggests_a_category_and_accepting_writes_it_undoably() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        sweep(&lib.join("DOORWood_Creak_JD_Lib.wav"), 200.0, 2000.0);
+        std::fs::copy(
+            lib.join("DOORWood_Creak_JD_Lib.wav"),
+            lib.join("take 3.wav"),
+        )
+        .unwrap();
+        let lib = std::fs::canonicalize(lib).unwrap();
+        let model_dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clap-tiny");
+        let location =
+            hark_model::hub::locate(&hark_model::hub::ModelSpec::Dir(model_dir.clone())).unwrap();
+        let clap = hark_model::Clap::load(&location).unwrap();
+        let identity = location.identity().unwrap();
+        let index = dir.path().join("index");
+        let options = hark_indexer::Options {
+            add_roots: vec![lib.clone()],
+            ..hark_indexer::Options::default()
+        };
+        let model = hark_indexer::Model {
+            clap: &clap,
+            identity: &identity,
+            name: "tiny",
+        };
+        hark_indexer::run(
+            &index,
+            &options,
+            Some(model),
+            &mut |_: hark_indexer::Event<'_>| {},
+        )
+        .unwrap();
+        let backend = EngineBackend(
+            Engine::open(&index, hark_model::hub::ModelSpec::Dir(model_dir)).unwrap(),
+        );
+
+        let id_of = |name: &str| {
+            hark_store::Catalog::open_readonly(&index)
+                .unwrap()
+                .file_by_path(&lib.join(name))
+                .unwrap()
+                .unwrap()
+                .id
+        };
+        let (named, copy) = (id_of("DOORWood_Creak_JD_Lib.wav"), id_of("take 3.wav"));
+        assert_eq!(
+            backend.suggest_category(named).unwrap(),
+            None,
+            "it has a category"
+        );
+        let s = backend
+            .suggest_category(copy)
+            .unwrap()
+            .expect("a suggestion");
+        let best = s
+            .suggested(hark_query::categorize::DEFAULT_MIN_CONFIDENCE)
+            .expect("above the threshold");
+        assert_eq!(best.cat_id, "DOORWood");
+        assert_eq!(s.evidence.copies.len(), 1);
+
+        let before = std::fs::read(lib.join("take 3.wav")).unwrap();
+        backend.accept_category(copy, "DOORWood").unwrap();
+        // Written, the catalog row followed (same id), the engine reloaded.
+        let detail = backend.detail(copy).unwrap();
+        assert!(
+            detail
+                .tags
+                .iter()
+                .any(|(k, v)| k == "ixml.USER.CATID" && v == "DOORWood"),
+            "{:?}",
+            detail.tags
+        );
+        assert_eq!(
+            backend.suggest_category(copy).unwrap(),
+            None,
+            "it has one now"
+        );
+        // `hark tag --undo` undoes it.
+        let undone = hark_indexer::tag::undo_last(&index).unwrap();
+        assert!(undone.files.iter().all(|f| f.result.is_ok()));
+        assert_eq!(std::fs::read(lib.join("take 3.wav")).unwrap(), before);
+
+        // A refused write is the tag module's error, for the status line.
+        let e = backend.accept_category(copy, "NOTACATID").unwrap_err();
+        assert!(e.to_string().contains("not a UCS CatID"), "{e}");
     }
 }

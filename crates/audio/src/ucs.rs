@@ -10,11 +10,84 @@
 //! `GUNAuto-EXT_UZI 9mm-Rapid Fire Close Up_TN_DORY_416-MKH8040`. The CatID
 //! names a Category/SubCategory pair of the UCS list (`DOORWood` is DOORS /
 //! WOOD); that list, version 8.2.1, is embedded (see `ucs/table.rs` for its
-//! source).
+//! source), with each CatID's explanation and synonyms
+//! (`ucs/descriptions.tsv`, from the same CC0 source): [`ucs_list`] walks it.
 
 mod table;
 
 use table::CAT_IDS;
+
+/// Each CatID's explanation and synonyms, one line each in the table's
+/// order (see the file's header and `scripts/ucs_descriptions.py`).
+const DESCRIPTIONS: &str = include_str!("ucs/descriptions.tsv");
+
+/// One CatID of the embedded UCS 8.2.1 list, with the words the list gives
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UcsEntry {
+    /// The CatID (`DOORWood`).
+    pub cat_id: &'static str,
+    /// Its Category (`DOORS`).
+    pub category: &'static str,
+    /// Its SubCategory (`WOOD`).
+    pub subcategory: &'static str,
+    /// The list's explanation of what belongs there ("Wood doors, home,
+    /// school, most general door category probably.").
+    pub explanation: &'static str,
+    /// The list's synonyms, comma-separated and lower case
+    /// (`apartment,armoires,barn,...`); empty for none.
+    pub synonyms: &'static str,
+}
+
+impl UcsEntry {
+    /// The synonyms one by one.
+    pub fn synonyms(&self) -> impl Iterator<Item = &'static str> {
+        self.synonyms.split(',').filter(|s| !s.is_empty())
+    }
+}
+
+/// Every CatID of the embedded UCS 8.2.1 list ([`UCS_CAT_ID_COUNT`] of
+/// them), sorted by the ASCII-lowercase CatID, with its explanation and
+/// synonyms.
+pub fn ucs_list() -> impl Iterator<Item = UcsEntry> {
+    let mut lines = DESCRIPTIONS.lines().filter(|l| !l.starts_with('#'));
+    CAT_IDS.iter().map(move |&(cat_id, category, subcategory)| {
+        // The asset is checked against the table by a test: same CatIDs, same order.
+        let line = lines.next().unwrap_or_default();
+        let mut fields = line.splitn(3, '\t');
+        let (id, explanation, synonyms) = (
+            fields.next().unwrap_or_default(),
+            fields.next().unwrap_or_default(),
+            fields.next().unwrap_or_default(),
+        );
+        debug_assert_eq!(id, cat_id);
+        UcsEntry {
+            cat_id,
+            category,
+            subcategory,
+            explanation,
+            synonyms,
+        }
+    })
+}
+
+/// The CatID of the embedded list that `text` names, in the list's
+/// spelling: as the first block of [`parse_ucs`] reads one (`doorwood` is
+/// `DOORWood`; all-capitals CatIDs such as `RAIN` only as written).
+/// Surrounding spaces are ignored. `None` for anything else.
+pub fn ucs_cat_id(text: &str) -> Option<&'static str> {
+    lookup(text.trim()).map(|(cat_id, _, _)| cat_id)
+}
+
+/// The CatID of a Category and SubCategory pair (`DOORS`, `WOOD` give
+/// `DOORWood`), in any case; `None` if the embedded list has no such pair.
+pub fn ucs_cat_id_of(category: &str, subcategory: &str) -> Option<&'static str> {
+    let (category, subcategory) = (category.trim(), subcategory.trim());
+    CAT_IDS
+        .iter()
+        .find(|(_, c, s)| c.eq_ignore_ascii_case(category) && s.eq_ignore_ascii_case(subcategory))
+        .map(|(cat_id, _, _)| *cat_id)
+}
 
 /// The parts of a UCS file name, as [`parse_ucs`] found them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +249,44 @@ mod tests {
             assert_eq!(ucs_category(id), Some((category, subcategory)), "{id}");
             assert!(!category.is_empty() && !subcategory.is_empty(), "{id}");
         }
+    }
+
+    #[test]
+    fn descriptions_follow_the_table() {
+        let lines: Vec<&str> = DESCRIPTIONS
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect();
+        assert_eq!(lines.len(), UCS_CAT_ID_COUNT);
+        for (line, (id, _, _)) in lines.iter().zip(CAT_IDS.iter()) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 3, "{line}");
+            assert_eq!(fields[0], *id);
+            assert!(!fields[1].is_empty(), "{id} has no explanation");
+        }
+        let list: Vec<UcsEntry> = ucs_list().collect();
+        assert_eq!(list.len(), UCS_CAT_ID_COUNT);
+        let door = list.iter().find(|e| e.cat_id == "DOORWood").unwrap();
+        assert_eq!((door.category, door.subcategory), ("DOORS", "WOOD"));
+        assert!(door.explanation.starts_with("Wood doors"), "{door:?}");
+        assert!(door.synonyms().any(|s| s == "barn"), "{door:?}");
+        assert!(list.iter().all(|e| e.synonyms().all(|s| !s.contains(','))));
+    }
+
+    #[test]
+    fn cat_ids_from_tag_values() {
+        assert_eq!(ucs_cat_id("DOORWood"), Some("DOORWood"));
+        assert_eq!(ucs_cat_id(" doorwood "), Some("DOORWood"));
+        assert_eq!(ucs_cat_id("RAIN"), Some("RAIN"));
+        assert_eq!(ucs_cat_id("rain"), None);
+        assert_eq!(ucs_cat_id("DOORWud"), None);
+        assert_eq!(ucs_cat_id_of("DOORS", "WOOD"), Some("DOORWood"));
+        assert_eq!(ucs_cat_id_of("doors", " wood"), Some("DOORWood"));
+        assert_eq!(
+            ucs_cat_id_of("AIRCRAFT", "RADIO CONTROLLED"),
+            Some("AERORadio")
+        );
+        assert_eq!(ucs_cat_id_of("DOORS", "CHEESE"), None);
     }
 
     #[test]

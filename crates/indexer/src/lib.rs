@@ -37,6 +37,11 @@
 //! A bad sound file never stops a run: it is stored as failed, with its
 //! cause, and tried again when it changes. The crate never prints; it
 //! reports through an [`Observer`].
+//!
+//! [`tag`] writes descriptions, keywords and UCS categories into indexed
+//! files (`hark tag`, and the terminal UI's "accept the suggested
+//! category"): under the same writer lock, checked against the catalog,
+//! logged for [`tag::undo_last`], with the catalog row updated in place.
 
 mod error;
 mod lock;
@@ -46,6 +51,7 @@ mod plan;
 mod prepare;
 mod report;
 mod shared;
+pub mod tag;
 mod walk;
 
 use std::path::{Path, PathBuf};

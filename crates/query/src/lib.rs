@@ -47,6 +47,12 @@
 //! ([`duplicates`]: by content hash and audio fingerprint, never by CLAP
 //! similarity), and [`Engine::copies_of`] lists one file's copies.
 //!
+//! [`Engine::categorizer`] suggests a UCS category for each file that has
+//! none ([`categorize`]: the labelled files' votes by sound, their copies,
+//! and CLAP's zero-shot match with every CatID's description), and
+//! [`Categorizer::evaluate`] measures it leave-one-out on the labelled
+//! files; [`Engine::suggest_category`] serves one file to a UI.
+//!
 //! The result types ([`Hit`], [`Matched`], [`FileDetail`],
 //! [`IndexSummary`], [`FileId`]) are hark-types' own, re-exported here: the
 //! CLI and the terminal UI take them as they are.
@@ -55,6 +61,7 @@
 //! model concerned and carry a `hint:` line where there is a fix.
 
 mod cache;
+pub mod categorize;
 pub mod duplicates;
 mod engine;
 mod error;
@@ -63,11 +70,14 @@ pub mod parse;
 pub mod vector;
 
 pub use engine::{
-    embed_audio_file, Engine, IndexLoader, IndexSource, QueryVectors, SimilarTarget,
-    SoundUnavailable,
+    embed_audio_file, Categorizer, CategoryScore, Engine, Evaluation, IndexLoader, IndexSource,
+    QueryVectors, SimilarTarget, SoundUnavailable, Uncategorised, ZeroShotSource,
 };
 pub use error::{Error, Result};
-pub use hark_types::{FileDetail, FileId, FileStatus, Hit, IndexSummary, Matched};
+pub use hark_types::{
+    CategoryCandidate, CategoryEvidence, CategorySuggestion, FileDetail, FileId, FileStatus, Hit,
+    IndexSummary, LabelledFile, Matched,
+};
 pub use parse::{Filter, Query, Term, FILTER_KEYS};
 pub use vector::{AnnIndex, VectorIndex};
 

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use crate::paths::bytes_to_path;
 use crate::{Catalog, FileId, Result, Tx};
@@ -48,6 +48,11 @@ impl Catalog {
     /// [`Tx::fingerprinted_files`] in its own snapshot.
     pub fn fingerprinted_files(&self, f: impl FnMut(FingerprintedFile)) -> Result<()> {
         self.read(|tx| tx.fingerprinted_files(f))
+    }
+
+    /// [`Tx::fingerprint`] in its own snapshot.
+    pub fn fingerprint(&self, id: FileId) -> Result<Option<Vec<u8>>> {
+        self.read(|tx| tx.fingerprint(id))
     }
 
     /// [`Tx::fingerprints`] in its own snapshot.
@@ -132,6 +137,16 @@ impl Tx<'_> {
             f(file);
         }
         Ok(())
+    }
+
+    /// The stored fingerprint of one file, if it has one (of any format
+    /// version).
+    pub fn fingerprint(&self, id: FileId) -> Result<Option<Vec<u8>>> {
+        const WHAT: &str = "read a fingerprint";
+        self.conn
+            .prepare_cached("SELECT data FROM fingerprints WHERE file_id = ?1")
+            .and_then(|mut stmt| stmt.query_row([id.0], |r| r.get(0)).optional())
+            .map_err(self.err(WHAT))
     }
 
     /// Calls `f` with every stored fingerprint, in file id order.

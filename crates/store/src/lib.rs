@@ -41,6 +41,9 @@
 //! - *filters* — a [`FileFilter`] is a condition on a file's facts;
 //!   [`FilterEvaluator`] evaluates filters and lists the files passing,
 //!   choosing between SQL and an in-memory [`FileColumns`] table.
+//! - *categories* — [`Tx::category_facts`] lists each file's UCS category
+//!   as its name and tags give it ([`CategoryFacts`]), for suggesting
+//!   categories to the files that have none.
 //! - *meta* — [`Tx::meta`] and [`Tx::set_meta`] keep a few values about the
 //!   index as a whole, under the keys of [`meta`].
 //!
@@ -57,6 +60,7 @@
 
 pub mod ann;
 mod catalog;
+mod categories;
 mod error;
 mod files;
 mod filter;
@@ -73,6 +77,7 @@ mod vectors;
 mod writer;
 
 pub use catalog::{Catalog, Tx, FILE_NAME};
+pub use categories::CategoryFacts;
 pub use error::{is_disk_full, is_io_error, Error, Result};
 pub use files::{Counts, FailedFile, FileFacts, FileState, Root, StoredFile};
 pub use filter::columns::FileColumns;

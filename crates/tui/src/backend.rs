@@ -9,7 +9,10 @@
 //! [`Backend::embed_query`], the slow one, on a worker thread while another
 //! worker fetches [`Backend::detail`]s.
 
-pub use hark_types::{FileDetail, FileId, Hit, IndexSummary, Matched};
+pub use hark_types::{
+    CategoryCandidate, CategoryEvidence, CategorySuggestion, FileDetail, FileId, Hit, IndexSummary,
+    LabelledFile, Matched,
+};
 
 /// The search engine as the UI sees it. See the module docs.
 ///
@@ -81,6 +84,20 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Counts and the model identity.
     fn summary(&self) -> Result<IndexSummary, Self::Error>;
+
+    /// The UCS categories suggested for the file `id` if it has none
+    /// (`None` when it has one), with their evidence (`hark categorize`).
+    /// Slow the first time (the library's categories are read, and the
+    /// zero-shot texts may go through the text tower); always called off
+    /// the UI thread.
+    fn suggest_category(&self, id: FileId) -> Result<Option<CategorySuggestion>, Self::Error>;
+
+    /// Writes the UCS CatID `cat_id` into the file `id` as `hark tag
+    /// --category` does: the same checks (indexed and unchanged, writable),
+    /// the same safe rewrite, logged so `hark tag --undo` undoes it, the
+    /// catalog row updated in place and the index reloaded. Called off the
+    /// UI thread.
+    fn accept_category(&self, id: FileId, cat_id: &str) -> Result<(), Self::Error>;
 }
 
 /// `error` and its `source` chain, joined by ": ", for one status line.

@@ -97,6 +97,8 @@ pub enum Action {
     Export,
     /// Open the selected file's folder in the file manager.
     OpenFolder,
+    /// Write the suggested UCS category into the selected file.
+    AcceptCategory,
     /// Query line: search now and go to the list.
     Submit,
     /// Query line: go to the list.
@@ -271,6 +273,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(List, &[ch('y')], Action::CopyPath, "copy the path to the clipboard (OSC 52)", Some(("y", "copy"))),
     bind(List, &[ch('e')], Action::Export, "copy the marked hits (or the selected one) into a folder", Some(("e", "export"))),
     bind(List, &[ch('o')], Action::OpenFolder, "open the file's folder", None),
+    bind(List, &[ch('c')], Action::AcceptCategory, "accept the suggested UCS category: write it into the file (as `hark tag --category`; `hark tag --undo` undoes it)", None),
     bind(List, &[ch('?')], Action::Help, "all keys", Some(("?", "keys"))),
     bind(List, &[ch('q'), code(KeyCode::Esc)], Action::Quit, "quit", Some(("q", "quit"))),
     // The export prompt.

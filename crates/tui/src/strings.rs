@@ -191,6 +191,56 @@ pub const PLAYING_MARK: &str = "▶";
 pub fn reload_failed(cause: &str) -> String {
     format!("checking for a new index failed: {cause}")
 }
+/// Detail pane: the label of the category suggestion.
+pub const LABEL_SUGGESTED: &str = "suggested";
+/// Detail pane: the key that accepts a suggestion.
+pub const ACCEPT_HINT: &str = "c accepts";
+/// Detail pane: a suggestion with its confidence, `DOORWood (DOORS / WOOD) 0.92`.
+pub fn suggested(cat_id: &str, category: &str, subcategory: &str, confidence: f32) -> String {
+    format!("{cat_id} ({category} / {subcategory}) {confidence:.2}")
+}
+/// Detail pane: a best guess below the threshold.
+pub fn best_guess(cat_id: &str, confidence: f32, min_confidence: f32) -> String {
+    format!("no suggestion (best guess {cat_id} {confidence:.2}, below {min_confidence})")
+}
+/// Detail pane and message: no suggestion could be made.
+pub fn suggestion_failed(cause: &str) -> String {
+    // Its first line: the pane has no room for the hints that follow.
+    format!(
+        "no category suggestion: {}",
+        cause.lines().next().unwrap_or_default()
+    )
+}
+/// Message: `c` on a file whose suggestion is below the threshold.
+pub fn no_category_to_accept(best: Option<&crate::backend::CategoryCandidate>, min: f32) -> String {
+    match best {
+        Some(c) => format!(
+            "no category to accept: the best guess, {} at {:.2}, is below {min} (`hark tag --category` writes any)",
+            c.cat_id, c.confidence
+        ),
+        None => "no category to accept for this file".into(),
+    }
+}
+/// Message: `c` while the suggestion is still coming.
+pub const CATEGORY_LOADING: &str = "the category suggestion is still being made";
+/// Message: `c` on a file that has a category.
+pub const HAS_CATEGORY: &str = "this file has a UCS category already";
+/// Message: `c` while another write runs.
+pub const CATEGORY_BUSY: &str = "still writing the last category; try again in a moment";
+/// Message: a category is being written.
+pub fn writing_category(cat_id: &str) -> String {
+    format!("writing {cat_id} into the file…")
+}
+/// Message: a category was written.
+pub fn category_written(cat_id: &str, name: &str) -> String {
+    format!("wrote {cat_id} into `{name}` (`hark tag --undo` undoes it)")
+}
+/// Message: a category could not be written.
+pub fn category_failed(cat_id: &str, cause: &str) -> String {
+    format!("cannot write {cat_id}: {cause}")
+}
+/// Status: a category is being written.
+pub const BUSY_TAGGING: &str = "writing category";
 /// Message: a new index was picked up.
 pub const INDEX_RELOADED: &str = "new index loaded";
 /// Message: back pressed on the first list.

@@ -10,7 +10,9 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
 use ratatui::Frame;
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::app::{file_name, App, DetailState, Device, Focus, LineEditor, Overlay};
+use crate::app::{
+    file_name, App, Categories, DetailState, Device, Focus, LineEditor, Overlay, Suggested,
+};
 use crate::backend::{FileDetail, Hit, Matched};
 use crate::keymap;
 use crate::layout::{self, Areas};
@@ -428,7 +430,12 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
         Some(DetailState::Failed(_, cause)) => {
             vec![Line::styled(strings::detail_failed(cause), theme.error())]
         }
-        Some(DetailState::Ready(detail)) => detail_lines(detail, theme, text),
+        Some(DetailState::Ready(detail)) => detail_lines(
+            detail,
+            (&app.categories, app.settings().min_confidence),
+            theme,
+            text,
+        ),
     };
     // Wrapped, so a long path shows its ending (the name) too.
     frame.render_widget(
@@ -463,12 +470,18 @@ fn draw_detail(frame: &mut Frame, app: &App, theme: Theme, areas: &Areas) {
     }
 }
 
-fn detail_lines(detail: &FileDetail, theme: Theme, area: Rect) -> Vec<Line<'static>> {
+fn detail_lines(
+    detail: &FileDetail,
+    (categories, min_confidence): (&Categories, f32),
+    theme: Theme,
+    area: Rect,
+) -> Vec<Line<'static>> {
     let path = text::shown_path(&detail.path);
     let width = usize::from(area.width.max(1));
-    // The path's extra rows when it wraps leave less room for tags.
-    let path_rows = text::width(&path).max(1).div_ceil(width);
-    let height = usize::from(area.height).saturating_sub(path_rows - 1);
+    // The extra rows of lines that wrap (the path, the evidence) leave
+    // less room for tags.
+    let extra_rows = |line: &str| text::width(line).max(1).div_ceil(width) - 1;
+    let height = usize::from(area.height).saturating_sub(extra_rows(&path));
     let mut lines = vec![Line::styled(path, theme.dim())];
     let mut format: Vec<String> = Vec::new();
     format.extend(detail.format.clone());
@@ -498,6 +511,56 @@ fn detail_lines(detail: &FileDetail, theme: Theme, area: Rect) -> Vec<Line<'stat
     .collect();
     if !ucs.is_empty() {
         lines.push(labelled(strings::LABEL_UCS, ucs.join(" · "), theme));
+    }
+    // The suggestion's line comes before the tags; its evidence after
+    // them, where there is room (the tags say more about the sound).
+    let mut evidence = None;
+    match categories.of(detail.id) {
+        Some(Suggested::Ready(s)) => {
+            let label = Span::styled(format!("{}  ", strings::LABEL_SUGGESTED), theme.accent());
+            let shown = match s.suggested(min_confidence) {
+                Some(c) => {
+                    lines.push(Line::from(vec![
+                        label,
+                        Span::styled(
+                            text::shown(&strings::suggested(
+                                &c.cat_id,
+                                &c.category,
+                                &c.subcategory,
+                                c.confidence,
+                            )),
+                            Style::new().add_modifier(Modifier::BOLD),
+                        ),
+                        Span::styled(format!("  {}", strings::ACCEPT_HINT), theme.dim()),
+                    ]));
+                    Some(c)
+                }
+                None => {
+                    let best = s.best();
+                    if let Some(b) = best {
+                        lines.push(Line::from(vec![
+                            label,
+                            Span::styled(
+                                text::shown(&strings::best_guess(
+                                    &b.cat_id,
+                                    b.confidence,
+                                    min_confidence,
+                                )),
+                                theme.dim(),
+                            ),
+                        ]));
+                    }
+                    best
+                }
+            };
+            // Names of the user's files: escaped.
+            evidence = shown.map(|c| text::shown(&s.explain(c)));
+        }
+        Some(Suggested::Failed(cause)) => lines.push(Line::from(vec![
+            Span::styled(format!("{}  ", strings::LABEL_SUGGESTED), theme.accent()),
+            Span::styled(text::shown(&strings::suggestion_failed(cause)), theme.dim()),
+        ])),
+        Some(Suggested::Loading | Suggested::None) | None => {}
     }
     // Descriptions and titles first: they say most about a sound.
     let rank = |key: &str| {
@@ -531,6 +594,11 @@ fn detail_lines(detail: &FileDetail, theme: Theme, area: Rect) -> Vec<Line<'stat
             strings::more_tags(tags.len() - (room - 1)),
             theme.dim(),
         ));
+    }
+    if let Some(evidence) = evidence {
+        if lines.len() + extra_rows(&evidence) < height {
+            lines.push(Line::styled(evidence, theme.dim()));
+        }
     }
     lines
 }

@@ -6,8 +6,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hark_tui::app::{Device, Focus, ListRequest, Overlay, PlaybackEvent, ViewKind};
-use hark_tui::{App, Effect, FileDetail, FileId, Hit, Matched, Msg, Settings};
+use hark_tui::app::{Device, Focus, ListRequest, Overlay, PlaybackEvent, Suggested, ViewKind};
+use hark_tui::{
+    App, CategoryCandidate, CategorySuggestion, Effect, FileDetail, FileId, Hit, Matched, Msg,
+    Settings,
+};
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -1055,4 +1058,171 @@ fn a_note_covered_by_another_message_at_once_comes_back_after_it() {
     t.send(Msg::Note("second".into()));
     t.wait(6_500);
     assert_eq!(text(&t), None);
+}
+
+/// A suggestion of `cat_id` at `confidence` for the file `id`.
+fn suggestion(id: i64, cat_id: &str, confidence: f32) -> Msg {
+    Msg::Suggestion {
+        id: FileId(id),
+        result: Ok(Some(Box::new(CategorySuggestion {
+            id: FileId(id),
+            path: PathBuf::from(format!("/library/sound{id}.wav")),
+            candidates: vec![CategoryCandidate {
+                cat_id: cat_id.into(),
+                category: "WEATHER".into(),
+                subcategory: "THUNDER".into(),
+                confidence,
+                ..CategoryCandidate::default()
+            }],
+            ..CategorySuggestion::default()
+        }))),
+    }
+}
+
+/// The details of file `id`, UCS-named or not.
+fn detail(id: i64, ucs: Option<&str>) -> Msg {
+    Msg::Detail {
+        id: FileId(id),
+        result: Ok(Box::new(FileDetail {
+            id: FileId(id),
+            ucs_cat_id: ucs.map(str::to_string),
+            ..FileDetail::default()
+        })),
+    }
+}
+
+fn message(t: &T) -> String {
+    t.app
+        .status
+        .message
+        .as_ref()
+        .map(|m| m.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_uncategorised_file_gets_a_suggestion_and_c_writes_it() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    assert_eq!(t.answer(&[2, 1], true), vec![Effect::LoadDetail(FileId(2))]);
+    // The details show no UCS name: the suggestion is asked for.
+    assert_eq!(
+        t.send(detail(2, None)),
+        vec![Effect::LoadSuggestion(FileId(2))]
+    );
+    // `c` before it came: nothing to write yet.
+    assert!(t.send(ch('c')).is_empty());
+    assert!(message(&t).contains("still being made"), "{}", message(&t));
+    t.send(suggestion(2, "THUN", 0.81));
+    assert!(matches!(
+        t.app.categories.of(FileId(2)),
+        Some(Suggested::Ready(s)) if s.candidates[0].cat_id == "THUN"
+    ));
+
+    let out = t.send(ch('c'));
+    assert_eq!(
+        out,
+        vec![Effect::AcceptCategory {
+            id: FileId(2),
+            cat_id: "THUN".into()
+        }]
+    );
+    assert_eq!(t.app.busy(), Some("writing category"));
+    // One write at a time.
+    assert!(t.send(ch('c')).is_empty());
+    assert!(message(&t).contains("still writing"), "{}", message(&t));
+
+    // Written: the details and the suggestion are fetched again.
+    let out = t.send(Msg::CategoryAccepted {
+        id: FileId(2),
+        cat_id: "THUN".into(),
+        result: Ok(()),
+    });
+    assert_eq!(out, vec![Effect::LoadDetail(FileId(2))]);
+    assert_eq!(t.app.busy(), None);
+    assert_eq!(
+        message(&t),
+        "wrote THUN into `sound2.wav` (`hark tag --undo` undoes it)"
+    );
+    assert_eq!(
+        t.send(detail(2, None)),
+        vec![Effect::LoadSuggestion(FileId(2))]
+    );
+    // It has a category now (from its tags): nothing to suggest or write.
+    t.send(Msg::Suggestion {
+        id: FileId(2),
+        result: Ok(None),
+    });
+    assert!(t.send(ch('c')).is_empty());
+    assert!(
+        message(&t).contains("has a UCS category"),
+        "{}",
+        message(&t)
+    );
+}
+
+#[test]
+fn a_ucs_named_file_asks_for_no_suggestion_and_suggestions_are_remembered() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2], true);
+    assert!(t.send(detail(1, Some("DOORWood"))).is_empty());
+    assert_eq!(t.send(ch('j')), vec![Effect::LoadDetail(FileId(2))]);
+    assert_eq!(
+        t.send(detail(2, None)),
+        vec![Effect::LoadSuggestion(FileId(2))]
+    );
+    t.send(suggestion(2, "THUN", 0.81));
+    // Back and forth: details and suggestion from memory.
+    assert!(t.send(ch('k')).is_empty());
+    assert!(t.send(ch('j')).is_empty());
+    // A new index: asked for again once the details come.
+    let out = t.send(Msg::IndexChanged);
+    assert!(out.contains(&Effect::LoadDetail(FileId(2))), "{out:?}");
+    assert_eq!(
+        t.send(detail(2, None)),
+        vec![Effect::LoadSuggestion(FileId(2))]
+    );
+}
+
+#[test]
+fn below_the_threshold_or_after_a_failure_c_says_why() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[7, 2], true);
+    t.send(detail(7, None));
+    t.send(suggestion(7, "DSGNWhsh", 0.31));
+    assert!(t.send(ch('c')).is_empty());
+    assert!(
+        message(&t).contains("the best guess, DSGNWhsh at 0.31, is below 0.5"),
+        "{}",
+        message(&t)
+    );
+
+    // A suggestion that could not be made.
+    t.send(ch('j'));
+    t.send(detail(2, None));
+    t.send(Msg::Suggestion {
+        id: FileId(2),
+        result: Err("the model is not on this machine".into()),
+    });
+    assert!(t.send(ch('c')).is_empty());
+    assert!(message(&t).contains("the model is not on this machine"));
+
+    // A write that fails keeps the suggestion, to try again.
+    t.send(suggestion(2, "THUN", 0.9));
+    assert_eq!(t.send(ch('c')).len(), 1);
+    let out = t.send(Msg::CategoryAccepted {
+        id: FileId(2),
+        cat_id: "THUN".into(),
+        result: Err("`/library/sound2.wav` is read-only".into()),
+    });
+    assert!(out.is_empty());
+    let m = t.app.status.message.clone().unwrap();
+    assert!(
+        m.error
+            && m.text
+                .contains("cannot write THUN: `/library/sound2.wav` is read-only")
+    );
+    assert_eq!(t.send(ch('c')).len(), 1, "tried again");
 }

@@ -434,3 +434,58 @@ fn a_long_error_wraps_onto_the_key_line() {
     assert!(lines[23].starts_with("hint: the filters are"), "{text}");
     assert!(lines[23].contains("cat:"), "{text}");
 }
+
+#[test]
+fn the_detail_pane_shows_the_suggested_category_and_its_evidence() {
+    let (mut app, backend) = app_after(None, (80, 24));
+    let id = app.selected_hit().unwrap().id;
+    assert_eq!(id, FileId(8), "the UI click, which has no UCS category");
+    let result = backend.suggest_category(id).map(|s| s.map(Box::new));
+    app.update(
+        Msg::Suggestion {
+            id,
+            result: result.map_err(|e| e.to_string()),
+        },
+        Instant::now(),
+    );
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    assert!(
+        text.contains("suggested  UIClick (USER INTERFACE / CLICK) 0.88  c accepts"),
+        "{text}"
+    );
+    // At 80×24 the tags keep their room; the evidence shows where there is more.
+    assert!(text.contains("A soft interface click"), "{text}");
+    insta::assert_snapshot!(terminal.backend());
+    app.update(Msg::Resize(160, 40), Instant::now());
+    let text = screen(&render(&app));
+    assert!(
+        text.contains("your nearest categorised file is not UIClick (nearest")
+            && text.contains("DOORWood, 0.42); zero-shot 88%"),
+        "{text}"
+    );
+    assert!(text.contains("A soft interface click"), "{text}");
+    app.update(Msg::Resize(80, 24), Instant::now());
+
+    // Below the threshold: the best guess, and no key to accept it.
+    app.update(key(KeyCode::Esc), Instant::now());
+    let now = Instant::now();
+    let effects = app.update(key(KeyCode::Char('j')), now);
+    serve(&mut app, &backend, effects, now);
+    let id = app.selected_hit().unwrap().id;
+    assert_eq!(id, FileId(7));
+    let result = backend.suggest_category(id).map(|s| s.map(Box::new));
+    app.update(
+        Msg::Suggestion {
+            id,
+            result: result.map_err(|e| e.to_string()),
+        },
+        now,
+    );
+    let text = screen(&render(&app));
+    assert!(
+        text.contains("suggested  no suggestion (best guess DSGNWhsh 0.31, below 0.5)"),
+        "{text}"
+    );
+    assert!(!text.contains("c accepts"), "{text}");
+}

@@ -1,13 +1,17 @@
 //! hark-types holds the plain data that crosses crate lines: a file's id
 //! and indexing status (hark-store's catalog), and what a search returns
 //! (a [`Hit`] and how it [`Matched`], a file's [`FileDetail`], an
-//! [`IndexSummary`]). hark-store, hark-query, hark-tui and the CLI all
+//! [`IndexSummary`]), and a UCS category suggested for a file
+//! ([`CategorySuggestion`]). hark-store, hark-query, hark-tui and the CLI all
 //! use these one definitions, so no crate converts another's results
 //! field by field, and [`terminal`] is the one rule for showing untrusted
 //! text (names, tags) on a terminal. It depends on nothing but std, which keeps the terminal
 //! UI free of SQLite and of the model.
 
+mod category;
 pub mod terminal;
+
+pub use category::{CategoryCandidate, CategoryEvidence, CategorySuggestion, LabelledFile};
 
 use std::fmt;
 use std::path::PathBuf;

@@ -7,9 +7,11 @@
 //! fusion), `feedback` (the vector arithmetic of exclusions, `--plus` and
 //! relevance feedback), `results` (catalog rows into hits, details and
 //! summaries), `example` (the vector of a "sounds like" example, an audio
-//! file embedded now if need be), `idset` (the set of allowed files) and
-//! `unavailable` (why a text query is ranked by words alone).
+//! file embedded now if need be), `idset` (the set of allowed files),
+//! `unavailable` (why a text query is ranked by words alone) and
+//! `categorize` (UCS category suggestions).
 
+mod categorize;
 mod example;
 mod feedback;
 mod filter;
@@ -22,7 +24,7 @@ mod state;
 mod unavailable;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use hark_model::hub::ModelSpec;
 use hark_store::{FileId, ListOrder, PointId};
@@ -37,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::parse::Query;
 use crate::vector::{dot, AnnIndex, VectorIndex};
 
+pub use self::categorize::{Categorizer, CategoryScore, Evaluation, Uncategorised, ZeroShotSource};
 pub use self::example::embed_audio_file;
 pub use self::state::{IndexLoader, IndexSource};
 pub use self::unavailable::SoundUnavailable;
@@ -71,6 +74,8 @@ pub struct Engine {
     loader: Arc<IndexLoader>,
     state: RwLock<Arc<State>>,
     model: Model,
+    /// The categorizer [`Engine::suggest_category`] keeps between calls.
+    categorizer: Mutex<Option<Arc<Categorizer>>>,
 }
 
 impl Engine {
@@ -117,6 +122,7 @@ impl Engine {
             loader,
             state: RwLock::new(Arc::new(state)),
             model: Model::new(model, index_dir),
+            categorizer: Mutex::new(None),
         })
     }
 

@@ -75,6 +75,8 @@ pub(super) enum Route {
     Audio,
     /// Clipboard, export, file manager.
     Handoff,
+    /// Accepting the suggested category.
+    Category,
 }
 
 /// Where `action`, pressed in `context`, goes.
@@ -91,6 +93,7 @@ pub(super) fn route(action: Action, context: Context) -> Route {
         PlayStop | ToggleAudition | SeekBack | SeekForward | SeekBackFar | SeekForwardFar
         | ToggleLoop | VolumeDown | VolumeUp => Route::Audio,
         CopyPath | Export | Confirm | OpenFolder => Route::Handoff,
+        AcceptCategory => Route::Category,
     }
 }
 

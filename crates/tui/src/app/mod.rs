@@ -14,6 +14,8 @@
 //! - [`Views`]: the stack of result lists ([`View`]), the requests that
 //!   fill them, selection, marks, "sounds like" and Back;
 //! - [`DetailPane`]: the selected hit's details;
+//! - [`Categories`]: the selected file's category suggestion, and
+//!   accepting it;
 //! - [`Audio`]: what the app asks of playback, and the player's reports;
 //! - [`StatusLine`]: messages, errors, the index summary, the spinner;
 //! - [`Overlay`]: the key help and the export prompt;
@@ -23,6 +25,7 @@
 //! read in `input`; [`Msg`] and [`Effect`] are the runtime's contract.
 
 mod audio;
+mod category;
 mod detail;
 mod editor;
 mod handoff;
@@ -41,6 +44,7 @@ use ratatui::crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
 use ratatui::layout::Rect;
 
 pub use audio::{Audio, Device, NowPlaying};
+pub use category::{Categories, Suggested};
 pub use detail::{DetailPane, DetailState};
 pub use editor::LineEditor;
 pub use handoff::Handoff;
@@ -78,6 +82,8 @@ pub struct App {
     pub views: Views,
     /// The detail pane.
     pub detail: DetailPane,
+    /// Category suggestions.
+    pub categories: Categories,
     /// Playback.
     pub audio: Audio,
     /// The status line.
@@ -103,6 +109,7 @@ impl App {
             query: QueryLine::new(&text, settings.search_debounce),
             views: Views::new(&text, settings.k, settings.refine_debounce),
             detail: DetailPane::default(),
+            categories: Categories::default(),
             audio: Audio::new(&settings),
             status: StatusLine::new(settings.message_time),
             handoff: Handoff::default(),
@@ -145,6 +152,9 @@ impl App {
                 Stage::Refining => strings::BUSY_REFINING,
             });
         }
+        if self.categories.writing.is_some() {
+            return Some(strings::BUSY_TAGGING);
+        }
         (self.handoff.exporting > 0).then_some(strings::BUSY_EXPORTING)
     }
 
@@ -184,6 +194,13 @@ impl App {
             Msg::Mouse(mouse) => self.on_mouse(mouse, now),
             Msg::Tick => self.on_tick(now),
             Msg::IndexChanged => self.on_index_changed(now),
+            Msg::Detail { id, result } => {
+                self.detail.on_detail(id, result, &mut self.status, now);
+                self.suggestion_wanted().into_iter().collect()
+            }
+            Msg::CategoryAccepted { id, cat_id, result } => {
+                self.on_category_accepted(id, &cat_id, result, now)
+            }
             other => {
                 self.take_in(other, now);
                 Vec::new()
@@ -208,7 +225,7 @@ impl App {
                 self.scroll_to_selection();
             }
             Msg::Hits { seq, result, done } => self.views.on_hits(seq, result, done, status, now),
-            Msg::Detail { id, result } => self.detail.on_detail(id, result, status, now),
+            Msg::Suggestion { id, result } => self.categories.on_suggestion(id, result),
             Msg::Summary(result) => status.summary = Some(result),
             Msg::ReloadFailed(cause) => status.say_error(strings::reload_failed(&cause), now),
             Msg::Note(text) => status.note_once(text, now),
@@ -217,7 +234,12 @@ impl App {
             Msg::Opened { dir, result } => self.handoff.on_opened(&dir, result, status, now),
             Msg::Quit => self.quit = true,
             // Key releases; the rest ask for work and are handled in `update`.
-            Msg::Key(_) | Msg::Mouse(_) | Msg::Tick | Msg::IndexChanged => {}
+            Msg::Key(_)
+            | Msg::Mouse(_)
+            | Msg::Tick
+            | Msg::IndexChanged
+            | Msg::Detail { .. }
+            | Msg::CategoryAccepted { .. } => {}
         }
     }
 
@@ -232,7 +254,50 @@ impl App {
         let selected = self.views.selected_hit();
         let fetch = self.detail.follow(selected.map(|h| h.id));
         self.audio.selection_changed(selected, now);
-        fetch.into_iter().collect()
+        fetch.into_iter().chain(self.suggestion_wanted()).collect()
+    }
+
+    /// The shown file's suggestion, if its details say it may have one and
+    /// it was not asked for yet.
+    fn suggestion_wanted(&mut self) -> Option<Effect> {
+        match &self.detail.shown {
+            Some(DetailState::Ready(detail)) => self.categories.on_detail(detail),
+            _ => None,
+        }
+    }
+
+    /// A suggested category was written (or not): on success the file's
+    /// details and suggestion are fetched again (its tags changed).
+    fn on_category_accepted(
+        &mut self,
+        id: FileId,
+        cat_id: &str,
+        result: Result<(), String>,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let name = self
+            .views
+            .top()
+            .hits
+            .iter()
+            .find(|h| h.id == id)
+            .map(file_name)
+            .unwrap_or_default();
+        let written = self
+            .categories
+            .on_accepted(id, cat_id, result, &name, &mut self.status, now);
+        if !written {
+            return Vec::new();
+        }
+        // Its tags changed, and it is a labelled example now: other
+        // suggestions may change too.
+        self.detail.forget();
+        self.categories.forget();
+        if self.selected_id() == Some(id) {
+            self.detail.reload(Some(id)).into_iter().collect()
+        } else {
+            Vec::new()
+        }
     }
 
     fn on_tick(&mut self, now: Instant) -> Vec<Effect> {
@@ -249,6 +314,7 @@ impl App {
 
     fn on_index_changed(&mut self, now: Instant) -> Vec<Effect> {
         self.detail.forget();
+        self.categories.forget();
         self.views.mark_stale();
         self.status.say(strings::INDEX_RELOADED.into(), now);
         let mut effects = vec![Effect::LoadSummary, self.views.request_top(true)];
@@ -313,6 +379,15 @@ impl App {
             Route::Query => return self.on_query_action(action, now),
             Route::List => self.views.on_action(action, page, status, now),
             Route::SwitchList => return self.switch_list(action, now),
+            Route::Category => {
+                let min = self.settings.min_confidence;
+                let id = selected.map(|h| h.id);
+                return self
+                    .categories
+                    .accept(id, min, status, now)
+                    .into_iter()
+                    .collect();
+            }
             Route::Audio => return self.audio.on_action(action, selected, status, now),
             Route::Handoff => {
                 let view = self.views.top();

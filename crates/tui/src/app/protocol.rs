@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::backend::{FileDetail, FileId, Hit, IndexSummary};
+use crate::backend::{CategorySuggestion, FileDetail, FileId, Hit, IndexSummary};
 
 /// What the player reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +91,22 @@ pub enum Msg {
     },
     /// The index summary arrived.
     Summary(Result<IndexSummary, String>),
+    /// A file's category suggestion arrived (`None`: it has a category).
+    Suggestion {
+        /// The file.
+        id: FileId,
+        /// The suggestion, or why there is none.
+        result: Result<Option<Box<CategorySuggestion>>, String>,
+    },
+    /// A suggested category was written into a file (or not).
+    CategoryAccepted {
+        /// The file.
+        id: FileId,
+        /// The CatID.
+        cat_id: String,
+        /// `Err(cause)` if it was not written.
+        result: Result<(), String>,
+    },
     /// A new index was published and loaded.
     IndexChanged,
     /// Checking for a new index failed.
@@ -156,6 +172,17 @@ pub enum Effect {
     LoadDetail(FileId),
     /// Fetch the index summary.
     LoadSummary,
+    /// Fetch a file's category suggestion; it comes back as
+    /// [`Msg::Suggestion`].
+    LoadSuggestion(FileId),
+    /// Write a suggested category into a file; done when
+    /// [`Msg::CategoryAccepted`] comes back.
+    AcceptCategory {
+        /// The file.
+        id: FileId,
+        /// The CatID.
+        cat_id: String,
+    },
     /// Play a file from `start_s` seconds.
     Play {
         /// The request's token.

@@ -29,6 +29,10 @@ pub struct Settings {
     pub volume: f32,
     /// Draw in colour (off when `NO_COLOR` is set).
     pub color: bool,
+    /// The confidence a category suggestion needs to be offered (below it,
+    /// the detail pane shows the best guess, and `c` accepts nothing):
+    /// `hark categorize`'s default `--min-confidence`.
+    pub min_confidence: f32,
 }
 
 impl Default for Settings {
@@ -43,6 +47,7 @@ impl Default for Settings {
             seek_far_s: 10.0,
             volume: 0.8,
             color: true,
+            min_confidence: 0.5,
         }
     }
 }

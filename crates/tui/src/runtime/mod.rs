@@ -33,7 +33,7 @@ use crate::backend::{error_chain, Backend};
 use crate::playback::{self, AudioSink, Notify, Pace, Player, PlayerEvent};
 use crate::terminal::Session;
 use crate::{files, ui};
-use workers::{spawn, InfoJob, ListJob, Workers};
+use workers::{spawn, CategoryJob, InfoJob, ListJob, Workers};
 
 /// Where the sound goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +300,10 @@ fn perform<B: Backend>(
         Effect::List { seq, request, k } => workers.list(ListJob { seq, request, k }),
         Effect::LoadDetail(id) => workers.info(InfoJob::Detail(id)),
         Effect::LoadSummary => workers.info(InfoJob::Summary),
+        Effect::LoadSuggestion(id) => workers.category(CategoryJob::Suggest(id)),
+        Effect::AcceptCategory { id, cat_id } => {
+            workers.category(CategoryJob::Accept { id, cat_id })
+        }
         Effect::Play {
             token,
             path,

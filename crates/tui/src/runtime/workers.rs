@@ -5,6 +5,9 @@
 //!   only the newest request is worked on, and a stage whose request was
 //!   replaced while it ran is not reported;
 //! - detail: a file's details and the index summary, newest request first;
+//! - category: category suggestions (the newest request; the first one may
+//!   take a while, as the backend prepares) and accepted categories
+//!   written into files (every one, in order);
 //! - reload: asks the backend every couple of seconds whether a new index
 //!   was published.
 //!
@@ -58,10 +61,19 @@ pub(super) enum InfoJob {
     Summary,
 }
 
+/// A request for the category thread.
+pub(super) enum CategoryJob {
+    /// A file's suggestion.
+    Suggest(FileId),
+    /// Write a CatID into a file.
+    Accept { id: FileId, cat_id: String },
+}
+
 /// The worker threads' inboxes.
 pub(super) struct Workers<B: Backend> {
     lists: Sender<ListJob>,
     info: Sender<InfoJob>,
+    categories: Sender<CategoryJob>,
     /// The newest list request, so the search thread can drop stale work.
     latest: Arc<AtomicU64>,
     _backend: std::marker::PhantomData<B>,
@@ -79,6 +91,7 @@ impl<B: Backend> Workers<B> {
     ) -> Result<Self, Error> {
         let (lists, list_inbox) = mpsc::channel();
         let (info, info_inbox) = mpsc::channel();
+        let (categories, category_inbox) = mpsc::channel();
         let latest = Arc::new(AtomicU64::new(0));
         {
             let (backend, tx, latest) = (Arc::clone(&backend), tx.clone(), Arc::clone(&latest));
@@ -90,6 +103,12 @@ impl<B: Backend> Workers<B> {
             let (backend, tx) = (Arc::clone(&backend), tx.clone());
             spawn("detail", move || info_thread(&*backend, info_inbox, &tx))?;
         }
+        {
+            let (backend, tx) = (Arc::clone(&backend), tx.clone());
+            spawn("category", move || {
+                category_thread(&*backend, category_inbox, &tx)
+            })?;
+        }
         let every = reload_every;
         spawn("reload", move || {
             reload_thread(&*backend, every, &tx, &stop)
@@ -97,6 +116,7 @@ impl<B: Backend> Workers<B> {
         Ok(Workers {
             lists,
             info,
+            categories,
             latest,
             _backend: std::marker::PhantomData,
         })
@@ -111,6 +131,11 @@ impl<B: Backend> Workers<B> {
     /// Asks for a detail or the summary.
     pub(super) fn info(&self, job: InfoJob) {
         let _ = self.info.send(job);
+    }
+
+    /// Asks for a suggestion, or to write a category.
+    pub(super) fn category(&self, job: CategoryJob) {
+        let _ = self.categories.send(job);
     }
 }
 
@@ -284,6 +309,37 @@ fn info_thread<B: Backend>(backend: &B, inbox: Receiver<InfoJob>, tx: &Sender<Ms
     }
 }
 
+fn category_thread<B: Backend>(backend: &B, inbox: Receiver<CategoryJob>, tx: &Sender<Msg>) {
+    while let Ok(first) = inbox.recv() {
+        // Every write, in order, then the newest suggestion asked for.
+        let mut suggest = None;
+        for job in std::iter::once(first).chain(inbox.try_iter()) {
+            match job {
+                CategoryJob::Suggest(id) => suggest = Some(id),
+                CategoryJob::Accept { id, cat_id } => {
+                    let result = catch_unwind(AssertUnwindSafe(|| {
+                        backend
+                            .accept_category(id, &cat_id)
+                            .map_err(|e| error_chain(&e))
+                    }))
+                    .unwrap_or_else(|p| Err(panic_text(&*p)));
+                    let _ = tx.send(Msg::CategoryAccepted { id, cat_id, result });
+                }
+            }
+        }
+        if let Some(id) = suggest {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                backend
+                    .suggest_category(id)
+                    .map(|s| s.map(Box::new))
+                    .map_err(|e| error_chain(&e))
+            }))
+            .unwrap_or_else(|p| Err(panic_text(&*p)));
+            let _ = tx.send(Msg::Suggestion { id, result });
+        }
+    }
+}
+
 fn reload_thread<B: Backend>(backend: &B, every: Duration, tx: &Sender<Msg>, stop: &AtomicBool) {
     let mut last_error: Option<String> = None;
     let step = Duration::from_millis(50);
@@ -330,7 +386,7 @@ mod tests {
     //! reload reports.
 
     use super::*;
-    use crate::{FileDetail, IndexSummary, Matched};
+    use crate::{CategorySuggestion, FileDetail, IndexSummary, Matched};
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
 
@@ -345,6 +401,8 @@ mod tests {
     struct Script {
         embeds: AtomicUsize,
         reloads: Mutex<Vec<Result<bool, String>>>,
+        suggested: Mutex<Vec<i64>>,
+        accepted: Mutex<Vec<(i64, String)>>,
     }
 
     fn hit(id: i64) -> Hit {
@@ -413,6 +471,23 @@ mod tests {
         }
         fn summary(&self) -> Result<IndexSummary, ScriptError> {
             Ok(IndexSummary::default())
+        }
+        fn suggest_category(&self, id: FileId) -> Result<Option<CategorySuggestion>, ScriptError> {
+            self.suggested.lock().unwrap().push(id.0);
+            Ok((id.0 != 1).then(|| CategorySuggestion {
+                id,
+                ..CategorySuggestion::default()
+            }))
+        }
+        fn accept_category(&self, id: FileId, cat_id: &str) -> Result<(), ScriptError> {
+            self.accepted
+                .lock()
+                .unwrap()
+                .push((id.0, cat_id.to_string()));
+            if cat_id == "PANIC" {
+                panic!("tagging blew up");
+            }
+            Ok(())
         }
     }
 
@@ -576,6 +651,47 @@ mod tests {
         let msgs: Vec<Msg> = rx.into_iter().collect();
         assert!(
             matches!(&msgs[..], [Msg::Detail { id: FileId(3), result: Err(e) }] if e.contains("panicked") && e.contains("detail blew up")),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
+    fn the_category_thread_writes_every_accept_then_suggests_for_the_newest() {
+        let b = Script::default();
+        let (tx, rx) = mpsc::channel();
+        let (jobs, inbox) = mpsc::channel();
+        jobs.send(CategoryJob::Suggest(FileId(2))).unwrap();
+        jobs.send(CategoryJob::Accept {
+            id: FileId(2),
+            cat_id: "DOORWood".into(),
+        })
+        .unwrap();
+        jobs.send(CategoryJob::Suggest(FileId(3))).unwrap();
+        jobs.send(CategoryJob::Accept {
+            id: FileId(3),
+            cat_id: "PANIC".into(),
+        })
+        .unwrap();
+        jobs.send(CategoryJob::Suggest(FileId(1))).unwrap();
+        drop(jobs);
+        category_thread(&b, inbox, &tx);
+        drop(tx);
+        let msgs: Vec<Msg> = rx.into_iter().collect();
+        assert_eq!(
+            *b.accepted.lock().unwrap(),
+            [(2, "DOORWood".to_string()), (3, "PANIC".to_string())]
+        );
+        assert_eq!(
+            *b.suggested.lock().unwrap(),
+            [1],
+            "only the newest is suggested for"
+        );
+        assert!(
+            matches!(&msgs[..], [
+                Msg::CategoryAccepted { id: FileId(2), result: Ok(()), .. },
+                Msg::CategoryAccepted { id: FileId(3), result: Err(e), .. },
+                Msg::Suggestion { id: FileId(1), result: Ok(None) },
+            ] if e.contains("tagging blew up")),
             "{msgs:?}"
         );
     }

@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use hark_tui::{Backend, FileDetail, FileId, Hit, IndexSummary, Matched};
+use hark_tui::backend::{CategoryEvidence, LabelledFile};
+use hark_tui::{
+    Backend, CategoryCandidate, CategorySuggestion, FileDetail, FileId, Hit, IndexSummary, Matched,
+};
 
 /// One made-up sound.
 #[derive(Debug, Clone)]
@@ -169,6 +172,21 @@ pub struct FakeBackend {
     pub embeds: AtomicUsize,
     /// Every call, in order, as "method arg".
     pub calls: Mutex<Vec<String>>,
+    /// CatIDs written by `accept_category`, by file id.
+    pub accepted: Mutex<Vec<(i64, String)>>,
+}
+
+/// The category the fake suggests for each sound without one: CatID,
+/// Category, SubCategory, confidence (the whoosh's is below the default
+/// threshold of 0.5).
+pub fn fake_suggestion(id: i64) -> Option<(&'static str, &'static str, &'static str, f32)> {
+    match id {
+        2 => Some(("THUN", "WEATHER", "THUNDER", 0.81)),
+        6 => Some(("GLASBrk", "GLASS", "BREAK", 0.92)),
+        7 => Some(("DSGNWhsh", "DESIGNED", "WHOOSH", 0.31)),
+        8 => Some(("UIClick", "USER INTERFACE", "CLICK", 0.88)),
+        _ => None,
+    }
 }
 
 impl FakeBackend {
@@ -183,6 +201,7 @@ impl FakeBackend {
             publish_at: Mutex::new(None),
             embeds: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
+            accepted: Mutex::new(Vec::new()),
         }
     }
 
@@ -423,10 +442,16 @@ impl Backend for FakeBackend {
             sample_rate: Some(s.sample_rate),
             channels: Some(u32::from(s.channels)),
             bits_per_sample: Some(16),
-            tags: vec![
-                ("riff.ISFT".into(), "hark demo".into()),
+            tags: [
+                ("riff.ISFT".to_string(), "hark demo".to_string()),
                 ("bext.Description".into(), s.description.into()),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                self.accepted_of(id.0)
+                    .map(|cat_id| ("ixml.USER.CATID".to_string(), cat_id)),
+            )
+            .collect(),
             ucs_cat_id: s.ucs.map(|u| u.0.into()),
             ucs_category: s.ucs.map(|u| u.1.into()),
             ucs_subcategory: s.ucs.map(|u| u.2.into()),
@@ -454,5 +479,63 @@ impl Backend for FakeBackend {
             model: Some("fake/clap@0000000".into()),
             ..IndexSummary::default()
         })
+    }
+
+    fn suggest_category(&self, id: FileId) -> Result<Option<CategorySuggestion>, FakeError> {
+        self.log(format!("suggest {}", id.0));
+        let s = self.find(id)?;
+        if s.ucs.is_some() || self.accepted_of(id.0).is_some() {
+            return Ok(None);
+        }
+        let Some((cat_id, category, subcategory, confidence)) = fake_suggestion(id.0) else {
+            return Err(FakeError("no model to suggest with".into()));
+        };
+        let door = &SOUNDS[0];
+        Ok(Some(CategorySuggestion {
+            id,
+            path: self.path_of(s),
+            candidates: vec![CategoryCandidate {
+                cat_id: cat_id.into(),
+                category: category.into(),
+                subcategory: subcategory.into(),
+                confidence,
+                neighbours: 0,
+                copies: 0,
+                zero_shot: confidence,
+            }],
+            evidence: CategoryEvidence {
+                copies: Vec::new(),
+                neighbours: vec![LabelledFile {
+                    path: self.path_of(door),
+                    cat_id: "DOORWood".into(),
+                    similarity: 0.42,
+                }],
+                library_weight: 0.05,
+                zero_shot_best: Some((cat_id.into(), confidence)),
+            },
+        }))
+    }
+
+    fn accept_category(&self, id: FileId, cat_id: &str) -> Result<(), FakeError> {
+        self.log(format!("accept {} {cat_id}", id.0));
+        self.find(id)?;
+        self.accepted
+            .lock()
+            .unwrap()
+            .push((id.0, cat_id.to_string()));
+        Ok(())
+    }
+}
+
+impl FakeBackend {
+    /// The CatID accepted for a file, if any.
+    fn accepted_of(&self, id: i64) -> Option<String> {
+        self.accepted
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(i, _)| *i == id)
+            .map(|(_, c)| c.clone())
     }
 }
