@@ -134,3 +134,86 @@ impl Drop for SyncGuard {
         self.0.store(true, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav(path: &Path, freq: f32) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for n in 0..8_000 {
+            let x = (std::f32::consts::TAU * freq * n as f32 / 16_000.0).sin();
+            w.write_sample((x * 10_000.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    fn index(dir: &Path, address: &Address, add: &[(String, PathBuf)]) {
+        let options = hark_indexer::Options::default();
+        hark_indexer::run_shared(
+            dir,
+            address,
+            add,
+            &options,
+            None,
+            &mut |_: hark_indexer::Event<'_>| {},
+        )
+        .unwrap();
+    }
+
+    fn files(index_dir: &Path) -> u64 {
+        Catalog::open_readonly(index_dir)
+            .unwrap()
+            .counts()
+            .unwrap()
+            .files
+    }
+
+    #[test]
+    fn the_tui_s_sync_thread_brings_new_files_within_a_few_seconds_and_stops_with_its_guard() {
+        let cluster = hark_pgtest::Cluster::start();
+        let address = Address::resolve(&cluster.create_database("sfx")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        wav(&lib.join("one.wav"), 200.0);
+        // An indexing host records the library by name (no model here:
+        // the files wait for vectors, and the replica has them by name).
+        let server = dir.path().join("server");
+        index(&server, &address, &[("sfx".into(), lib.clone())]);
+        // A workstation mounts it; its replica starts with one file.
+        let ws = dir.path().join("ws");
+        let mut mounts = Mounts::default();
+        mounts.set("sfx", &lib.canonicalize().unwrap());
+        std::fs::create_dir_all(&ws).unwrap();
+        mounts.save(&ws).unwrap();
+        sync(&address, &ws).unwrap();
+        assert_eq!(files(&ws), 1);
+
+        let guard = keep_synced(address.clone(), ws.clone()).unwrap();
+        wav(&lib.join("two.wav"), 300.0);
+        index(&server, &address, &[]);
+        let start = std::time::Instant::now();
+        while files(&ws) < 2 {
+            assert!(
+                start.elapsed() < TUI_SYNC_EVERY * 3,
+                "the replica did not follow within {:?}",
+                TUI_SYNC_EVERY * 3
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(guard);
+        // Stopped: a later change stays out of the replica.
+        std::thread::sleep(Duration::from_millis(300));
+        wav(&lib.join("three.wav"), 400.0);
+        index(&server, &address, &[]);
+        std::thread::sleep(TUI_SYNC_EVERY + Duration::from_secs(1));
+        assert_eq!(files(&ws), 2);
+    }
+}
