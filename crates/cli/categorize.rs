@@ -104,6 +104,7 @@ fn bar(len: usize, what: &str) -> Option<ProgressBar> {
 
 fn categorizer(cli: &Cli) -> anyhow::Result<(Engine, Categorizer)> {
     let index_dir = cli.index_dir()?;
+    crate::shared::refresh_replica(cli, &index_dir)?;
     let engine = Engine::open(&index_dir, model_cmd::spec(cli))?;
     let mut texts_bar: Option<ProgressBar> = None;
     let categorizer = engine
