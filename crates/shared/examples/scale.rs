@@ -138,13 +138,6 @@ fn fill(url: &str, n: usize, model: &str) {
         .unwrap();
     drop(catalog);
     let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
-    let first: i64 = client
-        .query_one(
-            "SELECT coalesce(max(id), 0) + 1 FROM hark_files",
-            &[],
-        )
-        .unwrap()
-        .get(0);
     let mut rng = Rng(13);
     let mut tx = client.transaction().unwrap();
     let sink = tx
@@ -185,12 +178,15 @@ fn fill(url: &str, n: usize, model: &str) {
             WORDS[rng.below(WORDS.len())],
             i % 10_000
         );
-        let rel = format!("{cat}/{sub}/{:03}/{cat_id}_{fx}.wav", i % 1000);
+        let rel = format!("{cat}/{sub}/{:03}/{cat_id}_{fx} {i}.wav", i % 1000);
         let hash: Vec<u8> = (0..4).flat_map(|_| rng.next().to_le_bytes()).collect();
         let tags = serde_json::json!([
             ["title", fx],
             ["artist", "Bench Studio"],
-            ["comment", format!("take {} of {cat} {sub}, recorded at 96k", i % 7)],
+            [
+                "comment",
+                format!("take {} of {cat} {sub}, recorded at 96k", i % 7)
+            ],
         ]);
         let peaks: Vec<u8> = (0..PEAKS * 2).map(|_| rng.next() as u8).collect();
         let duration = 0.2 + rng.unit() as f64 * 30.0;
@@ -218,6 +214,13 @@ fn fill(url: &str, n: usize, model: &str) {
         .unwrap();
     }
     w.finish().unwrap();
+    // One COPY takes consecutive ids.
+    let first: i64 = tx
+        .query_one("SELECT max(id) FROM hark_files", &[])
+        .unwrap()
+        .get::<_, i64>(0)
+        - n as i64
+        + 1;
     eprintln!("{n} files in {:.1?}", started.elapsed());
     let sink = tx
         .copy_in(
