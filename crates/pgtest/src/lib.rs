@@ -41,6 +41,8 @@ pub struct Cluster {
     /// Whether the binaries run as [`UNPRIVILEGED`] through `runuser`.
     as_nobody: bool,
     running: bool,
+    /// Whether the server syncs its writes to disk (`fsync`).
+    fsync: bool,
     watchdog: Option<std::process::Child>,
 }
 
@@ -53,6 +55,17 @@ impl Cluster {
     /// with the server's log when `initdb` or the start fails: a test that
     /// needs a server fails rather than skips.
     pub fn start() -> Cluster {
+        Cluster::start_with_fsync(false)
+    }
+
+    /// Creates and starts a cluster whose server syncs its writes to disk
+    /// (`fsync=on`, as a production server does) when `fsync` is true:
+    /// for benchmarks that compare write costs with a local catalog.
+    ///
+    /// # Panics
+    ///
+    /// As [`Cluster::start`].
+    pub fn start_with_fsync(fsync: bool) -> Cluster {
         let bin = find_bin().unwrap_or_else(|why| panic!("{why}"));
         let as_nobody = unsafe { libc::geteuid() } == 0;
         let dir = tempfile::Builder::new()
@@ -70,6 +83,7 @@ impl Cluster {
             port: 0,
             as_nobody,
             running: false,
+            fsync,
             watchdog: None,
         };
         cluster.run_checked(
@@ -257,9 +271,10 @@ impl Cluster {
 
     fn pg_ctl_start(&self) -> Result<(), String> {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            if self.fsync { "on" } else { "off" }
         );
         let data = self.data_dir().to_string_lossy().into_owned();
         let log = self.log_file().to_string_lossy().into_owned();
