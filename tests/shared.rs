@@ -522,3 +522,38 @@ fn no_password_appears_in_any_output_or_file() {
         "the index directory holds the replica and its files"
     );
 }
+
+#[test]
+fn a_damaged_replica_is_made_again_from_the_shared_catalog() {
+    let cluster = Cluster::start();
+    let url = cluster.create_database("sfx");
+    let dir = empty_dir();
+    let lib = library(dir.path(), 12, 2.0);
+    let index = dir.path().join("a");
+    run(hark_at(&index, &url)
+        .args(["index", "--quiet", "--name", "sfx"])
+        .arg(&lib))
+    .assert_success();
+    // Fold the WAL into the file, then overwrite pages in its middle.
+    let db = index.join("catalog.sqlite3");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    let mut bytes = fs::read(&db).unwrap();
+    let pages = bytes.len() / 4096;
+    assert!(pages >= 6, "a catalog of {pages} pages");
+    for b in &mut bytes[2 * 4096..(pages - 2) * 4096] {
+        *b = 0x5a;
+    }
+    fs::write(&db, &bytes).unwrap();
+    let again = run(hark_at(&index, &url).args(["index", "--json", "--quiet"]));
+    again.assert_code(0);
+    assert_eq!(
+        json(&again)["embedded"].as_u64(),
+        Some(0),
+        "nothing embedded again"
+    );
+    let (paths, out) = search_paths(&index, &url);
+    assert_eq!(paths.len(), 12, "{}", out.describe());
+}

@@ -66,7 +66,8 @@ pub fn sync(address: &Address, index_dir: &Path) -> Result<Synced, hark_shared::
     })?;
     let mounts = Mounts::load(index_dir)?;
     let mut shared = SharedCatalog::open_readonly(address)?;
-    let mut local = Catalog::open(index_dir)?;
+    // The whole-file check would read a large replica at every command.
+    let mut local = Catalog::open_quick(index_dir)?;
     let synced = replica::sync(&mut shared, &mut local, index_dir, &mounts)?;
     if synced.changed() {
         replica::refresh_ann(&local, index_dir)?;

@@ -77,7 +77,19 @@ pub fn run_shared(
     observer: &mut dyn Observer,
 ) -> Result<Summary> {
     let started = Instant::now();
-    let mut local = Catalog::open(index_dir)?;
+    let mut local = match Catalog::open(index_dir) {
+        // A damaged replica is set aside and made again: the salvage keeps
+        // what it can, and the next read starts from the beginning so that
+        // what was lost comes back from the shared catalog.
+        Err(e) if e.is_damaged() => {
+            let repair = hark_store::salvage::repair(index_dir, &crate::moments::RULE)?;
+            observer.event(Event::Repaired(&repair));
+            let mut local = Catalog::open(index_dir)?;
+            local.transaction(|tx| tx.set_meta(replica::META_POSITION, "0"))?;
+            local
+        }
+        opened => opened?,
+    };
     if !replica::is_replica(&local)? && local.read(|tx| tx.has_files())? {
         return Err(Error::LocalIndex {
             dir: index_dir.to_owned(),

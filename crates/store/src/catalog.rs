@@ -32,6 +32,20 @@ impl Catalog {
     /// directory and the catalog if needed and upgrading an older schema.
     /// A catalog from a newer hark is refused with [`Error::TooNew`].
     pub fn open(dir: &Path) -> Result<Catalog> {
+        Catalog::open_with(dir, true)
+    }
+
+    /// [`Catalog::open`] without the check of every page: for writers that
+    /// open often and write little, as a shared catalog's replica updated
+    /// before every command and every few seconds in the UI. The check
+    /// reads the whole file (10 s and more for a million files); here,
+    /// damage surfaces as [`Error::Damaged`] from the statement that meets
+    /// it instead.
+    pub fn open_quick(dir: &Path) -> Result<Catalog> {
+        Catalog::open_with(dir, false)
+    }
+
+    fn open_with(dir: &Path, check_pages: bool) -> Result<Catalog> {
         std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
             path: dir.to_owned(),
             source,
@@ -65,7 +79,9 @@ impl Catalog {
         // A few overwritten pages would fail some statement later in the
         // run, or only a reader; found here, the indexer repairs the
         // catalog before it starts (`salvage`).
-        check(&conn, &path)?;
+        if check_pages {
+            check(&conn, &path)?;
+        }
         schema::migrate(&mut conn, &path)?;
         Ok(Catalog {
             conn,
