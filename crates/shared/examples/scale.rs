@@ -334,7 +334,8 @@ fn sync(index_dir: &Path, url: &str, mount: &Path, ann: bool) {
     let started = Instant::now();
     let mut shared =
         SharedCatalog::open_readonly(&Address::resolve(url).unwrap()).expect("open the catalog");
-    let mut local = Catalog::open(index_dir).unwrap();
+    // As the CLI opens a replica before each command (no whole-file check).
+    let mut local = Catalog::open_quick(index_dir).unwrap();
     let opened = started.elapsed();
     let synced = replica::sync(&mut shared, &mut local, index_dir, &mounts).unwrap();
     let sync_s = started.elapsed().as_secs_f64();
