@@ -121,6 +121,11 @@ pub fn sync(
         Ok(())
     };
     let mut pending_meta: Vec<(String, String)> = Vec::new();
+    // Removed points are applied after the vectors: a changed file's
+    // points are removed and written again at the same ids, and a point
+    // written again needs no delete (half the writes of such a sync).
+    let mut removed_points: std::collections::HashSet<hark_store::PointId> =
+        std::collections::HashSet::new();
     local.transaction(|tx| -> Result<()> {
         if reset {
             put_roots(tx)?;
@@ -129,6 +134,7 @@ pub fn sync(
             match change {
                 Change::Reset => {
                     synced.reset = true;
+                    removed_points.clear();
                     put_roots(tx)?;
                 }
                 Change::Root(..) => {}
@@ -137,8 +143,7 @@ pub fn sync(
                     synced.removed += tx.remove_files(&[id])? as u64;
                 }
                 Change::RemovedPoint(point) => {
-                    tx.replica_remove_point(point)?;
-                    synced.removed += 1;
+                    removed_points.insert(point);
                 }
                 Change::File(id, mut record, fingerprint) => {
                     let Some(base) = root_path(record.root) else {
@@ -149,12 +154,17 @@ pub fn sync(
                     synced.files += 1;
                 }
                 Change::Vector(v) => {
+                    removed_points.remove(&v.point);
                     tx.replica_point(v.point, v.span, &v.model, &v.pipeline, &v.data)?;
                     synced.vectors += 1;
                 }
             }
             Ok(())
         })?;
+        for point in removed_points.drain() {
+            tx.replica_remove_point(point)?;
+            synced.removed += 1;
+        }
         synced.position = next.0;
         if synced.changed() {
             for (key, local_key) in COPIED_META {
