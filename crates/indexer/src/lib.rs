@@ -10,7 +10,8 @@
 //! embeds the previous file. Results are committed in batches, so a run
 //! killed at any moment loses at most the current batch and the next run
 //! continues from there. A file that moved (a new path with the content
-//! hash of a vanished one) keeps its record and vector; a deleted file
+//! hash of a vanished one) keeps its record and vector, and takes the UCS
+//! fields of its new name; a deleted file
 //! leaves the index, unless most of its root is missing (an unmounted
 //! drive), in which case the root's entries are kept and the run says so.
 //! Without a model, files are indexed by name and metadata and wait for
@@ -51,6 +52,7 @@ mod plan;
 mod prepare;
 mod report;
 pub mod tag;
+mod ucs;
 mod walk;
 
 use std::path::{Path, PathBuf};

@@ -24,7 +24,8 @@
 //!   detection, a content hash for rename detection, format facts, tags,
 //!   UCS fields, waveform peaks and a [`FileStatus`]. [`Tx::upsert_file`]
 //!   stores one and keeps its full-text row in step; [`Tx::move_file`]
-//!   renames it without losing its vectors; [`Tx::retag_file`] records a
+//!   renames it without losing its vectors (its [`UcsFields`], which come
+//!   from its name, given anew); [`Tx::retag_file`] records a
 //!   metadata-only rewrite (`hark tag`) with the same id and vectors.
 //! - *vectors* — [`Tx::set_vector`] attaches a file's embedding, tagged with
 //!   the model and pipeline that made it, and [`Tx::set_moments`] those of
@@ -86,7 +87,7 @@ pub use filter::{FileFilter, ListOrder, NumRange};
 pub use fingerprints::FingerprintedFile;
 pub use fulltext::{name_tokens, split_words, FtsHit, FtsMatch, MatchTerm, TextMatch};
 pub use held::Held;
-pub use record::{FileId, FileRecord, FileStatus, RootId};
+pub use record::{FileId, FileRecord, FileStatus, RootId, UcsFields};
 pub use schema::SCHEMA_VERSION;
 pub use vectors::{MomentVector, PointId, StoredVector};
 pub use writer::CatalogWriter;
