@@ -125,7 +125,8 @@ pub(crate) fn prepare(
     }
     record.content_hash = Some(hash);
 
-    record.set_ucs(ucs_fields(&path));
+    // The name's, until `describe` knows the tags.
+    record.set_ucs(ucs_fields(&path, &[]));
 
     // One open and one probe for both the metadata and the audio.
     let opened = SoundFile::open(&path).and_then(|sound| {
@@ -222,7 +223,8 @@ pub(crate) fn prepare(
 }
 
 /// Puts what the file says about itself into its record: the container,
-/// the stream facts (settled by decoding when it succeeded) and the tags.
+/// the stream facts (settled by decoding when it succeeded), the tags and
+/// the UCS fields (its name's, else its tags').
 fn describe(record: &mut FileRecord, meta: Metadata) {
     record.format = Some(meta.format);
     record.codec = meta.codec;
@@ -231,6 +233,7 @@ fn describe(record: &mut FileRecord, meta: Metadata) {
     record.channels = meta.channels.map(u32::from);
     record.bits_per_sample = meta.bits_per_sample;
     record.tags = meta.tags.all;
+    record.set_ucs(ucs_fields(&record.path, &record.tags));
 }
 
 #[cfg(test)]

@@ -40,14 +40,14 @@ pub struct FileRecord {
     pub bits_per_sample: Option<u32>,
     /// Tag items in file order, keyed by source (`bext.Description`).
     pub tags: Vec<(String, String)>,
-    /// UCS CatID parsed from the file name (`DOORWood`); see
+    /// UCS CatID of the file name, else of the tags (`DOORWood`); see
     /// [`UcsFields`].
     pub ucs_cat_id: Option<String>,
     /// UCS Category of the CatID (`DOORS`).
     pub ucs_category: Option<String>,
     /// UCS SubCategory of the CatID (`WOOD`).
     pub ucs_subcategory: Option<String>,
-    /// UCS FXName block of the file name.
+    /// UCS FXName block of the file name, else the FXNAME tag.
     pub ucs_fx_name: Option<String>,
     /// Waveform overview: (min, max) per bucket, on a ±127 scale.
     pub peaks: Vec<(i8, i8)>,
@@ -58,8 +58,9 @@ pub struct FileRecord {
 }
 
 /// A file's four UCS fields, as the catalog's `ucs_*` columns hold them.
-/// The indexer derives them from the file's name; the catalog stores what
-/// it is given. They go together: a rename replaces all four.
+/// The indexer derives them from the file's name, else its tags
+/// (`hark_audio::file_ucs`); the catalog stores what it is given. They go
+/// together: a rename or a new tag replaces all four.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UcsFields {
     /// The CatID (`DOORWood`).

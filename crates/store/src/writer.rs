@@ -37,6 +37,9 @@ pub trait CatalogWriter {
     /// Updates a file's size and modification time ([`Tx::set_file_stat`]).
     fn set_file_stat(&self, id: FileId, size: u64, mtime_ns: i64) -> Result<()>;
 
+    /// Replaces a file's UCS fields ([`Tx::set_ucs`]).
+    fn set_ucs(&self, id: FileId, ucs: &UcsFields) -> Result<()>;
+
     /// Removes files with their vectors and words; returns how many existed
     /// ([`Tx::remove_files`]).
     fn remove_files(&self, ids: &[FileId]) -> Result<usize>;
@@ -76,6 +79,10 @@ impl CatalogWriter for Tx<'_> {
 
     fn set_file_stat(&self, id: FileId, size: u64, mtime_ns: i64) -> Result<()> {
         Tx::set_file_stat(self, id, size, mtime_ns)
+    }
+
+    fn set_ucs(&self, id: FileId, ucs: &UcsFields) -> Result<()> {
+        Tx::set_ucs(self, id, ucs)
     }
 
     fn remove_files(&self, ids: &[FileId]) -> Result<usize> {

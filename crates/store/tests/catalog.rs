@@ -369,6 +369,58 @@ fn moving_a_file_keeps_its_id_and_vector() {
     ));
 }
 
+/// What deriving the UCS fields again reads, and their replacement: the
+/// fields and the full-text words change, nothing else.
+#[test]
+fn ucs_sources_and_set_ucs() {
+    let (_dir, mut catalog, root) = setup();
+    let mut tagged = record(root, "/lib/take 7.wav");
+    tagged.tags = vec![
+        ("ixml.USER.CATID".into(), "RAINMetl".into()),
+        ("riff.INAM".into(), "quote \" and tab\t".into()),
+    ];
+    let a = add(&mut catalog, &tagged);
+    let mut named = record(root, "/lib/DOORWood_Creak_JD_Lib.wav");
+    named.ucs_cat_id = Some("DOORWood".into());
+    let b = add(&mut catalog, &named);
+    catalog
+        .transaction(|tx| tx.set_vector(a, MODEL, PIPELINE, &unit_vector(1.0)))
+        .unwrap();
+
+    let mut sources = Vec::new();
+    catalog
+        .read(|tx| tx.ucs_sources(|s| sources.push(s)))
+        .unwrap();
+    assert_eq!(sources.len(), 2);
+    assert_eq!(
+        (sources[0].id, &sources[0].path, &sources[0].tags),
+        (a, &tagged.path, &tagged.tags)
+    );
+    assert_eq!(sources[0].ucs, UcsFields::default());
+    assert_eq!((sources[1].id, &sources[1].ucs), (b, &named.ucs()));
+
+    let metal = UcsFields {
+        cat_id: Some("RAINMetl".into()),
+        category: Some("RAIN".into()),
+        subcategory: Some("METAL".into()),
+        fx_name: None,
+    };
+    assert!(search(&catalog, "metal", 10).unwrap().is_empty());
+    catalog.transaction(|tx| tx.set_ucs(a, &metal)).unwrap();
+    let stored = catalog.file_by_id(a).unwrap().unwrap();
+    assert_eq!(stored.record.ucs(), metal);
+    assert_eq!(stored.record.tags, tagged.tags);
+    assert_eq!(search(&catalog, "metal", 10).unwrap()[0].id, a);
+    assert_eq!(
+        catalog.vector(a).unwrap().unwrap().data,
+        unit_vector(1.0),
+        "the vector stays"
+    );
+    assert!(catalog
+        .transaction(|tx| tx.set_ucs(FileId(999), &metal))
+        .is_err());
+}
+
 #[test]
 fn changed_content_drops_the_stale_vector() {
     let (_dir, mut catalog, root) = setup();
@@ -587,6 +639,15 @@ fn readers_see_a_consistent_snapshot_during_a_write() {
     assert_eq!(reader.counts().unwrap().files, 3);
 }
 
+fn rain() -> UcsFields {
+    UcsFields {
+        cat_id: Some("RAIN".into()),
+        category: Some("RAIN".into()),
+        subcategory: Some("GENERAL".into()),
+        fx_name: Some("Heavy".into()),
+    }
+}
+
 /// The indexer's writes through the backend seam land in the SQLite catalog
 /// as through `Tx` itself.
 #[test]
@@ -609,6 +670,7 @@ fn writes_through_the_catalog_writer_seam() {
             &UcsFields::default(),
         )?;
         w.set_file_stat(kept, 77, 88)?;
+        w.set_ucs(kept, &rain())?;
         assert_eq!(w.remove_files(&[gone])?, 1);
         w.set_meta(hark_store::meta::MODEL, MODEL)?;
         Ok((kept, gone))
@@ -621,6 +683,7 @@ fn writes_through_the_catalog_writer_seam() {
     let file = catalog.file_by_id(kept).unwrap().unwrap();
     assert_eq!(file.record.path, Path::new("/lib/Weather/Rain_Heavy.wav"));
     assert_eq!((file.record.size, file.record.mtime_ns), (77, 88));
+    assert_eq!(file.record.ucs(), rain());
     assert_eq!(file.record.status, FileStatus::Ok);
     assert_eq!(catalog.file_by_id(gone).unwrap(), None);
     assert_eq!(

@@ -361,7 +361,7 @@ fn refresh_row(tx: &hark_store::Tx<'_>, id: FileId, old: &FileRecord, path: &Pat
         source,
     })?);
     record.tags = hark_audio::read_metadata(path)?.tags.all;
-    record.set_ucs(crate::ucs::ucs_fields(path));
+    record.set_ucs(crate::ucs::ucs_fields(path, &record.tags));
     tx.retag_file(id, &record)?;
     Ok(())
 }
