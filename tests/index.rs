@@ -344,6 +344,139 @@ fn changed_deleted_and_moved_files() {
     assert_eq!(count(&again, "unchanged"), 7, "{again}");
 }
 
+/// The paths `hark search QUERY --json` lists (the filter's files), or none
+/// when it exits 1 (nothing matched).
+fn search_paths(index: &Path, query: &str) -> Vec<PathBuf> {
+    let mut cmd = hark();
+    cmd.arg("--index").arg(index).args([
+        "--model",
+        fixture(),
+        "search",
+        query,
+        "--json",
+        "-k",
+        "50",
+    ]);
+    let out = run(cmd);
+    if out.status.code() == Some(1) {
+        return Vec::new();
+    }
+    out.assert_code(0);
+    out.stdout
+        .lines()
+        .map(|l| {
+            let hit: Value = serde_json::from_str(l).unwrap();
+            PathBuf::from(hit["path"].as_str().unwrap())
+        })
+        .collect()
+}
+
+/// The UCS fields of the catalog's row for `path`.
+fn ucs_of(index: &Path, path: &Path) -> [Option<String>; 4] {
+    let r = &records(index)[path].record;
+    [
+        r.ucs_cat_id.clone(),
+        r.ucs_category.clone(),
+        r.ucs_subcategory.clone(),
+        r.ucs_fx_name.clone(),
+    ]
+}
+
+/// Runs `hark index` after a rename and checks that it was a move and
+/// nothing was embedded.
+#[track_caller]
+fn index_a_move(index_dir: &Path) {
+    let s = index(index_dir, &[], 0);
+    assert_eq!(
+        (
+            count(&s, "moved"),
+            count(&s, "embedded"),
+            count(&s, "added"),
+            count(&s, "updated")
+        ),
+        (1, 0, 0, 0),
+        "{s}"
+    );
+}
+
+/// Issue 15: a file renamed from one UCS name to another takes the new
+/// name's category (the old one's is gone from `cat:` and the catalog row),
+/// and one renamed to a plain name has none; it is never embedded again.
+#[test]
+fn a_renamed_file_takes_the_ucs_category_of_its_new_name() {
+    let dir = empty_dir();
+    let lib = dir.path().join("lib");
+    let idx = dir.path().join("index");
+    // RAINGenr and RAINDrip are CatID-shaped but not in the UCS 8.2.1 list
+    // (kept by CatID, with no Category); RAINMetl is RAIN / METAL.
+    write(
+        &lib.join("RAINGenr_Steady Rain_HK_TestLib.wav"),
+        &tone(22_050, 0.3, 300.0, 1),
+    );
+    write(
+        &lib.join("Other/DOORWood_Creak_HK_TestLib.wav"),
+        &tone(22_050, 0.3, 700.0, 2),
+    );
+    index(&idx, &[lib.to_str().unwrap()], 0);
+    let lib = canon(&lib);
+    let some = |s: &str| Some(s.to_string());
+    let first = lib.join("RAINGenr_Steady Rain_HK_TestLib.wav");
+    let vector = vector_of(&idx, &first);
+    assert_eq!(
+        search_paths(&idx, "cat:RAINGenr"),
+        std::slice::from_ref(&first)
+    );
+
+    let drip = lib.join("RAINDrip_Steady Drips_HK_TestLib.wav");
+    fs::rename(&first, &drip).unwrap();
+    index_a_move(&idx);
+    assert_eq!(vector_of(&idx, &drip), vector, "not embedded again");
+    assert_eq!(
+        ucs_of(&idx, &drip),
+        [some("RAINDrip"), None, None, some("Steady Drips")]
+    );
+    assert_eq!(
+        search_paths(&idx, "cat:RAINDrip"),
+        std::slice::from_ref(&drip)
+    );
+    assert!(search_paths(&idx, "cat:RAINGenr").is_empty());
+
+    let metal = lib.join("RAINMetl_Gutter_HK_TestLib.wav");
+    fs::rename(&drip, &metal).unwrap();
+    index_a_move(&idx);
+    assert_eq!(
+        ucs_of(&idx, &metal),
+        [
+            some("RAINMetl"),
+            some("RAIN"),
+            some("METAL"),
+            some("Gutter")
+        ]
+    );
+    assert_eq!(
+        search_paths(&idx, "cat:RAINMetl"),
+        std::slice::from_ref(&metal)
+    );
+    assert_eq!(
+        search_paths(&idx, "cat:RAIN-METAL"),
+        std::slice::from_ref(&metal)
+    );
+    assert!(search_paths(&idx, "cat:RAINDrip").is_empty());
+
+    let plain = lib.join("Other/gutter.wav");
+    fs::rename(&metal, &plain).unwrap();
+    index_a_move(&idx);
+    assert_eq!(vector_of(&idx, &plain), vector, "not embedded again");
+    assert_eq!(ucs_of(&idx, &plain), [None, None, None, None]);
+    assert!(search_paths(&idx, "cat:RAINMetl").is_empty());
+    assert!(search_paths(&idx, "cat:RAIN").is_empty());
+    // The file that stayed keeps its own.
+    assert_eq!(
+        search_paths(&idx, "cat:DOORWood"),
+        [lib.join("Other/DOORWood_Creak_HK_TestLib.wav")]
+    );
+}
+
 #[test]
 fn a_mostly_missing_root_is_kept_until_pruned() {
     let dir = empty_dir();

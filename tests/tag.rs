@@ -22,6 +22,14 @@ fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
 /// A 16-bit mono 48 kHz WAV of a tone at `hz`, with LIST/INFO, a `cue `
 /// chunk, an odd-sized vendor chunk and an iXML chunk around its data.
 fn wav(hz: f32) -> Vec<u8> {
+    wav_with_ixml(
+        hz,
+        b"<BWFXML><PROJECT>Ghost</PROJECT><USER><NOTE>n</NOTE></USER></BWFXML>",
+    )
+}
+
+/// [`wav`] with `ixml` as its iXML chunk.
+fn wav_with_ixml(hz: f32, ixml: &[u8]) -> Vec<u8> {
     let mut fmt = Vec::new();
     for v in [1u16, 1] {
         fmt.extend(v.to_le_bytes());
@@ -46,10 +54,7 @@ fn wav(hz: f32) -> Vec<u8> {
         chunk(b"Xodd", b"vendor"),
         chunk(b"data", &pcm),
         chunk(b"cue ", &cue),
-        chunk(
-            b"iXML",
-            b"<BWFXML><PROJECT>Ghost</PROJECT><USER><NOTE>n</NOTE></USER></BWFXML>",
-        ),
+        chunk(b"iXML", ixml),
     ]
     .concat();
     let mut out = b"RIFF".to_vec();
@@ -125,6 +130,32 @@ impl Lib {
             .filter(|v| matches!(v["matched"].as_str(), Some("words" | "both")))
             .map(|v| v["path"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    /// The files `hark search QUERY --paths` lists, by name (none when it
+    /// exits 1: nothing matched).
+    fn search_names(&self, query: &str) -> Vec<String> {
+        let out = self.hark(&["search", query, "--paths", "-k", "50"]);
+        if out.status.code() == Some(1) {
+            return Vec::new();
+        }
+        out.assert_code(0);
+        let mut names: Vec<String> = out.stdout.lines().map(|p| name(p).to_string()).collect();
+        names.sort();
+        names
+    }
+
+    /// Sets the catalog back to how a hark that read UCS categories from
+    /// names only left it: the UCS fields of files with no UCS name
+    /// cleared, and no `ucs_rule` meta key.
+    fn forget_tag_categories(&self) {
+        let db = rusqlite::Connection::open(self.index.join("catalog.sqlite3")).unwrap();
+        db.execute_batch(
+            "UPDATE files SET ucs_cat_id = NULL, ucs_category = NULL, ucs_subcategory = NULL,
+                ucs_fx_name = NULL WHERE path_text NOT LIKE '%/DOOR%';
+             DELETE FROM meta WHERE key = 'ucs_rule';",
+        )
+        .unwrap();
     }
 }
 
@@ -213,6 +244,88 @@ fn tag_search_reindex_and_undo() {
     lib.hark(&["tag", "--undo"])
         .assert_code(2)
         .assert_stderr_contains("nothing to undo");
+}
+
+/// Issue 15: `cat:` sees a UCS category held only in tags: one that
+/// `hark tag --category` wrote into a plain-named file (at once; gone
+/// again with `--undo`), and ones another tool wrote into iXML (Soundminer's
+/// USER CATID, an ASWG CATEGORY and SUBCATEGORY pair). An index made when
+/// only names counted learns them on its next run without embedding, and a
+/// file keeps its tags' category when it is renamed.
+#[test]
+fn cat_finds_categories_held_in_tags() {
+    let soundminer = wav_with_ixml(
+        330.0,
+        b"<BWFXML><USER><CATID>RAINMetl</CATID><CATEGORY>RAIN</CATEGORY>\
+          <SUBCATEGORY>METAL</SUBCATEGORY><FXNAME>Gutter</FXNAME></USER></BWFXML>",
+    );
+    let aswg = wav_with_ixml(
+        550.0,
+        b"<BWFXML><ASWG><category>DOORS</category><subCategory>METAL</subCategory>\
+          </ASWG></BWFXML>",
+    );
+    let lib = Lib::new(&[
+        ("take7.wav", wav(440.0)),
+        ("gutter take.wav", soundminer),
+        ("slam.wav", aswg),
+        ("DOORWood_Creak_JD_Lib.wav", wav(660.0)),
+    ]);
+    let named = "DOORWood_Creak_JD_Lib.wav";
+    assert_eq!(lib.search_names("cat:RAINMetl"), ["gutter take.wav"]);
+    assert_eq!(lib.search_names("cat:RAIN-METAL"), ["gutter take.wav"]);
+    assert_eq!(lib.search_names("cat:DOORMetl"), ["slam.wav"]);
+    assert_eq!(lib.search_names("cat:DOORS"), [named, "slam.wav"]);
+    assert_eq!(lib.search_names("cat:DOORWood"), [named]);
+    let vectors = lib.vectors();
+
+    // `hark tag --category` on a plain-named file: found at once, by CatID,
+    // Category and pair.
+    lib.hark(&["tag", &lib.arg("take7.wav"), "--category", "DOORWood"])
+        .assert_success();
+    assert_eq!(lib.search_names("cat:DOORWood"), [named, "take7.wav"]);
+    assert_eq!(lib.search_names("cat:DOORS-WOOD"), [named, "take7.wav"]);
+    assert_eq!(
+        lib.search_names("cat:DOORS"),
+        [named, "slam.wav", "take7.wav"]
+    );
+    lib.hark(&["tag", "--undo"]).assert_success();
+    assert_eq!(lib.search_names("cat:DOORWood"), [named]);
+
+    // An index whose UCS fields came from names only: the next run reads
+    // the stored tags (the three tag-categorised files), and embeds nothing.
+    lib.hark(&["tag", &lib.arg("take7.wav"), "--category", "DOORWood"])
+        .assert_success();
+    lib.forget_tag_categories();
+    assert_eq!(lib.search_names("cat:DOORWood"), [named]);
+    assert!(lib.search_names("cat:RAINMetl").is_empty());
+    let out = lib.hark(&["index", "--json", lib.root.to_str().unwrap()]);
+    out.assert_code(0)
+        .assert_stderr_contains("the UCS categories of 3 files were read again");
+    let summary: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(
+        (
+            &summary["unchanged"],
+            &summary["updated"],
+            &summary["embedded"]
+        ),
+        (&4.into(), &0.into(), &0.into()),
+        "{summary}"
+    );
+    assert_eq!(lib.vectors(), vectors, "nothing embedded again");
+    assert_eq!(lib.search_names("cat:DOORWood"), [named, "take7.wav"]);
+    assert_eq!(lib.search_names("cat:RAINMetl"), ["gutter take.wav"]);
+    assert_eq!(lib.search_names("cat:DOORMetl"), ["slam.wav"]);
+    // Once: the run after says nothing of it.
+    let again = lib.hark(&["index", lib.root.to_str().unwrap()]);
+    again.assert_code(0);
+    assert!(!again.stderr.contains("read again"), "{}", again.stderr);
+
+    // Renamed (plain name to plain name): the stored tags still say DOORWood.
+    fs::rename(lib.path("take7.wav"), lib.path("door take.wav")).unwrap();
+    lib.hark(&["index", lib.root.to_str().unwrap()])
+        .assert_code(0)
+        .assert_stderr_contains("0 added, 0 updated");
+    assert_eq!(lib.search_names("cat:DOORWood"), [named, "door take.wav"]);
 }
 
 #[test]

@@ -33,9 +33,10 @@ never by how alike two sounds are to CLAP: two different door slams are not copi
 Short one-shots (0.1 s and up) are compared as well as long files.
 
 Each group names a suggested keeper: lossless over lossy, then the higher sample rate,
-then the higher bit depth, then the longer, then a UCS-named file (CatID_FXName_...),
-then the first path. Every other file says how it relates to the keeper, and why; one
-that does not match the keeper directly says which member it was linked through.
+then the higher bit depth, then the longer, then a UCS-categorised file (a UCS name,
+CatID_FXName_..., or a UCS category in its tags), then the first path. Every other file
+says how it relates to the keeper, and why; one that does not match the keeper directly
+says which member it was linked through.
 hark never deletes, moves or renames a file: --paths lists the copies for you to decide.
 
 PATH limits the search to indexed files under these folders.

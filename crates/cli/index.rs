@@ -286,6 +286,9 @@ impl Reporter {
                     String::new()
                 }
             )),
+            Event::UcsRefreshed { files } => self.say(&format!(
+                "the UCS categories of {files} files were read again from their names and tags"
+            )),
             Event::Removed { count } => self.say(&format!("{count} files left the index")),
             Event::AnnStarted => {
                 if let Some(bar) = &self.bar {

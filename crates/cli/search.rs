@@ -34,7 +34,8 @@ The query language:
   bits:24  bits:>=24        bit depth
   ext:wav  ext:flac,aif     file extension (commas: any of)
   in:Doors                  a piece of the folder path
-  cat:DOORWood  cat:DOORS   UCS CatID, Category, or Category-SubCategory
+  cat:DOORWood  cat:DOORS   UCS CatID, Category, or Category-SubCategory (of the UCS file
+                            name, else of CATID or CATEGORY/SUBCATEGORY tags)
   -ext:mp3                  `-` before a filter excludes what it matches
 A query of filters only lists the files that pass, by path.
 

@@ -373,6 +373,11 @@ mod tests {
             detail.tags
         );
         assert_eq!(
+            detail.ucs_cat_id.as_deref(),
+            Some("DOORWood"),
+            "the pane shows the category its tags now hold"
+        );
+        assert_eq!(
             backend.suggest_category(copy).unwrap(),
             None,
             "it has one now"

@@ -53,7 +53,8 @@
 //! [`ucs_category`] maps a CatID to its Category and SubCategory from the
 //! embedded UCS 8.2.1 list; [`ucs_list`] walks that list with each CatID's
 //! explanation and synonyms, and [`ucs_cat_id`] and [`ucs_cat_id_of`] read
-//! a CatID out of tag values.
+//! a CatID out of tag values; [`file_ucs`] gives a file's UCS category from
+//! its name, else from its tags.
 //!
 //! [`write_tags`] writes a description, keywords and a UCS category
 //! ([`TagEdit`]) back into a file: the `bext` Description and iXML `USER`
@@ -97,7 +98,8 @@ pub use open::SoundFile;
 pub use peaks::{peaks, Peak, PeakBuilder, DEFAULT_BUCKETS};
 pub use resample::{resample_to_48k, StreamResampler, TARGET_RATE};
 pub use ucs::{
-    parse_ucs, ucs_cat_id, ucs_cat_id_of, ucs_category, ucs_list, Ucs, UcsEntry, UCS_CAT_ID_COUNT,
+    file_ucs, parse_ucs, ucs_cat_id, ucs_cat_id_of, ucs_category, ucs_list, FileUcs, Ucs, UcsEntry,
+    FILE_UCS_RULE, UCS_CAT_ID_COUNT,
 };
 pub use write::{
     audio_span, restore, write_tags, AudioSpan, Before, FieldChange, TagEdit, TagError, TagWrite,

@@ -37,6 +37,7 @@ use crate::open::{ProbeFailure, SoundFile};
 use crate::panics;
 use stream::Props;
 
+pub(crate) use tags::tag_ending_in;
 pub use tags::{Bext, Tags};
 
 /// What [`read_metadata`](crate::read_metadata) found: the container, the audio stream, the tags,

@@ -190,6 +190,89 @@ pub fn ucs_category(cat_id: &str) -> Option<(&'static str, &'static str)> {
         .map(|(_, category, subcategory)| (category, subcategory))
 }
 
+/// The UCS category of a file, from its name or its tags, as
+/// [`file_ucs`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileUcs {
+    /// The CatID, in the list's spelling when it is a known one.
+    pub cat_id: String,
+    /// Its UCS Category, `None` if the embedded list lacks the CatID.
+    pub category: Option<&'static str>,
+    /// Its UCS SubCategory, as for `category`.
+    pub subcategory: Option<&'static str>,
+    /// The FXName: the UCS name's second block, or else an `FXNAME` tag's
+    /// value.
+    pub fx_name: Option<String>,
+}
+
+/// Names the rule by which [`file_ucs`] reads a file's category (and the
+/// UCS list it knows), so that a catalog can tell whether the categories
+/// it holds were read by this one: it changes whenever `file_ucs` could
+/// give another answer for the same name and tags.
+pub const FILE_UCS_RULE: &str = "ucs-8.2.1;name,tags-1";
+
+/// The UCS category of the file called `file_name` (no directory) with tag
+/// items `tags` (as [`Tags::all`](crate::Tags::all) holds them), in this
+/// order:
+///
+/// 1. its UCS name ([`parse_ucs`]), when the CatID is one of the embedded
+///    list;
+/// 2. else a CatID of the list from its tags, whatever wrote them (`hark
+///    tag`, Soundminer, BaseHead, an ASWG tool): the first tag whose key
+///    ends in `CATID` (after its last `.` or `:`, any case, as
+///    [`Tags::cat_id`](crate::Tags::cat_id)), read by [`ucs_cat_id`]; else
+///    the pair of the first `CATEGORY` and `SUBCATEGORY` tags, read by
+///    [`ucs_cat_id_of`]. The FXName is the UCS name's if the name is
+///    UCS-shaped, else the first `FXNAME` tag's;
+/// 3. else its UCS-shaped name with a CatID the list lacks (a later UCS
+///    version's), with no Category;
+/// 4. else a `CATID` tag with a value shaped like a CatID (as [`parse_ucs`]
+///    accepts one), with no Category, and the `FXNAME` tag;
+/// 5. else `None`. A `CATEGORY` tag that is no UCS category (an ASWG
+///    `Foley`) says nothing here.
+pub fn file_ucs(file_name: &str, tags: &[(String, String)]) -> Option<FileUcs> {
+    let name = parse_ucs(file_name);
+    let tag = |key| crate::metadata::tag_ending_in(tags, key).map(str::trim);
+    let from_name = |ucs: Ucs| FileUcs {
+        cat_id: ucs.cat_id,
+        category: ucs.category,
+        subcategory: ucs.subcategory,
+        fx_name: Some(ucs.fx_name),
+    };
+    if let Some(ucs) = name.clone().filter(|u| u.category.is_some()) {
+        return Some(from_name(ucs));
+    }
+    let fx_name = || match &name {
+        Some(ucs) => Some(ucs.fx_name.clone()),
+        None => tag("FXNAME").filter(|s| !s.is_empty()).map(str::to_string),
+    };
+    let tag_cat_id = tag("CATID");
+    let known = tag_cat_id.and_then(ucs_cat_id).or_else(|| {
+        let (category, subcategory) = (tag("CATEGORY")?, tag("SUBCATEGORY")?);
+        ucs_cat_id_of(category, subcategory)
+    });
+    if let Some(cat_id) = known {
+        let (category, subcategory) = ucs_category(cat_id)?;
+        return Some(FileUcs {
+            cat_id: cat_id.to_string(),
+            category: Some(category),
+            subcategory: Some(subcategory),
+            fx_name: fx_name(),
+        });
+    }
+    if let Some(ucs) = name {
+        return Some(from_name(ucs));
+    }
+    tag_cat_id
+        .filter(|id| looks_like_cat_id(id))
+        .map(|id| FileUcs {
+            cat_id: id.to_string(),
+            category: None,
+            subcategory: None,
+            fx_name: fx_name(),
+        })
+}
+
 /// Number of CatIDs in the embedded UCS list.
 pub const UCS_CAT_ID_COUNT: usize = CAT_IDS.len();
 
@@ -287,6 +370,130 @@ mod tests {
             Some("AERORadio")
         );
         assert_eq!(ucs_cat_id_of("DOORS", "CHEESE"), None);
+    }
+
+    fn tags(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_files_category_from_its_name_then_its_tags() {
+        let file = |name: &str, items: &[(&str, &str)]| file_ucs(name, &tags(items));
+        let door = |fx_name: Option<&str>| {
+            Some(FileUcs {
+                cat_id: "DOORWood".into(),
+                category: Some("DOORS"),
+                subcategory: Some("WOOD"),
+                fx_name: fx_name.map(str::to_string),
+            })
+        };
+        // The name's known CatID wins over any tag.
+        assert_eq!(
+            file("DOORWood_Creak_JD_Lib.wav", &[("ixml.USER.CATID", "RAIN")]),
+            door(Some("Creak"))
+        );
+        // A plain name: a CATID tag of any source, in the list's spelling.
+        assert_eq!(
+            file("take 7.wav", &[("ixml.USER.CATID", " doorwood ")]),
+            door(None)
+        );
+        assert_eq!(
+            file(
+                "take 7.flac",
+                &[("vorbis.FXNAME", "Creak"), ("vorbis.catid", "DOORWood")]
+            ),
+            door(Some("Creak"))
+        );
+        assert_eq!(
+            file("take 7.mp3", &[("id3.TXXX:CATID", "DOORWood")]),
+            door(None)
+        );
+        assert_eq!(
+            file("take 7.wav", &[("ixml.ASWG.catId", "DOORWood")]),
+            door(None)
+        );
+        // Or a CATEGORY and SUBCATEGORY pair of the list.
+        assert_eq!(
+            file(
+                "take 7.wav",
+                &[
+                    ("ixml.USER.SUBCATEGORY", "wood"),
+                    ("ixml.USER.CATEGORY", "Doors")
+                ]
+            ),
+            door(None)
+        );
+        // A CATID the list lacks falls back to the pair.
+        assert_eq!(
+            file(
+                "take 7.wav",
+                &[
+                    ("ixml.USER.CATID", "DOORWud"),
+                    ("ixml.USER.CATEGORY", "DOORS"),
+                    ("ixml.USER.SUBCATEGORY", "WOOD")
+                ]
+            ),
+            door(None)
+        );
+        // A UCS-shaped name with a CatID the list lacks: the tags' known
+        // CatID, the name's FXName; without one, the name's CatID.
+        assert_eq!(
+            file(
+                "DOORWud_Creak_JD_Lib.wav",
+                &[("ixml.USER.CATID", "DOORWood")]
+            ),
+            door(Some("Creak"))
+        );
+        assert_eq!(
+            file(
+                "DOORWud_Creak_JD_Lib.wav",
+                &[("ixml.USER.CATID", "RAINDrip")]
+            ),
+            Some(FileUcs {
+                cat_id: "DOORWud".into(),
+                category: None,
+                subcategory: None,
+                fx_name: Some("Creak".into()),
+            })
+        );
+        // A CatID-shaped tag the list lacks, with no category.
+        assert_eq!(
+            file(
+                "take 7.wav",
+                &[
+                    ("ixml.USER.CATID", "RAINDrip"),
+                    ("ixml.USER.FXNAME", "Gutter")
+                ]
+            ),
+            Some(FileUcs {
+                cat_id: "RAINDrip".into(),
+                category: None,
+                subcategory: None,
+                fx_name: Some("Gutter".into()),
+            })
+        );
+        // Nothing UCS.
+        assert_eq!(file("take 7.wav", &[]), None);
+        assert_eq!(file("take 7.wav", &[("ixml.USER.CATID", "nonsense")]), None);
+        assert_eq!(
+            file(
+                "take 7.wav",
+                &[
+                    ("ixml.ASWG.category", "Foley"),
+                    ("ixml.ASWG.subCategory", "Steps")
+                ]
+            ),
+            None
+        );
+        assert_eq!(
+            file("take 7.wav", &[("ixml.USER.CATEGORY", "DOORS")]),
+            None,
+            "a Category alone names no CatID"
+        );
+        assert_eq!(file("take 7.wav", &[("ixml.USER.FXNAME", "Creak")]), None);
     }
 
     #[test]

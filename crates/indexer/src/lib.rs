@@ -10,7 +10,10 @@
 //! embeds the previous file. Results are committed in batches, so a run
 //! killed at any moment loses at most the current batch and the next run
 //! continues from there. A file that moved (a new path with the content
-//! hash of a vanished one) keeps its record and vector; a deleted file
+//! hash of a vanished one) keeps its record and vector, and takes the UCS
+//! fields of its new name (a file's UCS category is its name's, else its
+//! tags': `ucs.rs`, which also derives every file's again, once, for a
+//! catalog written under an older rule); a deleted file
 //! leaves the index, unless most of its root is missing (an unmounted
 //! drive), in which case the root's entries are kept and the run says so.
 //! Without a model, files are indexed by name and metadata and wait for
@@ -52,6 +55,7 @@ mod prepare;
 mod report;
 mod shared;
 pub mod tag;
+mod ucs;
 mod walk;
 
 use std::path::{Path, PathBuf};
@@ -137,6 +141,12 @@ fn run_on<'a>(
     started: Instant,
 ) -> Result<(Pipeline<'a>, Summary)> {
     add_roots(&mut catalog, &options.add_roots)?;
+    let recategorised = ucs::refresh(&mut catalog)?;
+    if recategorised > 0 {
+        observer.event(Event::UcsRefreshed {
+            files: recategorised,
+        });
+    }
     let indexed_with = match (catalog.meta(meta::MODEL)?, catalog.meta(meta::PIPELINE)?) {
         (Some(model), Some(pipeline)) => Some((model, pipeline)),
         _ => None,

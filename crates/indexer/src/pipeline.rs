@@ -19,6 +19,7 @@ use crate::moments::Moment;
 use crate::plan::{KeptRoot, Plan, Survey};
 use crate::prepare::{prepare, HeldByHash, Kind, MissingByHash, Prepared, Task};
 use crate::report::{Event, Observer, Outcome, Summary};
+use crate::ucs::ucs_fields;
 use crate::walk::{walk_root, Found, Walk};
 
 /// How a run behaves.
@@ -467,7 +468,10 @@ impl<'a> Pipeline<'a> {
                         }
                     }
                     Ready::Moved { id, to, .. } => {
-                        tx.move_file(*id, &to.path)?;
+                        // Same content, same tags: the catalog's.
+                        let tags = tx.file_by_id(*id)?.map(|f| f.record.tags);
+                        let ucs = ucs_fields(&to.path, tags.as_deref().unwrap_or_default());
+                        tx.move_file(*id, &to.path, &ucs)?;
                         tx.set_file_stat(*id, to.size, to.mtime_ns)?;
                     }
                     Ready::Fingerprint { path, data } => {

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
-use hark_audio::{parse_ucs, Metadata, PeakBuilder, SoundFile, DEFAULT_BUCKETS};
+use hark_audio::{Metadata, PeakBuilder, SoundFile, DEFAULT_BUCKETS};
 use hark_fingerprint::Fingerprinter;
 use hark_model::mel::MelFrontEnd;
 use hark_store::{FileRecord, FileState, FileStatus, Held, RootId};
 
 use crate::moments::{Moment, MomentCutter, RULE};
+use crate::ucs::ucs_fields;
 use crate::walk::{mtime_ns, Found};
 
 /// Why a file is being looked at.
@@ -124,16 +125,8 @@ pub(crate) fn prepare(
     }
     record.content_hash = Some(hash);
 
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    if let Some(ucs) = parse_ucs(&name) {
-        record.ucs_cat_id = Some(ucs.cat_id);
-        record.ucs_category = ucs.category.map(str::to_string);
-        record.ucs_subcategory = ucs.subcategory.map(str::to_string);
-        record.ucs_fx_name = Some(ucs.fx_name);
-    }
+    // The name's, until `describe` knows the tags.
+    record.set_ucs(ucs_fields(&path, &[]));
 
     // One open and one probe for both the metadata and the audio.
     let opened = SoundFile::open(&path).and_then(|sound| {
@@ -230,7 +223,8 @@ pub(crate) fn prepare(
 }
 
 /// Puts what the file says about itself into its record: the container,
-/// the stream facts (settled by decoding when it succeeded) and the tags.
+/// the stream facts (settled by decoding when it succeeded), the tags and
+/// the UCS fields (its name's, else its tags').
 fn describe(record: &mut FileRecord, meta: Metadata) {
     record.format = Some(meta.format);
     record.codec = meta.codec;
@@ -239,6 +233,7 @@ fn describe(record: &mut FileRecord, meta: Metadata) {
     record.channels = meta.channels.map(u32::from);
     record.bits_per_sample = meta.bits_per_sample;
     record.tags = meta.tags.all;
+    record.set_ucs(ucs_fields(&record.path, &record.tags));
 }
 
 #[cfg(test)]

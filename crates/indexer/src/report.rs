@@ -93,6 +93,13 @@ pub enum Event<'a> {
         /// How many.
         count: usize,
     },
+    /// The UCS fields of files were derived again from their names and
+    /// stored tags, as this build reads them (once, after an upgrade that
+    /// changed the rule); no file was opened.
+    UcsRefreshed {
+        /// Files whose fields changed.
+        files: usize,
+    },
     /// The catalog was damaged: it was set aside and a new one built from
     /// what could be read of it, before the walk.
     Repaired(&'a hark_store::salvage::Repair),

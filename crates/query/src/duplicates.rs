@@ -6,7 +6,8 @@
 //!
 //! The keeper of a group is, in this order of preference: lossless over
 //! lossy, then the higher sample rate, then the higher bit depth, then the
-//! longer, then a UCS-named file (`CatID_FXName_...`), then the first path.
+//! longer, then a UCS-categorised file (a UCS name, `CatID_FXName_...`, or
+//! a UCS category in its tags), then the first path.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -180,7 +181,11 @@ fn why_kept(keeper: &FingerprintedFile, others: &[&FingerprintedFile]) -> String
         reasons.push("longest".into());
     }
     if keeper.ucs_cat_id.is_some() && others.iter().any(|o| o.ucs_cat_id.is_none()) {
-        reasons.push("UCS-named".into());
+        let name = keeper.path.file_name().unwrap_or_default();
+        reasons.push(match hark_audio::parse_ucs(&name.to_string_lossy()) {
+            Some(_) => "UCS-named".into(),
+            None => "UCS category in its tags".into(),
+        });
     }
     if reasons.is_empty() {
         "first by path among equals".into()
@@ -383,6 +388,23 @@ mod tests {
         assert!(
             !is_lossless(Some("pcm_mulaw")) && !is_lossless(Some("vorbis")) && !is_lossless(None)
         );
+    }
+
+    #[test]
+    fn a_keeper_categorised_by_name_or_by_tags_says_which() {
+        let plain = file("/z/b.wav", "pcm_s16le", 44_100, Some(16), 2.0, false);
+        let named = file(
+            "/z/DOORWood_Creak_JD_Lib.wav",
+            "pcm_s16le",
+            44_100,
+            Some(16),
+            2.0,
+            true,
+        );
+        let tagged = file("/z/a.wav", "pcm_s16le", 44_100, Some(16), 2.0, true);
+        assert_eq!(why_kept(&named, &[&plain]), "UCS-named");
+        assert_eq!(why_kept(&tagged, &[&plain]), "UCS category in its tags");
+        assert_eq!(why_kept(&tagged, &[&named]), "first by path among equals");
     }
 
     #[test]

@@ -20,8 +20,8 @@ pub struct CategoryFacts {
     pub duration_s: Option<f64>,
     /// The BLAKE3 hash of its bytes.
     pub content_hash: Option<Vec<u8>>,
-    /// The CatID of its UCS file name (`ucs_cat_id`), known to the UCS
-    /// list or not.
+    /// The catalog's UCS CatID (`ucs_cat_id`): its UCS file name's, else
+    /// its tags' (see [`crate::UcsFields`]), known to the UCS list or not.
     pub name_cat_id: Option<String>,
     /// The first tag whose key ends in `CATID` (after its last `.` or `:`,
     /// any case): `ixml.USER.CATID`, `vorbis.CATID`, `id3.TXXX:CATID`.

@@ -33,7 +33,7 @@ pub struct FingerprintedFile {
     pub channels: Option<u32>,
     /// Bits per sample, where the format has them.
     pub bits_per_sample: Option<u32>,
-    /// The UCS CatID of its name, if it is UCS-named.
+    /// Its UCS CatID (`ucs_cat_id`: its name's, else its tags'), if any.
     pub ucs_cat_id: Option<String>,
     /// Its fingerprint's bytes, if it has one (of any format version).
     pub fingerprint: Option<Vec<u8>>,

@@ -24,8 +24,11 @@
 //!   detection, a content hash for rename detection, format facts, tags,
 //!   UCS fields, waveform peaks and a [`FileStatus`]. [`Tx::upsert_file`]
 //!   stores one and keeps its full-text row in step; [`Tx::move_file`]
-//!   renames it without losing its vectors; [`Tx::retag_file`] records a
-//!   metadata-only rewrite (`hark tag`) with the same id and vectors.
+//!   renames it without losing its vectors (its [`UcsFields`], which its
+//!   name gives, given anew); [`Tx::retag_file`] records a
+//!   metadata-only rewrite (`hark tag`) with the same id and vectors;
+//!   [`Tx::ucs_sources`] and [`Tx::set_ucs`] derive every file's UCS
+//!   fields again from its path and stored tags.
 //! - *vectors* — [`Tx::set_vector`] attaches a file's embedding, tagged with
 //!   the model and pipeline that made it, and [`Tx::set_moments`] those of
 //!   moments of a long file, each a [`PointId`]; [`Tx::vectors`] streams
@@ -79,7 +82,7 @@ mod writer;
 pub use catalog::{Catalog, Tx, FILE_NAME};
 pub use categories::CategoryFacts;
 pub use error::{is_disk_full, is_io_error, Error, Result};
-pub use files::{Counts, FailedFile, FileFacts, FileState, Root, StoredFile};
+pub use files::{Counts, FailedFile, FileFacts, FileState, Root, StoredFile, UcsSource};
 pub use filter::columns::FileColumns;
 pub use filter::evaluator::FilterEvaluator;
 pub use filter::rows::Rows;
@@ -87,7 +90,7 @@ pub use filter::{FileFilter, ListOrder, NumRange};
 pub use fingerprints::FingerprintedFile;
 pub use fulltext::{name_tokens, split_words, FtsHit, FtsMatch, MatchTerm, TextMatch};
 pub use held::Held;
-pub use record::{FileId, FileRecord, FileStatus, RootId};
+pub use record::{FileId, FileRecord, FileStatus, RootId, UcsFields};
 pub use schema::SCHEMA_VERSION;
 pub use vectors::{MomentVector, PointId, StoredVector};
 pub use writer::CatalogWriter;

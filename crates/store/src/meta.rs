@@ -22,6 +22,11 @@ pub const PIPELINE: &str = "pipeline";
 /// JSON.
 pub const LAST_RUN: &str = "last_run";
 
+/// The rule the files' UCS fields were derived by (`hark_audio::FILE_UCS_RULE`):
+/// the indexer derives them again from each file's name and stored tags
+/// when it is absent or another.
+pub const UCS_RULE: &str = "ucs_rule";
+
 impl Catalog {
     /// [`Tx::meta`] in its own snapshot.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {

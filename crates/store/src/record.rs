@@ -1,7 +1,8 @@
 //! The catalog's record of one file, as the indexer writes it: a
 //! [`FileRecord`], the [`FileId`] the catalog gives it, the [`RootId`] of
-//! the root it was found under, and its [`FileStatus`] (the last two
-//! defined once, in hark-types, for every crate). Plain data with no SQL.
+//! the root it was found under, its [`FileStatus`] (the last two defined
+//! once, in hark-types, for every crate), and its [`UcsFields`]. Plain data
+//! with no SQL.
 
 use std::path::PathBuf;
 
@@ -39,13 +40,14 @@ pub struct FileRecord {
     pub bits_per_sample: Option<u32>,
     /// Tag items in file order, keyed by source (`bext.Description`).
     pub tags: Vec<(String, String)>,
-    /// UCS CatID parsed from the file name (`DOORWood`).
+    /// UCS CatID of the file name, else of the tags (`DOORWood`); see
+    /// [`UcsFields`].
     pub ucs_cat_id: Option<String>,
     /// UCS Category of the CatID (`DOORS`).
     pub ucs_category: Option<String>,
     /// UCS SubCategory of the CatID (`WOOD`).
     pub ucs_subcategory: Option<String>,
-    /// UCS FXName block of the file name.
+    /// UCS FXName block of the file name, else the FXNAME tag.
     pub ucs_fx_name: Option<String>,
     /// Waveform overview: (min, max) per bucket, on a ±127 scale.
     pub peaks: Vec<(i8, i8)>,
@@ -55,7 +57,41 @@ pub struct FileRecord {
     pub error: Option<String>,
 }
 
+/// A file's four UCS fields, as the catalog's `ucs_*` columns hold them.
+/// The indexer derives them from the file's name, else its tags
+/// (`hark_audio::file_ucs`); the catalog stores what it is given. They go
+/// together: a rename or a new tag replaces all four.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UcsFields {
+    /// The CatID (`DOORWood`).
+    pub cat_id: Option<String>,
+    /// Its Category (`DOORS`), when the CatID is a known one.
+    pub category: Option<String>,
+    /// Its SubCategory (`WOOD`), as for `category`.
+    pub subcategory: Option<String>,
+    /// The FXName.
+    pub fx_name: Option<String>,
+}
+
 impl FileRecord {
+    /// The record's UCS fields.
+    pub fn ucs(&self) -> UcsFields {
+        UcsFields {
+            cat_id: self.ucs_cat_id.clone(),
+            category: self.ucs_category.clone(),
+            subcategory: self.ucs_subcategory.clone(),
+            fx_name: self.ucs_fx_name.clone(),
+        }
+    }
+
+    /// Replaces the record's UCS fields, all four.
+    pub fn set_ucs(&mut self, ucs: UcsFields) {
+        self.ucs_cat_id = ucs.cat_id;
+        self.ucs_category = ucs.category;
+        self.ucs_subcategory = ucs.subcategory;
+        self.ucs_fx_name = ucs.fx_name;
+    }
+
     /// A record with the change-detection facts set, no metadata, and
     /// status [`FileStatus::Waiting`].
     pub fn new(root: RootId, path: impl Into<PathBuf>, size: u64, mtime_ns: i64) -> Self {

@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use crate::{FileId, FileRecord, MomentVector, Result, RootId, Tx};
+use crate::{FileId, FileRecord, MomentVector, Result, RootId, Tx, UcsFields};
 
 /// What the indexer writes to a catalog, in one transaction of the backend.
 /// Each method is the [`Tx`] method of the same name; see there for what
@@ -30,12 +30,15 @@ pub trait CatalogWriter {
     /// and dropping a vector of other content ([`Tx::upsert_file`]).
     fn upsert_file(&self, file: &FileRecord) -> Result<FileId>;
 
-    /// Records that a file moved, keeping its id, metadata and vectors
-    /// ([`Tx::move_file`]).
-    fn move_file(&self, id: FileId, new_path: &Path) -> Result<()>;
+    /// Records that a file moved, keeping its id, metadata and vectors,
+    /// with the UCS fields of its new name ([`Tx::move_file`]).
+    fn move_file(&self, id: FileId, new_path: &Path, ucs: &UcsFields) -> Result<()>;
 
     /// Updates a file's size and modification time ([`Tx::set_file_stat`]).
     fn set_file_stat(&self, id: FileId, size: u64, mtime_ns: i64) -> Result<()>;
+
+    /// Replaces a file's UCS fields ([`Tx::set_ucs`]).
+    fn set_ucs(&self, id: FileId, ucs: &UcsFields) -> Result<()>;
 
     /// Removes files with their vectors and words; returns how many existed
     /// ([`Tx::remove_files`]).
@@ -70,12 +73,16 @@ impl CatalogWriter for Tx<'_> {
         Tx::upsert_file(self, file)
     }
 
-    fn move_file(&self, id: FileId, new_path: &Path) -> Result<()> {
-        Tx::move_file(self, id, new_path)
+    fn move_file(&self, id: FileId, new_path: &Path, ucs: &UcsFields) -> Result<()> {
+        Tx::move_file(self, id, new_path, ucs)
     }
 
     fn set_file_stat(&self, id: FileId, size: u64, mtime_ns: i64) -> Result<()> {
         Tx::set_file_stat(self, id, size, mtime_ns)
+    }
+
+    fn set_ucs(&self, id: FileId, ucs: &UcsFields) -> Result<()> {
+        Tx::set_ucs(self, id, ucs)
     }
 
     fn remove_files(&self, ids: &[FileId]) -> Result<usize> {

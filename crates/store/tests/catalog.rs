@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use hark_store::{
     Catalog, CatalogWriter, Error, FileId, FileRecord, FileStatus, FtsHit, MomentVector, PointId,
-    RootId, TextMatch, SCHEMA_VERSION,
+    RootId, TextMatch, UcsFields, SCHEMA_VERSION,
 };
 
 const MODEL: &str = "laion/clap-htsat-fused@abc123";
@@ -311,17 +311,31 @@ fn moving_a_file_keeps_its_id_and_vector() {
     let other = catalog
         .transaction(|tx| tx.add_root(Path::new("/lib/Archive")))
         .unwrap();
-    let mut r = record(root, "/lib/Old_Name.wav");
+    let mut r = record(root, "/lib/RAIN_Old Name_HK_Lib.wav");
     r.tags = vec![("vorbis.COMMENT".into(), "gravel".into())];
+    r.set_ucs(UcsFields {
+        cat_id: Some("RAIN".into()),
+        category: Some("RAIN".into()),
+        subcategory: Some("GENERAL".into()),
+        fx_name: Some("Old Name".into()),
+    });
     let id = add(&mut catalog, &r);
     let v = unit_vector(3.0);
     catalog
         .transaction(|tx| tx.set_vector(id, MODEL, PIPELINE, &v))
         .unwrap();
+    assert_eq!(search(&catalog, "general", 10).unwrap()[0].id, id);
 
-    let new_path = Path::new("/lib/Archive/Footsteps_Gravel.wav");
+    // The new name's UCS fields replace the old name's, all four.
+    let new_path = Path::new("/lib/Archive/RAINMetl_Footsteps Gravel_HK_Lib.wav");
+    let metal = UcsFields {
+        cat_id: Some("RAINMetl".into()),
+        category: Some("RAIN".into()),
+        subcategory: Some("METAL".into()),
+        fx_name: Some("Footsteps Gravel".into()),
+    };
     catalog
-        .transaction(|tx| tx.move_file(id, new_path))
+        .transaction(|tx| tx.move_file(id, new_path, &metal))
         .unwrap();
 
     assert_eq!(catalog.file_by_path(&r.path).unwrap(), None);
@@ -330,16 +344,81 @@ fn moving_a_file_keeps_its_id_and_vector() {
     assert_eq!(moved.record.root, other, "the closest root contains it");
     assert_eq!(moved.record.tags, r.tags);
     assert_eq!(moved.record.content_hash, r.content_hash);
+    assert_eq!(moved.record.ucs(), metal);
     assert_eq!(catalog.vector(id).unwrap().unwrap().data, v);
     assert!(search(&catalog, "old name", 10).unwrap().is_empty());
     assert_eq!(search(&catalog, "footsteps", 10).unwrap()[0].id, id);
     assert_eq!(search(&catalog, "archive", 10).unwrap()[0].id, id);
     assert_eq!(search(&catalog, "gravel", 10).unwrap().len(), 1);
+    // The full-text row has the new category's words, not the old ones.
+    assert_eq!(search(&catalog, "metal", 10).unwrap()[0].id, id);
+    assert!(search(&catalog, "general", 10).unwrap().is_empty());
+
+    // A name with no UCS category clears them.
+    let plain = Path::new("/lib/Archive/take 7.wav");
+    catalog
+        .transaction(|tx| tx.move_file(id, plain, &UcsFields::default()))
+        .unwrap();
+    let moved = catalog.file_by_path(plain).unwrap().unwrap();
+    assert_eq!(moved.record.ucs(), UcsFields::default());
+    assert!(search(&catalog, "metal", 10).unwrap().is_empty());
 
     assert!(matches!(
-        catalog.transaction(|tx| tx.move_file(id, Path::new("/elsewhere/x.wav"))),
+        catalog.transaction(|tx| tx.move_file(id, Path::new("/elsewhere/x.wav"), &metal)),
         Err(Error::NotUnderRoot { .. })
     ));
+}
+
+/// What deriving the UCS fields again reads, and their replacement: the
+/// fields and the full-text words change, nothing else.
+#[test]
+fn ucs_sources_and_set_ucs() {
+    let (_dir, mut catalog, root) = setup();
+    let mut tagged = record(root, "/lib/take 7.wav");
+    tagged.tags = vec![
+        ("ixml.USER.CATID".into(), "RAINMetl".into()),
+        ("riff.INAM".into(), "quote \" and tab\t".into()),
+    ];
+    let a = add(&mut catalog, &tagged);
+    let mut named = record(root, "/lib/DOORWood_Creak_JD_Lib.wav");
+    named.ucs_cat_id = Some("DOORWood".into());
+    let b = add(&mut catalog, &named);
+    catalog
+        .transaction(|tx| tx.set_vector(a, MODEL, PIPELINE, &unit_vector(1.0)))
+        .unwrap();
+
+    let mut sources = Vec::new();
+    catalog
+        .read(|tx| tx.ucs_sources(|s| sources.push(s)))
+        .unwrap();
+    assert_eq!(sources.len(), 2);
+    assert_eq!(
+        (sources[0].id, &sources[0].path, &sources[0].tags),
+        (a, &tagged.path, &tagged.tags)
+    );
+    assert_eq!(sources[0].ucs, UcsFields::default());
+    assert_eq!((sources[1].id, &sources[1].ucs), (b, &named.ucs()));
+
+    let metal = UcsFields {
+        cat_id: Some("RAINMetl".into()),
+        category: Some("RAIN".into()),
+        subcategory: Some("METAL".into()),
+        fx_name: None,
+    };
+    assert!(search(&catalog, "metal", 10).unwrap().is_empty());
+    catalog.transaction(|tx| tx.set_ucs(a, &metal)).unwrap();
+    let stored = catalog.file_by_id(a).unwrap().unwrap();
+    assert_eq!(stored.record.ucs(), metal);
+    assert_eq!(stored.record.tags, tagged.tags);
+    assert_eq!(search(&catalog, "metal", 10).unwrap()[0].id, a);
+    assert_eq!(
+        catalog.vector(a).unwrap().unwrap().data,
+        unit_vector(1.0),
+        "the vector stays"
+    );
+    assert!(catalog
+        .transaction(|tx| tx.set_ucs(FileId(999), &metal))
+        .is_err());
 }
 
 #[test]
@@ -560,6 +639,15 @@ fn readers_see_a_consistent_snapshot_during_a_write() {
     assert_eq!(reader.counts().unwrap().files, 3);
 }
 
+fn rain() -> UcsFields {
+    UcsFields {
+        cat_id: Some("RAIN".into()),
+        category: Some("RAIN".into()),
+        subcategory: Some("GENERAL".into()),
+        fx_name: Some("Heavy".into()),
+    }
+}
+
 /// The indexer's writes through the backend seam land in the SQLite catalog
 /// as through `Tx` itself.
 #[test]
@@ -576,8 +664,13 @@ fn writes_through_the_catalog_writer_seam() {
             data: unit_vector(0.7),
         };
         w.set_moments(kept, MODEL, PIPELINE, &[moment])?;
-        w.move_file(kept, Path::new("/lib/Weather/Rain_Heavy.wav"))?;
+        w.move_file(
+            kept,
+            Path::new("/lib/Weather/Rain_Heavy.wav"),
+            &UcsFields::default(),
+        )?;
         w.set_file_stat(kept, 77, 88)?;
+        w.set_ucs(kept, &rain())?;
         assert_eq!(w.remove_files(&[gone])?, 1);
         w.set_meta(hark_store::meta::MODEL, MODEL)?;
         Ok((kept, gone))
@@ -590,6 +683,7 @@ fn writes_through_the_catalog_writer_seam() {
     let file = catalog.file_by_id(kept).unwrap().unwrap();
     assert_eq!(file.record.path, Path::new("/lib/Weather/Rain_Heavy.wav"));
     assert_eq!((file.record.size, file.record.mtime_ns), (77, 88));
+    assert_eq!(file.record.ucs(), rain());
     assert_eq!(file.record.status, FileStatus::Ok);
     assert_eq!(catalog.file_by_id(gone).unwrap(), None);
     assert_eq!(

@@ -147,13 +147,13 @@ pub struct FileDetail {
     /// Tags in file order: (key prefixed with its source, such as
     /// `bext.Description` or `ixml.USER.CATEGORY`; value).
     pub tags: Vec<(String, String)>,
-    /// UCS CatID from the file name (`DOORWood`).
+    /// UCS CatID of the file name, else of its tags (`DOORWood`).
     pub ucs_cat_id: Option<String>,
     /// UCS Category of the CatID (`DOORS`).
     pub ucs_category: Option<String>,
     /// UCS SubCategory of the CatID (`WOOD`).
     pub ucs_subcategory: Option<String>,
-    /// UCS FXName block of the file name.
+    /// UCS FXName block of the file name, else its FXNAME tag.
     pub ucs_fx_name: Option<String>,
     /// Waveform overview stored at index time: (min, max) per bucket on a
     /// ±127 scale, first bucket at the start of the file. Empty when the

@@ -98,15 +98,7 @@ impl Tags {
                     .map(|(_, v)| v.clone())
             })
         };
-        let ending_in = |name: &str| {
-            all.iter()
-                .find(|(k, _)| {
-                    k.rsplit(['.', ':'])
-                        .next()
-                        .is_some_and(|last| last.eq_ignore_ascii_case(name))
-                })
-                .map(|(_, v)| v.clone())
-        };
+        let ending_in = |name: &str| tag_ending_in(&all, name).map(str::to_string);
         Tags {
             title: first(&[
                 "ixml.USER.TRACKTITLE",
@@ -196,6 +188,20 @@ impl Tags {
             all,
         }
     }
+}
+
+/// The value of the first item of `all` whose key's last part, after its
+/// last `.` or `:`, is `name` in any case: `ixml.USER.CATID`,
+/// `ixml.ASWG.catId`, `vorbis.CATID` and `id3.TXXX:CATID` all end in
+/// `CATID` (and `ixml.USER.SUBCATEGORY` does not end in `CATEGORY`).
+pub(crate) fn tag_ending_in<'a>(all: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    all.iter()
+        .find(|(k, _)| {
+            k.rsplit(['.', ':'])
+                .next()
+                .is_some_and(|last| last.eq_ignore_ascii_case(name))
+        })
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use hark_audio::{parse_ucs, Before, TagEdit};
+use hark_audio::{Before, TagEdit};
 use hark_store::{Catalog, FileId, FileRecord};
 
 pub use self::error::{Error, Result};
@@ -361,15 +361,7 @@ fn refresh_row(tx: &hark_store::Tx<'_>, id: FileId, old: &FileRecord, path: &Pat
         source,
     })?);
     record.tags = hark_audio::read_metadata(path)?.tags.all;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let ucs = parse_ucs(&name);
-    record.ucs_cat_id = ucs.as_ref().map(|u| u.cat_id.clone());
-    record.ucs_category = ucs.as_ref().and_then(|u| u.category.map(str::to_string));
-    record.ucs_subcategory = ucs.as_ref().and_then(|u| u.subcategory.map(str::to_string));
-    record.ucs_fx_name = ucs.map(|u| u.fx_name);
+    record.set_ucs(crate::ucs::ucs_fields(path, &record.tags));
     tx.retag_file(id, &record)?;
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! The files and roots of the library as the catalog keeps them: the
 //! `roots` and `files` tables, what the indexer writes to them
-//! (`write`: a file's record, a move, a removal) and what
+//! (`write`: a file's record, a move, a removal), what
 //! everyone reads back (`read`: a record by path or id, the
 //! change-detection facts of a root, counts, failures, the facts a hit
-//! shows). A file's full-text row and its vectors belong to other modules;
-//! writing a file here keeps them in step.
+//! shows), and the UCS fields derived again (`ucs`). A file's full-text
+//! row and its vectors belong to other modules; writing a file here keeps
+//! them in step.
 
 use std::path::PathBuf;
 
@@ -12,8 +13,11 @@ use crate::paths::bytes_to_path;
 use crate::{FileId, FileRecord, RootId};
 
 mod read;
+mod ucs;
 mod write;
 pub(crate) use write::{peaks_to_bytes, tags_to_json};
+
+pub use ucs::UcsSource;
 
 /// A file as stored: its record plus what the catalog assigned.
 #[derive(Debug, Clone, PartialEq)]

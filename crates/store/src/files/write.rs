@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::{params, OptionalExtension};
 
 use crate::paths::path_to_bytes;
-use crate::{Error, FileId, FileRecord, Result, RootId, Tx};
+use crate::{Error, FileId, FileRecord, Result, RootId, Tx, UcsFields};
 
 impl Tx<'_> {
     /// Adds a root folder, or finds it if already added, and returns its
@@ -126,9 +126,12 @@ impl Tx<'_> {
     }
 
     /// Records that a file moved to `new_path` (same content), keeping its
-    /// id, metadata and vector. The root becomes the known root that
-    /// contains `new_path` most closely; [`Error::NotUnderRoot`] if none.
-    pub fn move_file(&self, id: FileId, new_path: &Path) -> Result<()> {
+    /// id, metadata and vector, with `ucs` as its UCS fields: they come
+    /// from the name, so the caller derives them from the new one (all
+    /// `None` when it has no UCS category). The root becomes the known
+    /// root that contains `new_path` most closely; [`Error::NotUnderRoot`]
+    /// if none. The full-text row is refreshed.
+    pub fn move_file(&self, id: FileId, new_path: &Path, ucs: &UcsFields) -> Result<()> {
         const WHAT: &str = "move a file";
         self.check_writable(WHAT)?;
         let root = self
@@ -143,11 +146,17 @@ impl Tx<'_> {
         let changed = self
             .conn
             .execute(
-                "UPDATE files SET path = ?1, path_text = ?2, root_id = ?3 WHERE id = ?4",
+                "UPDATE files SET path = ?1, path_text = ?2, root_id = ?3, ucs_cat_id = ?4,
+                    ucs_category = ?5, ucs_subcategory = ?6, ucs_fx_name = ?7
+                 WHERE id = ?8",
                 params![
                     path_to_bytes(new_path),
                     new_path.to_string_lossy(),
                     root.id.0,
+                    ucs.cat_id,
+                    ucs.category,
+                    ucs.subcategory,
+                    ucs.fx_name,
                     id.0
                 ],
             )
