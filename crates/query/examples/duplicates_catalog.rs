@@ -1,12 +1,14 @@
 //! Builds a catalog of N synthetic files with fingerprints, for timing
 //! `hark duplicates` at scale (docs/benchmarks.md):
-//! `cargo run --release -p hark-query --example duplicates_catalog -- DIR 100000`.
+//! `cargo run --release -p hark-query --example duplicates_catalog -- DIR 100000 [PLANTED]`.
 //!
 //! Lengths are log-uniform from 0.1 s to 30 s (most files one-shots); each
 //! sound has its own codes and an attack-and-decay envelope with its own
 //! rate, and one file in twenty is a copy of an earlier one (a tenth of its
 //! code bits flipped, another gain, a frame or two cut at the end), so
-//! that groups exist.
+//! that groups exist. With PLANTED, each copy's path and its source's are
+//! written there, a tab between them, one pair a line (the `duplicates_profile`
+//! example counts how many of them were found).
 
 use std::path::Path;
 
@@ -34,13 +36,17 @@ fn main() {
     let mut catalog = Catalog::open(dir).expect("open the catalog");
     let mut made: Vec<Fingerprint> = Vec::new();
     let mut copies = 0;
+    let mut planted = String::new();
+    let path = |i: usize| format!("/lib/{:03}/sound {i}.wav", i % 500);
     catalog
         .transaction(|tx| {
             let root = tx.add_root(Path::new("/lib"))?;
             for i in 0..n {
                 let fp = if i > 20 && i % 20 == 0 {
                     copies += 1;
-                    let of = &made[(rng.next() % made.len() as u64) as usize];
+                    let source = (rng.next() % made.len() as u64) as usize;
+                    planted.push_str(&format!("{}\t{}\n", path(i), path(source)));
+                    let of = &made[source];
                     let cut = (rng.next() % 3) as usize;
                     let gain = (rng.next() % 20) as u8;
                     Fingerprint {
@@ -76,12 +82,7 @@ fn main() {
                             .collect(),
                     }
                 };
-                let mut r = FileRecord::new(
-                    root,
-                    format!("/lib/{:03}/sound {i}.wav", i % 500),
-                    1000,
-                    i as i64,
-                );
+                let mut r = FileRecord::new(root, path(i), 1000, i as i64);
                 r.content_hash = Some((i as u64).to_le_bytes().to_vec());
                 r.codec = Some(if i % 3 == 0 { "mp3" } else { "pcm_s24le" }.into());
                 r.sample_rate = Some(48_000);
@@ -94,6 +95,9 @@ fn main() {
             Ok::<_, hark_store::Error>(())
         })
         .expect("write the catalog");
+    if let Some(file) = args.get(3) {
+        std::fs::write(file, planted).expect("write the planted pairs");
+    }
     let frames: usize = made.iter().map(Fingerprint::len).sum();
     println!(
         "{n} files ({copies} copies), {frames} frames, {:.1} s of sound on average",

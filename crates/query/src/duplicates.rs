@@ -226,9 +226,16 @@ pub fn copies_of(files: Vec<FingerprintedFile>, id: FileId) -> Vec<Copy> {
 /// Groups `files`: all of them, or the one with id `focus` against the rest.
 fn group_files(mut files: Vec<FingerprintedFile>, focus: Option<FileId>) -> Duplicates {
     files.sort_by(preference);
+    // Each file's stored bytes are dropped as they are read: the bytes
+    // and their decoded form are never both held for the whole library.
     let prints: Vec<Option<Fingerprint>> = files
-        .iter()
-        .map(|f| f.fingerprint.as_deref().and_then(Fingerprint::from_bytes))
+        .iter_mut()
+        .map(|f| {
+            f.fingerprint
+                .take()
+                .as_deref()
+                .and_then(Fingerprint::from_bytes)
+        })
         .collect();
     let unfingerprinted = prints.iter().filter(|p| p.is_none()).count() as u64;
     let sounds: Vec<Sound<'_>> = files
