@@ -36,6 +36,6 @@ pub mod ui;
 pub mod waveform;
 
 pub use app::{App, Effect, Msg, Settings};
-pub use backend::{Backend, FileDetail, FileId, Hit, IndexSummary, Matched};
+pub use backend::{Backend, Copies, Duplicate, FileDetail, FileId, Hit, IndexSummary, Matched};
 pub use playback::{AudioSink, NullSink, Player};
 pub use runtime::{run, AudioOutput, Error, TuiOptions};
