@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use hark_audio::{TagEdit, UcsCategory};
 use hark_indexer::tag::{TagBatch, TagOptions};
+use hark_query::duplicates::{Copy, CopyRelation};
 use hark_query::{
-    CategorySuggestion, Engine, FileDetail, FileId, Hit, IndexSummary, Query, QueryVectors,
-    SimilarTarget, SoundUnavailable,
+    CategorySuggestion, Engine, FileDetail, FileId, Hit, IndexSummary, Matched, Query,
+    QueryVectors, SimilarTarget, SoundUnavailable,
 };
 use hark_tui::backend as ui;
 
@@ -31,7 +32,8 @@ pub struct Args {
 
 pub const TUI_HELP: &str = "\
 Type to search (as you type); Down or Enter moves to the list. Space plays or stops, \
-a toggles audition-on-select, Left/Right seek, s finds similar sounds, +/- mark hits as \
+a toggles audition-on-select, Left/Right seek, s finds similar sounds, d lists the \
+hit's copies (duplicates, as `hark duplicates` finds them), +/- mark hits as \
 wanted/unwanted and re-rank, Backspace goes back, y copies the path, e copies the marked \
 files into a folder, o opens the folder, c writes the suggested UCS category into the file \
 (as `hark tag --category`; `hark tag --undo` undoes it), ? shows every key, q quits.
@@ -142,6 +144,14 @@ impl ui::Backend for EngineBackend {
         Ok(self.0.similar(&SimilarTarget::File(file), k, None)?)
     }
 
+    fn copies(&self, file: FileId) -> Result<ui::Copies, Self::Error> {
+        let found = self.0.copies_of(file)?;
+        Ok(ui::Copies {
+            files: found.files.into_iter().map(duplicate).collect(),
+            fingerprinted: found.fingerprinted,
+        })
+    }
+
     fn refine(
         &self,
         query: &Query,
@@ -187,6 +197,35 @@ impl ui::Backend for EngineBackend {
         TagBatch::open(self.0.index_dir(), false)?.tag(&path, &edit, &TagOptions::default())?;
         self.0.reload_if_changed()?;
         Ok(())
+    }
+}
+
+/// A copy as the UI lists it: its relation in `hark duplicates`' words
+/// (and the member it was linked through, when not the keeper), and, for a
+/// file that contains the keeper, playback from where it does.
+fn duplicate(copy: Copy) -> ui::Duplicate {
+    let mut relation = copy.relation.to_string();
+    if let Some(via) = &copy.via {
+        let name = via.file_name().unwrap_or(via.as_os_str());
+        relation.push_str(&format!(" (of {})", name.to_string_lossy()));
+    }
+    let offset_s = match copy.relation {
+        CopyRelation::ContainsAt(at) => Some(at),
+        _ => None,
+    };
+    ui::Duplicate {
+        hit: Hit {
+            id: copy.id,
+            path: copy.path,
+            // Not ranked: the UI shows no score for copies.
+            score: 0.0,
+            duration_s: copy.duration_s,
+            sample_rate: copy.sample_rate,
+            channels: copy.channels,
+            offset_s,
+            matched: Matched::Filter,
+        },
+        relation,
     }
 }
 

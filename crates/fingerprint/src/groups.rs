@@ -371,41 +371,44 @@ fn key_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut Ve
 }
 
 /// [`key_pairs`] for one sound, `f`: the same pairs as the whole
-/// library's that include it, found without building the index. `f` asks
-/// its keys of every other sound; every other sound asks its keys of `f`;
-/// and a key's commonness is counted over the keys every sound indexes.
+/// library's that include it, found without building the index (at
+/// 100,000 sounds, a pass over their keys instead of a sort of millions).
+/// `f` asks its keys of every other sound; every other sound asks its keys
+/// of `f`; and a key's commonness is counted over the keys every sound
+/// indexes.
 fn key_pairs_of(prints: &[Option<&Fingerprint>], f: usize, out: &mut Vec<(u32, u32)>) {
     let Some(me) = prints[f] else { return };
     let mut mine: Vec<u32> = Vec::new();
     asked_keys(me, &mut mine);
-    let held: std::collections::HashSet<u32> = indexed_keys(me).collect();
-    // How many sounds index each key of `f`'s, and which sounds index the
-    // ones it asks about.
-    let mut holders: HashMap<u32, Vec<u32>> = mine.iter().map(|&k| (k, Vec::new())).collect();
-    let mut counts: HashMap<u32, usize> = held.iter().map(|&k| (k, 0)).collect();
-    let mut keys_of: Vec<u32> = Vec::new();
+    let held: Vec<u32> = indexed_keys(me).collect();
+    let all = KeySet::new(mine.iter().chain(&held).copied().collect());
+    let is_held = {
+        let mut is_held = vec![false; all.len()];
+        for &key in &held {
+            is_held[all.find(key).expect("a key of the set")] = true;
+        }
+        is_held
+    };
+    // How many sounds index each key of `f`'s, and which.
+    let mut holders: Vec<Vec<u32>> = vec![Vec::new(); all.len()];
+    let mut found: Vec<usize> = Vec::new();
     for (i, fp) in prints.iter().enumerate() {
         let Some(fp) = fp else { continue };
-        keys_of.clear();
-        keys_of
-            .extend(indexed_keys(fp).filter(|k| holders.contains_key(k) || counts.contains_key(k)));
-        keys_of.sort_unstable();
-        keys_of.dedup();
-        for key in &keys_of {
-            if let Some(n) = counts.get_mut(key) {
-                *n += 1;
-            }
-            if let Some(sounds) = holders.get_mut(key) {
-                sounds.push(i as u32);
-            }
+        found.clear();
+        found.extend(indexed_keys(fp).filter_map(|key| all.find(key)));
+        found.sort_unstable();
+        found.dedup();
+        for &k in &found {
+            holders[k].push(i as u32);
         }
     }
-    let common = |key: &u32, n: usize| n > COMMON || counts.get(key).is_some_and(|&c| c > COMMON);
+    let common = |k: usize| holders[k].len() > COMMON;
     // What `f` finds.
-    let mut hits: Vec<u32> = holders
+    let mut hits: Vec<u32> = mine
         .iter()
-        .filter(|(key, sounds)| !common(key, sounds.len()))
-        .flat_map(|(_, sounds)| sounds.iter().copied().filter(|&j| j as usize != f))
+        .map(|&key| all.find(key).expect("a key of the set"))
+        .filter(|&k| !common(k))
+        .flat_map(|k| holders[k].iter().copied().filter(|&j| j as usize != f))
         .collect();
     hits.sort_unstable();
     let needed = needed_keys(mine.len());
@@ -414,20 +417,73 @@ fn key_pairs_of(prints: &[Option<&Fingerprint>], f: usize, out: &mut Vec<(u32, u
             out.push((f as u32, run[0]));
         }
     }
-    // What finds `f`.
+    // What finds `f`: the keys a sound asks that `f` indexes; its keys are
+    // counted (sorted) only when it shares exactly one, which is enough
+    // for a sound with few.
     let mut asked: Vec<u32> = Vec::new();
     for (i, fp) in prints.iter().enumerate() {
         let Some(fp) = fp.filter(|_| i != f) else {
             continue;
         };
-        asked_keys(fp, &mut asked);
-        let shared = asked
-            .iter()
-            .filter(|k| held.contains(k) && !common(k, 0))
-            .count();
-        if shared >= needed_keys(asked.len()) {
+        found.clear();
+        found.extend(
+            keys(fp)
+                .take_while(|&(p, _)| p < QUERY)
+                .filter_map(|(_, key)| all.find(key))
+                .filter(|&k| is_held[k] && !common(k)),
+        );
+        found.sort_unstable();
+        found.dedup();
+        let enough = match found.len() {
+            0 => false,
+            1 => {
+                asked_keys(fp, &mut asked);
+                needed_keys(asked.len()) == 1
+            }
+            _ => true,
+        };
+        if enough {
             out.push((i as u32, f as u32));
         }
+    }
+}
+
+/// A few keys, for looking up many: sorted, with a bitmap of their hashes
+/// that turns most other keys away with one bit.
+struct KeySet {
+    keys: Vec<u32>,
+    bits: Vec<u64>,
+}
+
+impl KeySet {
+    const BITS: u32 = 16;
+
+    fn new(mut keys: Vec<u32>) -> KeySet {
+        keys.sort_unstable();
+        keys.dedup();
+        let mut bits = vec![0u64; (1 << Self::BITS) / 64];
+        for &key in &keys {
+            let slot = Self::slot(key);
+            bits[slot / 64] |= 1 << (slot % 64);
+        }
+        KeySet { keys, bits }
+    }
+
+    fn slot(key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B1) >> (32 - Self::BITS)) as usize
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Where `key` is among the keys, if it is.
+    fn find(&self, key: u32) -> Option<usize> {
+        let slot = Self::slot(key);
+        if self.bits[slot / 64] & (1 << (slot % 64)) == 0 {
+            return None;
+        }
+        self.keys.binary_search(&key).ok()
     }
 }
 
@@ -507,6 +563,22 @@ fn shape_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut 
         .enumerate()
         .filter_map(|(i, fp)| Some((i as u32, Shape::of((*fp)?)?)))
         .collect();
+    if let Some(f) = focus {
+        // One sound against every other: the heads of those near in shape.
+        let Some(&(_, shape)) = list.iter().find(|&&(i, _)| i as usize == f) else {
+            return;
+        };
+        let head = Head::of(prints[f].expect("shapes are of fingerprints"));
+        for &(i, other) in list.iter().filter(|&&(i, _)| i as usize != f) {
+            if shape.near(&other) {
+                let other_head = Head::of(prints[i as usize].expect("shapes are of fingerprints"));
+                if worth_comparing((f as u32, &shape, &head), (i, &other, &other_head)) {
+                    out.push((f as u32, i));
+                }
+            }
+        }
+        return;
+    }
     list.sort_by_key(|(_, shape)| shape.cell());
     // The heads apart from the shapes: the shape test runs over many more
     // sounds than reach the heads, and reads less memory for it.
@@ -517,12 +589,6 @@ fn shape_pairs(prints: &[Option<&Fingerprint>], focus: Option<usize>, out: &mut 
             .collect(),
         list,
     };
-    if let Some(f) = focus {
-        if let Some(k) = shaped.list.iter().position(|&(i, _)| i as usize == f) {
-            shaped.pairs_with(k, 0..shaped.list.len(), out);
-        }
-        return;
-    }
     let mut cells: HashMap<[i32; 3], (usize, usize)> = HashMap::new();
     for (k, (_, shape)) in shaped.list.iter().enumerate() {
         cells.entry(shape.cell()).or_insert((k, k)).1 = k + 1;
@@ -553,9 +619,7 @@ struct Shaped {
 
 impl Shaped {
     /// Adds to `out` the pairs of the `k`th sound and those of `others`
-    /// (but itself) worth comparing: near in shape, and their starts agree
-    /// (the shorter one's start checked against the other, so that the
-    /// answer does not depend on the order asked in).
+    /// (but itself) [`worth_comparing`].
     fn pairs_with(&self, k: usize, others: Range<usize>, out: &mut Vec<(u32, u32)>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("popcnt") {
@@ -576,25 +640,38 @@ impl Shaped {
 
     #[inline(always)]
     fn pairs_with_in(&self, k: usize, others: Range<usize>, out: &mut Vec<(u32, u32)>) {
-        let (me, shape) = self.list[k];
+        let (me, shape) = &self.list[k];
         // Loops, not iterator adapters with closures: a closure would not
         // be compiled with the caller's instructions.
         for j in others {
-            let (other, other_shape) = self.list[j];
-            if j == k || !shape.near(&other_shape) {
-                continue;
-            }
-            let (a, b) = (&self.heads[k], &self.heads[j]);
-            let agree = if (a.len, me) <= (b.len, other) {
-                heads_agree(a, b, Shape::shifts(&shape, &other_shape))
-            } else {
-                heads_agree(b, a, Shape::shifts(&other_shape, &shape))
-            };
-            if agree {
-                out.push((me, other));
+            let (other, other_shape) = &self.list[j];
+            if j != k
+                && worth_comparing(
+                    (*me, shape, &self.heads[k]),
+                    (*other, other_shape, &self.heads[j]),
+                )
+            {
+                out.push((*me, *other));
             }
         }
     }
+}
+
+/// Whether two short sounds (index, shape, head) are worth comparing: near
+/// in shape, and their starts agree (the shorter one's start checked
+/// against the other, so that the answer does not depend on the order
+/// asked in).
+#[inline(always)]
+fn worth_comparing(a: (u32, &Shape, &Head), b: (u32, &Shape, &Head)) -> bool {
+    if !a.1.near(b.1) {
+        return false;
+    }
+    let (a, b) = if (a.2.len, a.0) <= (b.2.len, b.0) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    heads_agree(a.2, b.2, Shape::shifts(a.1, b.1))
 }
 
 /// Frames of the start [`heads_agree`] compares, and the shifts it tries.

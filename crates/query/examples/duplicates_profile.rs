@@ -3,7 +3,9 @@
 //! finding pairs by keys and by shape, comparing them. Given the PLANTED
 //! file `duplicates_catalog` writes, it also counts the planted copies
 //! found in the group of their source, and the groups that join sounds
-//! not planted as copies of one another (false groups):
+//! not planted as copies of one another (false groups). Last, it times
+//! listing the copies of single files (what `d` in `hark tui` does), from
+//! reading the catalog on:
 //! `cargo run --release -p hark-query --example duplicates_profile -- DIR [PLANTED]`.
 
 use std::collections::HashMap;
@@ -48,6 +50,24 @@ fn main() {
         work.comparing,
         work.confirmed,
     );
+    // One file's copies: the shortest, the longest, and a few between.
+    let mut by_length: Vec<(usize, hark_store::FileId)> = files
+        .iter()
+        .zip(&prints)
+        .filter_map(|(f, p)| Some((p.as_ref()?.len(), f.id)))
+        .collect();
+    by_length.sort_unstable();
+    for k in [0, 1, 2, 3, 4].map(|q| (by_length.len() - 1) * q / 4) {
+        let (frames, id) = by_length[k];
+        let started = Instant::now();
+        let files = hark_query::duplicates::read_files(&catalog, &[]).expect("read the files");
+        let copies = hark_query::duplicates::copies_of(files, id).expect("indexed");
+        eprintln!(
+            "copies of a file of {frames} frames: {} files in {:.2?}",
+            copies.files.len(),
+            started.elapsed()
+        );
+    }
     let Some(planted) = args.get(2) else { return };
     let index: HashMap<&Path, usize> = files
         .iter()

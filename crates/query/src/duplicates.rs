@@ -211,16 +211,38 @@ pub fn duplicates(files: Vec<FingerprintedFile>) -> Duplicates {
     group_files(files, None)
 }
 
-/// The copies of the file `id` among `files`: the group as seen from it,
-/// the file itself and the files that match it directly (or have its
-/// bytes), keeper first. Empty when it has none, or is not among them.
-pub fn copies_of(files: Vec<FingerprintedFile>, id: FileId) -> Vec<Copy> {
-    group_files(files, Some(id))
+/// What [`copies_of`] found for one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopiesOf {
+    /// The group as seen from the file: the file itself and the files that
+    /// match it directly (or have its bytes), keeper first. Empty when it
+    /// has no copy.
+    pub files: Vec<Copy>,
+    /// Whether the file has a fingerprint of this hark's format. Without
+    /// one (an older index; `hark index` computes it), only the files with
+    /// its bytes are found.
+    pub fingerprinted: bool,
+}
+
+/// The copies of the file `id` among `files`; `None` when it is not among
+/// them.
+pub fn copies_of(files: Vec<FingerprintedFile>, id: FileId) -> Option<CopiesOf> {
+    let file = files.iter().find(|f| f.id == id)?;
+    let fingerprinted = file
+        .fingerprint
+        .as_deref()
+        .and_then(Fingerprint::from_bytes)
+        .is_some();
+    let files = group_files(files, Some(id))
         .groups
         .into_iter()
         .find(|g| g.files.iter().any(|c| c.id == id))
         .map(|g| g.files)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    Some(CopiesOf {
+        files,
+        fingerprinted,
+    })
 }
 
 /// Groups `files`: all of them, or the one with id `focus` against the rest.
@@ -395,6 +417,111 @@ mod tests {
         assert!(
             !is_lossless(Some("pcm_mulaw")) && !is_lossless(Some("vorbis")) && !is_lossless(None)
         );
+    }
+
+    /// A sound of `frames` random codes with an attack and a decay.
+    fn sound(seed: u64, frames: usize) -> Fingerprint {
+        let mut x = seed;
+        let mut next = move || {
+            // splitmix64
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let z = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        Fingerprint {
+            onset: 0,
+            codes: (0..frames).map(|_| next() as u16).collect(),
+            loudness: (0..frames)
+                .map(|f| if f < 2 { 150 } else { 170 - (f / 4) as u8 })
+                .collect(),
+        }
+    }
+
+    fn stored(
+        mut f: FingerprintedFile,
+        id: i64,
+        bytes: &str,
+        fp: Option<&Fingerprint>,
+    ) -> FingerprintedFile {
+        f.id = FileId(id);
+        f.content_hash = Some(bytes.as_bytes().to_vec());
+        f.fingerprint = fp.map(Fingerprint::to_bytes);
+        f
+    }
+
+    #[test]
+    fn the_copies_of_one_file_and_whether_it_has_a_fingerprint() {
+        let original = sound(1, 300);
+        let mut lossy = original.clone();
+        for (i, code) in lossy.codes.iter_mut().enumerate().step_by(9) {
+            *code ^= 1 << (i % 16);
+        }
+        for level in &mut lossy.loudness {
+            *level -= 12;
+        }
+        let files = vec![
+            stored(
+                file("/z/a.wav", "pcm_s24le", 48_000, Some(24), 3.0, false),
+                1,
+                "a",
+                Some(&original),
+            ),
+            stored(
+                file("/z/a.mp3", "mp3", 48_000, None, 3.0, false),
+                2,
+                "m",
+                Some(&lossy),
+            ),
+            stored(
+                file("/z/b/a.wav", "pcm_s24le", 48_000, Some(24), 3.0, false),
+                3,
+                "a",
+                None,
+            ),
+            stored(
+                file("/z/c.wav", "pcm_s24le", 48_000, Some(24), 3.0, false),
+                4,
+                "c",
+                Some(&sound(2, 300)),
+            ),
+        ];
+        let relations = |c: &CopiesOf| -> Vec<(String, String)> {
+            c.files
+                .iter()
+                .map(|f| (f.path.display().to_string(), f.relation.to_string()))
+                .collect()
+        };
+        let of_original = copies_of(files.clone(), FileId(1)).expect("indexed");
+        assert!(of_original.fingerprinted);
+        assert_eq!(
+            relations(&of_original),
+            [
+                ("/z/a.wav", "keep"),
+                ("/z/b/a.wav", "exact"),
+                ("/z/a.mp3", "same audio")
+            ]
+            .map(|(p, r)| (p.to_string(), r.to_string()))
+        );
+        assert_eq!(
+            copies_of(files.clone(), FileId(2)).map(|c| relations(&c)),
+            Some(
+                [("/z/a.wav", "keep"), ("/z/a.mp3", "same audio")]
+                    .map(|(p, r)| (p.to_string(), r.to_string()))
+                    .to_vec()
+            )
+        );
+        // Without a fingerprint, only its bytes are looked for.
+        let unprinted = copies_of(files.clone(), FileId(3)).expect("indexed");
+        assert!(!unprinted.fingerprinted);
+        assert_eq!(
+            relations(&unprinted),
+            [("/z/a.wav", "keep"), ("/z/b/a.wav", "exact")]
+                .map(|(p, r)| (p.to_string(), r.to_string()))
+        );
+        let alone = copies_of(files.clone(), FileId(4)).expect("indexed");
+        assert!(alone.fingerprinted && alone.files.is_empty(), "{alone:?}");
+        assert_eq!(copies_of(files, FileId(9)), None);
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub enum Action {
     VolumeUp,
     /// Find sounds like the selected hit.
     Similar,
+    /// List the selected hit's copies (duplicates).
+    Copies,
     /// Mark the selected hit as wanted (again: unmark) and re-rank.
     MarkWanted,
     /// Mark the selected hit as unwanted (again: unmark) and re-rank.
@@ -267,6 +269,7 @@ pub const BINDINGS: &[Binding] = &[
     bind(List, &[ch('9')], Action::VolumeDown, "volume down", None),
     bind(List, &[ch('0')], Action::VolumeUp, "volume up", None),
     bind(List, &[ch('s')], Action::Similar, "sounds like the selected hit", Some(("s", "similar"))),
+    bind(List, &[ch('d')], Action::Copies, "copies (duplicates) of the selected hit", None),
     bind(List, &[ch('+'), ch('=')], Action::MarkWanted, "mark wanted (+) and re-rank toward it; again to unmark", Some(("+/-", "mark"))),
     bind(List, &[ch('-')], Action::MarkUnwanted, "mark unwanted (-) and re-rank away from it; again to unmark", None),
     bind(List, &[code(KeyCode::Backspace), ch('b')], Action::Back, "back to the previous result list", Some(("b", "back"))),
@@ -382,6 +385,11 @@ mod tests {
         let s = press(KeyCode::Char('s'), KeyModifiers::NONE);
         assert_eq!(action_for(Context::List, &s), Some(Action::Similar));
         assert_eq!(action_for(Context::Query, &s), None);
+        let d = press(KeyCode::Char('d'), KeyModifiers::NONE);
+        assert_eq!(action_for(Context::List, &d), Some(Action::Copies));
+        assert_eq!(action_for(Context::Query, &d), None);
+        let ctrl_d = press(KeyCode::Char('d'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(Context::List, &ctrl_d), Some(Action::PageDown));
     }
 
     #[test]

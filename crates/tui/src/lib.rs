@@ -37,7 +37,8 @@ pub mod waveform;
 
 pub use app::{App, Effect, Msg, Settings};
 pub use backend::{
-    Backend, CategoryCandidate, CategorySuggestion, FileDetail, FileId, Hit, IndexSummary, Matched,
+    Backend, CategoryCandidate, CategorySuggestion, Copies, Duplicate, FileDetail, FileId, Hit,
+    IndexSummary, Matched,
 };
 pub use playback::{AudioSink, NullSink, Player};
 pub use runtime::{run, AudioOutput, Error, TuiOptions};

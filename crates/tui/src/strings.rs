@@ -16,6 +16,14 @@ pub const VIEW_RECENT: &str = "library, newest first";
 pub fn view_similar(name: &str) -> String {
     format!("sounds like {name}")
 }
+/// Title of a list of copies: `copies of NAME` and how many files hold
+/// the sound.
+pub fn view_copies(name: &str, files: usize) -> String {
+    match files {
+        0 => format!("copies of {name}"),
+        n => format!("copies of {name}: {n} files"),
+    }
+}
 /// Title of a refined list.
 pub fn view_refined(wanted: usize, unwanted: usize) -> String {
     format!("re-ranked +{wanted} −{unwanted}")
@@ -34,6 +42,8 @@ pub fn view_recent_so_far(n: usize) -> String {
 }
 /// The empty list.
 pub const NO_HITS: &str = "no hits";
+/// The empty list of copies.
+pub const NO_COPIES_LISTED: &str = "no copies";
 /// The empty list while a search runs.
 pub const SEARCHING: &str = "searching…";
 
@@ -77,6 +87,8 @@ pub const BUSY_SEARCHING: &str = "searching";
 pub const BUSY_EMBEDDING: &str = "embedding text";
 /// Similar sounds are being looked up.
 pub const BUSY_SIMILAR: &str = "finding similar";
+/// A file's copies are being looked up.
+pub const BUSY_COPIES: &str = "finding copies";
 /// Relevance feedback is running.
 pub const BUSY_REFINING: &str = "re-ranking";
 /// Files are being copied.
@@ -164,6 +176,26 @@ pub fn no_audio(reason: &str) -> String {
 /// Message: a search failed.
 pub fn search_failed(cause: &str) -> String {
     format!("search failed: {cause}")
+}
+/// Message: a file has no copy.
+pub fn no_copies(name: &str) -> String {
+    format!("no copies of {name}: no other indexed file holds this sound")
+}
+/// Message: a file has no fingerprint, so only files with its bytes were
+/// looked for (`found`: some were).
+pub fn not_fingerprinted(name: &str, found: bool) -> String {
+    let what = if found {
+        "only the files with its very bytes are listed"
+    } else {
+        "no file has its very bytes"
+    };
+    format!(
+        "{name} has no audio fingerprint yet, so {what}; `hark index` computes it (without embedding again)"
+    )
+}
+/// Message: looking up copies failed.
+pub fn copies_failed(cause: &str) -> String {
+    format!("cannot list copies: {cause}")
 }
 /// Message: the detail could not be loaded.
 pub fn detail_failed(cause: &str) -> String {

@@ -12,6 +12,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::app::{
     file_name, App, Categories, DetailState, Device, Focus, LineEditor, Overlay, Suggested,
+    ViewKind,
 };
 use crate::backend::{FileDetail, Hit, Matched};
 use crate::keymap;
@@ -206,6 +207,8 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     if view.hits.is_empty() {
         let note = if app.busy().is_some() {
             strings::SEARCHING
+        } else if matches!(view.kind, ViewKind::Copies { .. }) {
+            strings::NO_COPIES_LISTED
         } else {
             strings::NO_HITS
         };
@@ -232,6 +235,9 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let top = view.hits.iter().map(|h| h.score).fold(0.0f32, f32::max);
     let playing = app.audio.playing.as_ref().map(|p| p.id);
     let focused = app.focus == Focus::List;
+    // A list of copies is not ranked: no score, no "by"; each says how it
+    // relates to the keeper after its name instead.
+    let copies = matches!(view.kind, ViewKind::Copies { .. });
     let body: Vec<Row> = view
         .hits
         .iter()
@@ -263,15 +269,30 @@ fn draw_list(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                         format!("{:>w$}", i + 1, w = usize::from(rank_width)),
                         dim,
                     )),
-                    Cell::from(Span::styled(score_bar(hit.score, top), theme.accent())),
+                    Cell::from(Span::styled(
+                        if copies {
+                            String::new()
+                        } else {
+                            score_bar(hit.score, top)
+                        },
+                        theme.accent(),
+                    )),
                     Cell::from(Line::from(vec![mark, Span::styled(play, theme.accent())])),
-                    Cell::from(name_cell(hit, columns.name, theme)),
+                    Cell::from(name_cell(
+                        hit,
+                        view.notes.get(&hit.id).map(String::as_str),
+                        columns.name,
+                        theme,
+                    )),
                     Cell::from(
                         Line::from(hit.duration_s.map(strings::duration).unwrap_or_default())
                             .right_aligned(),
                     ),
                     Cell::from(format_cell(hit)),
-                    Cell::from(Span::styled(matched(hit.matched), dim)),
+                    Cell::from(Span::styled(
+                        if copies { "" } else { matched(hit.matched) },
+                        dim,
+                    )),
                 ]),
             );
             if i == view.selected {
@@ -350,20 +371,32 @@ impl Columns {
 }
 
 /// The hit's file name, escaped and cut in the middle to `width` cells,
-/// and where its matching moment starts when it is a moment inside a long
-/// file (playback starts there too).
-fn name_cell(hit: &Hit, width: usize, theme: Theme) -> Line<'static> {
+/// where its matching moment starts when it is a moment inside a long file
+/// (playback starts there too), and the view's `note` on it (a copy's
+/// relation to its keeper), in at most half the width.
+fn name_cell(hit: &Hit, note: Option<&str>, width: usize, theme: Theme) -> Line<'static> {
     let at = hit
         .offset_s
         .map(|at| format!(" @{}", strings::duration(at)))
         .unwrap_or_default();
-    let room = width.saturating_sub(text::width(&at));
+    let note = note
+        .map(|n| {
+            format!(
+                "  {}",
+                text::fit_middle(&text::shown(n), (width / 2).saturating_sub(2))
+            )
+        })
+        .unwrap_or_default();
+    let room = width.saturating_sub(text::width(&at) + text::width(&note));
     let mut spans = vec![Span::raw(text::fit_middle(
         &text::shown(&file_name(hit)),
         room,
     ))];
     if !at.is_empty() {
         spans.push(Span::styled(at, theme.accent()));
+    }
+    if !note.is_empty() {
+        spans.push(Span::styled(note, theme.accent()));
     }
     Line::from(spans)
 }

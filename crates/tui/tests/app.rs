@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use hark_tui::app::{Device, Focus, ListRequest, Overlay, PlaybackEvent, Suggested, ViewKind};
 use hark_tui::{
-    App, CategoryCandidate, CategorySuggestion, Effect, FileDetail, FileId, Hit, Matched, Msg,
-    Settings,
+    App, CategoryCandidate, CategorySuggestion, Copies, Duplicate, Effect, FileDetail, FileId, Hit,
+    Matched, Msg, Settings,
 };
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -523,6 +523,153 @@ fn back_returns_to_the_list_as_it_was() {
     assert_eq!(
         t.app.status.message.as_ref().map(|m| m.text.as_str()),
         Some(hark_tui::strings::NO_EARLIER_LIST)
+    );
+}
+
+/// A copies answer: (id, relation) per file, keeper first.
+fn copies(files: &[(i64, &str)], fingerprinted: bool) -> Result<Copies, String> {
+    Ok(Copies {
+        files: files
+            .iter()
+            .map(|&(id, relation)| Duplicate {
+                hit: Hit {
+                    score: 0.0,
+                    matched: Matched::Filter,
+                    ..hit(id, &format!("sound{id}.wav"))
+                },
+                relation: relation.into(),
+            })
+            .collect(),
+        fingerprinted,
+    })
+}
+
+fn message(t: &T) -> Option<(&str, bool)> {
+    t.app
+        .status
+        .message
+        .as_ref()
+        .map(|m| (m.text.as_str(), m.error))
+}
+
+#[test]
+fn d_lists_the_selected_hits_copies_with_their_relations_and_back_returns() {
+    let mut t = T::new(Some("door"));
+    t.send(key(KeyCode::Esc));
+    t.answer(&[1, 2, 3], true);
+    t.send(ch('j'));
+    let out = t.send(ch('d'));
+    assert!(
+        matches!(
+            &out[..],
+            [Effect::List {
+                request: ListRequest::Copies { id: FileId(2) },
+                ..
+            }]
+        ),
+        "{out:?}"
+    );
+    assert!(matches!(
+        t.app.view().kind,
+        ViewKind::Copies { id: FileId(2), .. }
+    ));
+    assert_eq!(t.app.busy(), Some(hark_tui::strings::BUSY_COPIES));
+    assert_eq!(t.app.query.text(), "");
+    // The keeper first; the file asked about stays selected.
+    let seq = t.last_seq();
+    t.send(Msg::Copies {
+        seq,
+        result: copies(
+            &[
+                (5, "keep"),
+                (2, "same audio"),
+                (9, "trimmed (of sound5.wav)"),
+            ],
+            true,
+        ),
+    });
+    assert_eq!(t.app.busy(), None);
+    assert_eq!(shown(&t), [5, 2, 9]);
+    assert_eq!(t.selected(), Some(2));
+    let notes = &t.app.view().notes;
+    assert_eq!(notes[&FileId(2)], "same audio");
+    assert_eq!(notes[&FileId(9)], "trimmed (of sound5.wav)");
+    assert_eq!(t.app.view().title(), "copies of sound2.wav: 3 files");
+    assert_eq!(message(&t), None);
+    // Back: the list as it was, not fetched again.
+    let out = t.send(ch('b'));
+    assert!(
+        !out.iter().any(|e| matches!(e, Effect::List { .. })),
+        "{out:?}"
+    );
+    assert_eq!(t.selected(), Some(2));
+    assert_eq!(t.app.query.text(), "door");
+}
+
+#[test]
+fn copies_say_when_there_are_none_or_no_fingerprint_to_compare() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[4, 6], true);
+    t.send(ch('d'));
+    let seq = t.last_seq();
+    t.send(Msg::Copies {
+        seq,
+        result: copies(&[], true),
+    });
+    assert!(t.app.view().hits.is_empty());
+    assert_eq!(
+        message(&t),
+        Some((hark_tui::strings::no_copies("sound4.wav").as_str(), false))
+    );
+    // An index made before fingerprints: only the same bytes are found.
+    t.send(ch('b'));
+    t.send(ch('j'));
+    t.send(ch('d'));
+    let seq = t.last_seq();
+    t.send(Msg::Copies {
+        seq,
+        result: copies(&[(6, "keep"), (7, "exact")], false),
+    });
+    assert_eq!(shown(&t), [6, 7]);
+    let expected = hark_tui::strings::not_fingerprinted("sound6.wav", true);
+    assert_eq!(message(&t), Some((expected.as_str(), false)));
+    assert!(expected.contains("hark index"), "{expected}");
+    // A failure is said, and the UI goes on.
+    t.send(ch('b'));
+    t.send(ch('d'));
+    let seq = t.last_seq();
+    t.send(Msg::Copies {
+        seq,
+        result: Err("the index has no file with id 4".into()),
+    });
+    let expected = hark_tui::strings::copies_failed("the index has no file with id 4");
+    assert_eq!(message(&t), Some((expected.as_str(), true)));
+}
+
+#[test]
+fn a_copies_answer_after_going_back_is_dropped() {
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[4, 6], true);
+    t.send(ch('d'));
+    let seq = t.last_seq();
+    t.send(ch('b'));
+    t.send(Msg::Copies {
+        seq,
+        result: copies(&[(4, "keep"), (8, "exact")], true),
+    });
+    assert!(matches!(t.app.view().kind, ViewKind::Recent));
+    assert_eq!(shown(&t), [4, 6]);
+    assert_eq!(message(&t), None);
+    // Nothing selected: nothing to ask about.
+    let mut t = T::new(None);
+    t.send(key(KeyCode::Esc));
+    t.answer(&[], true);
+    assert!(t.send(ch('d')).is_empty());
+    assert_eq!(
+        message(&t),
+        Some((hark_tui::strings::NOTHING_SELECTED, true))
     );
 }
 
@@ -1091,7 +1238,7 @@ fn detail(id: i64, ucs: Option<&str>) -> Msg {
     }
 }
 
-fn message(t: &T) -> String {
+fn status_text(t: &T) -> String {
     t.app
         .status
         .message
@@ -1112,7 +1259,7 @@ fn an_uncategorised_file_gets_a_suggestion_and_c_writes_it() {
     );
     // `c` before it came: nothing to write yet.
     assert!(t.send(ch('c')).is_empty());
-    assert!(message(&t).contains("still being made"), "{}", message(&t));
+    assert!(status_text(&t).contains("still being made"), "{}", status_text(&t));
     t.send(suggestion(2, "THUN", 0.81));
     assert!(matches!(
         t.app.categories.of(FileId(2)),
@@ -1130,7 +1277,7 @@ fn an_uncategorised_file_gets_a_suggestion_and_c_writes_it() {
     assert_eq!(t.app.busy(), Some("writing category"));
     // One write at a time.
     assert!(t.send(ch('c')).is_empty());
-    assert!(message(&t).contains("still writing"), "{}", message(&t));
+    assert!(status_text(&t).contains("still writing"), "{}", status_text(&t));
 
     // Written: the details and the suggestion are fetched again.
     let out = t.send(Msg::CategoryAccepted {
@@ -1141,7 +1288,7 @@ fn an_uncategorised_file_gets_a_suggestion_and_c_writes_it() {
     assert_eq!(out, vec![Effect::LoadDetail(FileId(2))]);
     assert_eq!(t.app.busy(), None);
     assert_eq!(
-        message(&t),
+        status_text(&t),
         "wrote THUN into `sound2.wav` (`hark tag --undo` undoes it)"
     );
     assert_eq!(
@@ -1155,9 +1302,9 @@ fn an_uncategorised_file_gets_a_suggestion_and_c_writes_it() {
     });
     assert!(t.send(ch('c')).is_empty());
     assert!(
-        message(&t).contains("has a UCS category"),
+        status_text(&t).contains("has a UCS category"),
         "{}",
-        message(&t)
+        status_text(&t)
     );
 }
 
@@ -1194,9 +1341,9 @@ fn below_the_threshold_or_after_a_failure_c_says_why() {
     t.send(suggestion(7, "DSGNWhsh", 0.31));
     assert!(t.send(ch('c')).is_empty());
     assert!(
-        message(&t).contains("the best guess, DSGNWhsh at 0.31, is below 0.5"),
+        status_text(&t).contains("the best guess, DSGNWhsh at 0.31, is below 0.5"),
         "{}",
-        message(&t)
+        status_text(&t)
     );
 
     // A suggestion that could not be made.
@@ -1207,7 +1354,7 @@ fn below_the_threshold_or_after_a_failure_c_says_why() {
         result: Err("the model is not on this machine".into()),
     });
     assert!(t.send(ch('c')).is_empty());
-    assert!(message(&t).contains("the model is not on this machine"));
+    assert!(status_text(&t).contains("the model is not on this machine"));
 
     // A write that fails keeps the suggestion, to try again.
     t.send(suggestion(2, "THUN", 0.9));

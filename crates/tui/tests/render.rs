@@ -75,6 +75,14 @@ fn serve(app: &mut App, backend: &FakeBackend, effects: Vec<Effect>, now: Instan
                 result: backend.similar(id, k).map_err(|e| e.to_string()),
                 done: true,
             }],
+            Effect::List {
+                seq,
+                request: ListRequest::Copies { id },
+                ..
+            } => vec![Msg::Copies {
+                seq,
+                result: backend.copies(id).map_err(|e| e.to_string()),
+            }],
             Effect::LoadDetail(id) => vec![Msg::Detail {
                 id,
                 result: backend.detail(id).map(Box::new).map_err(|e| e.to_string()),
@@ -183,6 +191,40 @@ fn wide_terminal_puts_the_detail_beside_the_list() {
         "the detail pane is not beside the list: {first_hit}"
     );
     assert!(text.contains("WATRDrip · WATER / DRIP · Cave Drips"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn a_list_of_copies_shows_how_each_relates_to_the_keeper() {
+    let (mut app, backend) = app_after(Some("thunder"), (80, 24));
+    let now = Instant::now();
+    app.update(key(KeyCode::Esc), now);
+    assert_eq!(app.selected_hit().map(|h| h.id), Some(FileId(2)));
+    let effects = app.update(key(KeyCode::Char('d')), now);
+    serve(&mut app, &backend, effects, now);
+    let terminal = render(&app);
+    let text = screen(&terminal);
+    assert!(
+        text.contains("copies of THUNDER_Distant Rumble_HARK.wav: 2 files"),
+        "{text}"
+    );
+    let rows: Vec<&str> = text.lines().skip(2).take(2).collect();
+    assert!(
+        rows[0].contains("AMBForst_Birds Morning Long_HARK.wav  keep"),
+        "{text}"
+    );
+    // The name gives way to the relation, cut in its middle.
+    assert!(
+        rows[1].contains("THUNDER_Dis…ble_HARK.wav  contained at 0:31"),
+        "{text}"
+    );
+    // Not ranked: no score bar, no "by".
+    assert!(
+        !rows.iter().any(|r| r.contains('█') || r.contains("filter")),
+        "{text}"
+    );
+    // The selection stays on the file asked about.
+    assert_eq!(app.selected_hit().map(|h| h.id), Some(FileId(2)));
     insta::assert_snapshot!(terminal.backend());
 }
 

@@ -141,11 +141,13 @@ impl Engine {
     }
 
     /// The copies of the indexed file `id`, itself included (first when it
-    /// is the keeper); empty when it has none.
-    pub fn copies_of(&self, id: FileId) -> Result<Vec<crate::duplicates::Copy>> {
+    /// is the keeper; none when it has no copy), and whether it has a
+    /// fingerprint; see [`crate::duplicates::copies_of`].
+    /// [`Error::UnknownFile`] when the index has no readable file `id`.
+    pub fn copies_of(&self, id: FileId) -> Result<crate::duplicates::CopiesOf> {
         let state = self.state();
         let files = crate::duplicates::read_files(&state.catalog(), &[])?;
-        Ok(crate::duplicates::copies_of(files, id))
+        crate::duplicates::copies_of(files, id).ok_or(Error::UnknownFile { id })
     }
 
     fn state(&self) -> Arc<State> {

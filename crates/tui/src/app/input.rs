@@ -69,7 +69,8 @@ pub(super) enum Route {
     Query,
     /// Moving in the list shown, and marks.
     List,
-    /// Another list: sounds like the selection, or the one before.
+    /// Another list: sounds like the selection, its copies, or the one
+    /// before.
     SwitchList,
     /// Playback.
     Audio,
@@ -89,7 +90,7 @@ pub(super) fn route(action: Action, context: Context) -> Route {
         Edit(_) if context != Context::Query => Route::Overlay,
         Edit(_) | Submit | LeaveQuery | FocusQuery => Route::Query,
         Up | Down | PageUp | PageDown | Top | Bottom | MarkWanted | MarkUnwanted => Route::List,
-        Similar | Back => Route::SwitchList,
+        Similar | Copies | Back => Route::SwitchList,
         PlayStop | ToggleAudition | SeekBack | SeekForward | SeekBackFar | SeekForwardFar
         | ToggleLoop | VolumeDown | VolumeUp => Route::Audio,
         CopyPath | Export | Confirm | OpenFolder => Route::Handoff,

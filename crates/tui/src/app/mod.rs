@@ -12,7 +12,7 @@
 //! - [`QueryLine`]: the query line (typing, editing, pastes) and when its
 //!   search is due;
 //! - [`Views`]: the stack of result lists ([`View`]), the requests that
-//!   fill them, selection, marks, "sounds like" and Back;
+//!   fill them, selection, marks, "sounds like", copies and Back;
 //! - [`DetailPane`]: the selected hit's details;
 //! - [`Categories`]: the selected file's category suggestion, and
 //!   accepting it;
@@ -149,6 +149,7 @@ impl App {
                 Stage::Searching => strings::BUSY_SEARCHING,
                 Stage::Embedding => strings::BUSY_EMBEDDING,
                 Stage::Similar => strings::BUSY_SIMILAR,
+                Stage::Copies => strings::BUSY_COPIES,
                 Stage::Refining => strings::BUSY_REFINING,
             });
         }
@@ -226,6 +227,7 @@ impl App {
             }
             Msg::Hits { seq, result, done } => self.views.on_hits(seq, result, done, status, now),
             Msg::Suggestion { id, result } => self.categories.on_suggestion(id, result),
+            Msg::Copies { seq, result } => self.views.on_copies(seq, result, status, now),
             Msg::Summary(result) => status.summary = Some(result),
             Msg::ReloadFailed(cause) => status.say_error(strings::reload_failed(&cause), now),
             Msg::Note(text) => status.note_once(text, now),
@@ -424,10 +426,12 @@ impl App {
         Vec::new()
     }
 
-    /// Similar and Back show another list; the query line follows it.
+    /// Similar, Copies and Back show another list; the query line follows
+    /// it.
     fn switch_list(&mut self, action: Action, now: Instant) -> Vec<Effect> {
         let switched = match action {
             Action::Similar => self.views.similar(&mut self.status, now).map(|e| vec![e]),
+            Action::Copies => self.views.copies(&mut self.status, now).map(|e| vec![e]),
             _ => self.views.back(&mut self.status, now),
         };
         let Some(effects) = switched else {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::backend::{CategorySuggestion, FileDetail, FileId, Hit, IndexSummary};
+use crate::backend::{CategorySuggestion, Copies, FileDetail, FileId, Hit, IndexSummary};
 
 /// What the player reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +82,13 @@ pub enum Msg {
         /// No more answers for this request.
         done: bool,
     },
+    /// A [`ListRequest::Copies`] answered.
+    Copies {
+        /// The request.
+        seq: u64,
+        /// The file's copies, or why not.
+        result: Result<Copies, String>,
+    },
     /// A file's details arrived.
     Detail {
         /// The file.
@@ -144,6 +151,11 @@ pub enum ListRequest {
         /// The file.
         id: FileId,
     },
+    /// The copies of a file (its duplicates); answered by [`Msg::Copies`].
+    Copies {
+        /// The file.
+        id: FileId,
+    },
     /// Relevance feedback on the query `text` (may be empty).
     Refine {
         /// The query text.
@@ -158,8 +170,8 @@ pub enum ListRequest {
 /// What the runtime should do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Fetch a result list; its answers come back as [`Msg::Hits`] with
-    /// the same `seq`.
+    /// Fetch a result list; its answers come back as [`Msg::Hits`] (or,
+    /// for copies, [`Msg::Copies`]) with the same `seq`.
     List {
         /// Request number.
         seq: u64,

@@ -1,6 +1,7 @@
 //! One result list ([`View`]): what it answers ([`ViewKind`]), its hits,
 //! the place in it (selection, scroll) and the marks made on it.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::backend::{FileId, Hit};
@@ -23,6 +24,13 @@ pub enum ViewKind {
         /// Its name, for the title.
         name: String,
     },
+    /// The copies of an indexed file (its duplicates), the file among them.
+    Copies {
+        /// The file.
+        id: FileId,
+        /// Its name, for the title and messages.
+        name: String,
+    },
     /// Another list re-ranked by the marks.
     Refined {
         /// The list that was marked.
@@ -36,7 +44,7 @@ impl ViewKind {
         match self {
             ViewKind::Search { text } => text,
             ViewKind::Refined { base } => base.text(),
-            ViewKind::Recent | ViewKind::Similar { .. } => "",
+            ViewKind::Recent | ViewKind::Similar { .. } | ViewKind::Copies { .. } => "",
         }
     }
 
@@ -81,6 +89,9 @@ pub struct View {
     pub limit: usize,
     /// The last answer filled `limit`: the list may go on.
     pub more: bool,
+    /// What to show after a hit's name: in a list of copies, how each
+    /// relates to the keeper (`same audio`, `trimmed`, ...).
+    pub notes: HashMap<FileId, String>,
 }
 
 impl View {
@@ -94,6 +105,7 @@ impl View {
             stale: false,
             limit: 0,
             more: false,
+            notes: HashMap::new(),
         }
     }
 
@@ -160,6 +172,7 @@ impl View {
             ViewKind::Recent => strings::VIEW_RECENT.to_string(),
             ViewKind::Search { .. } => strings::hit_count(self.hits.len(), self.more),
             ViewKind::Similar { name, .. } => strings::view_similar(name),
+            ViewKind::Copies { name, .. } => strings::view_copies(name, self.hits.len()),
             ViewKind::Refined { .. } => {
                 strings::view_refined(self.ids(true).len(), self.ids(false).len())
             }

@@ -1,11 +1,11 @@
 //! The result lists and the requests that fill them.
 //!
 //! The lists form a stack of [`View`]s: a search, "sounds like" a hit, a
-//! re-ranked list. Typing edits the top text view in place; `s` and
-//! marking push a view; Back pops one, with its hits, selection and scroll
-//! as they were. Answers carry the sequence number of their request, and
-//! only the newest request's answers are applied, so a slow answer never
-//! overwrites a newer list. A new query's answers put the selection on
+//! hit's copies, a re-ranked list. Typing edits the top text view in
+//! place; `s`, `d` and marking push a view; Back pops one, with its hits,
+//! selection and scroll as they were. Answers carry the sequence number
+//! of their request, and only the newest request's answers are applied, so
+//! a slow answer never overwrites a newer list. A new query's answers put the selection on
 //! hit #1, the sound stage's too: a re-rank the user did not ask for must
 //! not leave the selection on a file that moved down. The selection stays
 //! on the same file (when it is still there) when the user asked for the
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use super::protocol::{Effect, ListRequest};
 use super::status::StatusLine;
 use super::view::{file_name, view_kind_for, Mark, View, ViewKind};
-use crate::backend::{FileId, Hit};
+use crate::backend::{Copies, FileId, Hit};
 use crate::keymap::Action;
 use crate::strings;
 
@@ -35,8 +35,21 @@ pub enum Stage {
     Embedding,
     /// Looking up similar sounds.
     Similar,
+    /// Looking up a file's copies.
+    Copies,
     /// Relevance feedback.
     Refining,
+}
+
+/// Where the selection goes when a list arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Select {
+    /// Hit #1: a new answer.
+    First,
+    /// The file it was on (or the same row, if that file is gone).
+    Same,
+    /// This file (or hit #1, if it is not there).
+    On(FileId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +221,7 @@ impl Views {
                 (Stage::Searching, ListRequest::Search { text: text.clone() })
             }
             ViewKind::Similar { id, .. } => (Stage::Similar, ListRequest::Similar { id: *id }),
+            ViewKind::Copies { id, .. } => (Stage::Copies, ListRequest::Copies { id: *id }),
             ViewKind::Refined { base } => {
                 let mut wanted: Vec<FileId> = base.anchor().into_iter().collect();
                 wanted.extend(view.ids(true));
@@ -264,25 +278,79 @@ impl Views {
         match result {
             Ok(hits) => {
                 status.list_arrived(now);
-                let view = self.top_mut();
-                let previous = view.selected_hit().map(|h| h.id);
-                let previous_row = view.selected;
-                view.more = hits.len() >= k;
-                let old = std::mem::replace(&mut view.hits, hits);
-                view.arrange_marked(&old);
-                view.selected = match (keep, previous) {
-                    (true, Some(id)) => view
-                        .hits
-                        .iter()
-                        .position(|h| h.id == id)
-                        .unwrap_or_else(|| previous_row.min(view.hits.len().saturating_sub(1))),
-                    _ => 0,
-                };
-                if !keep {
-                    view.offset = 0;
-                }
+                let more = hits.len() >= k;
+                self.fill(hits, more, if keep { Select::Same } else { Select::First });
             }
             Err(cause) => status.say_list_error(strings::search_failed(&cause), now),
+        }
+    }
+
+    /// Applies an answer to the copies request `seq`, if it is still the
+    /// newest: the copies with how each relates to the keeper, the
+    /// selection on the file asked about; and a note when it has none, or
+    /// no fingerprint to compare.
+    pub(super) fn on_copies(
+        &mut self,
+        seq: u64,
+        result: Result<Copies, String>,
+        status: &mut StatusLine,
+        now: Instant,
+    ) {
+        let Some(pending) = self.pending.filter(|p| p.seq == seq) else {
+            return;
+        };
+        self.pending = None;
+        let ViewKind::Copies { id, name } = self.top().kind.clone() else {
+            return;
+        };
+        match result {
+            Ok(copies) => {
+                status.list_arrived(now);
+                if !copies.fingerprinted {
+                    status.say(
+                        strings::not_fingerprinted(&name, !copies.files.is_empty()),
+                        now,
+                    );
+                } else if copies.files.is_empty() {
+                    status.say(strings::no_copies(&name), now);
+                }
+                let view = self.top_mut();
+                view.notes = copies
+                    .files
+                    .iter()
+                    .map(|c| (c.hit.id, c.relation.clone()))
+                    .collect();
+                let hits = copies.files.into_iter().map(|c| c.hit).collect();
+                let select = if pending.keep_selection {
+                    Select::Same
+                } else {
+                    Select::On(id)
+                };
+                self.fill(hits, false, select);
+            }
+            Err(cause) => status.say_list_error(strings::copies_failed(&cause), now),
+        }
+    }
+
+    /// Puts `hits` in the list shown, and the selection where `select`
+    /// says; `more` when the list may go on.
+    fn fill(&mut self, hits: Vec<Hit>, more: bool, select: Select) {
+        let view = self.top_mut();
+        let previous = view.selected_hit().map(|h| h.id);
+        let previous_row = view.selected;
+        view.more = more;
+        let old = std::mem::replace(&mut view.hits, hits);
+        view.arrange_marked(&old);
+        let find = |id: FileId| view.hits.iter().position(|h| h.id == id);
+        view.selected = match select {
+            Select::First => 0,
+            Select::Same => previous
+                .and_then(find)
+                .unwrap_or_else(|| previous_row.min(view.hits.len().saturating_sub(1))),
+            Select::On(id) => find(id).unwrap_or(0),
+        };
+        if select != Select::Same {
+            view.offset = 0;
         }
     }
 
@@ -316,6 +384,22 @@ impl Views {
             return None;
         };
         let kind = ViewKind::Similar {
+            id: hit.id,
+            name: file_name(hit),
+        };
+        self.push_view(View::new(kind));
+        self.refine_due = None;
+        Some(self.request_top(false))
+    }
+
+    /// Pushes the list of the selected hit's copies; the effect that
+    /// fetches it, or `None` (and an error said) when nothing is selected.
+    pub(super) fn copies(&mut self, status: &mut StatusLine, now: Instant) -> Option<Effect> {
+        let Some(hit) = self.selected_hit() else {
+            status.say_error(strings::NOTHING_SELECTED.into(), now);
+            return None;
+        };
+        let kind = ViewKind::Copies {
             id: hit.id,
             name: file_name(hit),
         };

@@ -1,7 +1,8 @@
 //! The worker threads, each reporting to the UI thread through one
 //! channel of [`Msg`]s:
 //!
-//! - search: lists (text queries in two stages, similar, refine, recent);
+//! - search: lists (text queries in two stages, similar, copies, refine,
+//!   recent);
 //!   only the newest request is worked on, and a stage whose request was
 //!   replaced while it ran is not reported;
 //! - detail: a file's details and the index summary, newest request first;
@@ -216,6 +217,12 @@ fn run_list_job<B: Backend>(
     match job.request {
         ListRequest::Recent => send(seq, backend.recent(k), true),
         ListRequest::Similar { id } => send(seq, backend.similar(id, k), true),
+        ListRequest::Copies { id } => {
+            let _ = tx.send(Msg::Copies {
+                seq,
+                result: backend.copies(id).map_err(|e| error_chain(&e)),
+            });
+        }
         ListRequest::Search { text } => {
             let query = match backend.parse(&text) {
                 Ok(q) => q,
@@ -442,6 +449,24 @@ mod tests {
         fn similar(&self, id: FileId, _: usize) -> Result<Vec<Hit>, ScriptError> {
             Ok(vec![hit(id.0 + 100)])
         }
+        fn copies(&self, id: FileId) -> Result<crate::Copies, ScriptError> {
+            if id.0 == 0 {
+                return Err(ScriptError("no such file".into()));
+            }
+            Ok(crate::Copies {
+                files: vec![
+                    crate::Duplicate {
+                        hit: hit(id.0),
+                        relation: "keep".into(),
+                    },
+                    crate::Duplicate {
+                        hit: hit(id.0 + 1),
+                        relation: "same audio".into(),
+                    },
+                ],
+                fingerprinted: true,
+            })
+        }
         fn refine(
             &self,
             q: &String,
@@ -586,6 +611,40 @@ mod tests {
             b.embeds.load(Ordering::SeqCst),
             0,
             "embedded for a replaced request"
+        );
+    }
+
+    #[test]
+    fn copies_are_answered_with_their_relations_or_the_error() {
+        let b = Script::default();
+        let mut cache = VectorCache {
+            entries: Vec::new(),
+        };
+        let copies = |id: i64| ListJob {
+            seq: 3,
+            k: 10,
+            request: ListRequest::Copies { id: FileId(id) },
+        };
+        let msgs = run_job(&b, copies(7), 3, &mut cache);
+        match &msgs[..] {
+            [Msg::Copies {
+                seq: 3,
+                result: Ok(found),
+            }] => {
+                let files: Vec<(i64, &str)> = found
+                    .files
+                    .iter()
+                    .map(|c| (c.hit.id.0, c.relation.as_str()))
+                    .collect();
+                assert_eq!(files, [(7, "keep"), (8, "same audio")]);
+                assert!(found.fingerprinted);
+            }
+            other => panic!("{other:?}"),
+        }
+        let msgs = run_job(&b, copies(0), 3, &mut cache);
+        assert!(
+            matches!(&msgs[..], [Msg::Copies { seq: 3, result: Err(e) }] if e == "no such file"),
+            "{msgs:?}"
         );
     }
 

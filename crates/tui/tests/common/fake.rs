@@ -2,7 +2,9 @@
 //! sounds with fixed names, tags, lengths and waveforms. It is not a
 //! search engine: "searching" matches query words against fixed word lists
 //! (names for the full-text stage, a few descriptive words for the sound
-//! stage), so every list it returns is known in advance. Good for rendering
+//! stage), so every list it returns is known in advance: the only copies
+//! are the distant thunder, said to be contained in the forest ambience at
+//! 0:31, and the click has no fingerprint. Good for rendering
 //! and state tests and for driving the real binary; says nothing about
 //! ranking quality.
 
@@ -15,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use hark_tui::backend::{CategoryEvidence, LabelledFile};
 use hark_tui::{
-    Backend, CategoryCandidate, CategorySuggestion, FileDetail, FileId, Hit, IndexSummary, Matched,
+    Backend, CategoryCandidate, CategorySuggestion, Copies, Duplicate, FileDetail, FileId, Hit,
+    IndexSummary, Matched,
 };
 
 /// One made-up sound.
@@ -383,6 +386,30 @@ impl Backend for FakeBackend {
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         hits.truncate(k);
         Ok(hits)
+    }
+
+    fn copies(&self, id: FileId) -> Result<Copies, FakeError> {
+        self.log(format!("copies {}", id.0));
+        self.find(id)?;
+        let copy = |id: i64, relation: &str| Duplicate {
+            hit: self.hit(
+                self.find(FileId(id)).expect("a fake sound"),
+                0.0,
+                Matched::Filter,
+            ),
+            relation: relation.into(),
+        };
+        Ok(match id.0 {
+            2 | 5 => Copies {
+                files: vec![copy(5, "keep"), copy(2, "contained at 0:31")],
+                fingerprinted: true,
+            },
+            8 => Copies::default(),
+            _ => Copies {
+                files: Vec::new(),
+                fingerprinted: true,
+            },
+        })
     }
 
     fn refine(
