@@ -1259,7 +1259,11 @@ fn an_uncategorised_file_gets_a_suggestion_and_c_writes_it() {
     );
     // `c` before it came: nothing to write yet.
     assert!(t.send(ch('c')).is_empty());
-    assert!(status_text(&t).contains("still being made"), "{}", status_text(&t));
+    assert!(
+        status_text(&t).contains("still being made"),
+        "{}",
+        status_text(&t)
+    );
     t.send(suggestion(2, "THUN", 0.81));
     assert!(matches!(
         t.app.categories.of(FileId(2)),
@@ -1277,7 +1281,11 @@ fn an_uncategorised_file_gets_a_suggestion_and_c_writes_it() {
     assert_eq!(t.app.busy(), Some("writing category"));
     // One write at a time.
     assert!(t.send(ch('c')).is_empty());
-    assert!(status_text(&t).contains("still writing"), "{}", status_text(&t));
+    assert!(
+        status_text(&t).contains("still writing"),
+        "{}",
+        status_text(&t)
+    );
 
     // Written: the details and the suggestion are fetched again.
     let out = t.send(Msg::CategoryAccepted {
