@@ -387,19 +387,7 @@ pub fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    if args.json {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, &summary)?;
-        writeln!(out)?;
-    }
-    if !args.quiet {
-        print_summary(&summary);
-    }
-    Ok(if summary.kept_missing_roots() {
-        ExitCode::from(EXIT_ROOT_KEPT)
-    } else {
-        ExitCode::SUCCESS
-    })
+    report(&summary, args)
 }
 
 /// `hark index` against a shared catalog: this host's mounts (PATHs are
@@ -465,13 +453,19 @@ fn run_shared(
         }
         Err(e) => return Err(e.into()),
     };
+    report(&summary, args)
+}
+
+/// A run's end, local or shared: the JSON summary (--json), the summary
+/// line (unless --quiet), and the exit status.
+fn report(summary: &Summary, args: &Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, &summary)?;
+        serde_json::to_writer(&mut out, summary)?;
         writeln!(out)?;
     }
     if !args.quiet {
-        print_summary(&summary);
+        print_summary(summary);
     }
     Ok(if summary.kept_missing_roots() {
         ExitCode::from(EXIT_ROOT_KEPT)

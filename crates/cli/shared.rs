@@ -42,7 +42,7 @@ pub fn refresh_replica(cli: &Cli, index_dir: &Path) -> anyhow::Result<()> {
             Some(at) => {
                 output::warn(&format!(
                     "{}; answering from the local replica, last brought up to date {}",
-                    chain(&e),
+                    hark_tui::backend::error_chain(&e),
                     age(at)
                 ));
                 Ok(())
@@ -73,21 +73,6 @@ pub fn sync(address: &Address, index_dir: &Path) -> Result<Synced, hark_shared::
         replica::refresh_ann(&local, index_dir)?;
     }
     Ok(synced)
-}
-
-/// An error and its causes on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = e.source();
-    }
-    out
 }
 
 /// "3 min ago", "2 h ago".
